@@ -1,0 +1,1 @@
+"""Domain rules: no Qt, no HTTP, no database."""

@@ -1,0 +1,1 @@
+"""The outbox engine and the service façade used by the command line and the window."""

@@ -1,0 +1,582 @@
+"""The service façade: every operation the window and the command line offer.
+
+Each call validates first and changes nothing when input is invalid. Scheduling only writes
+the database; the Dispatcher does the hand-off. Cancel and reschedule of a message that the
+provider holds talk to the provider, so the window calls them off the Qt thread.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+
+from smsdesk.core.errors import ConflictError, InvalidInput, NotFound
+from smsdesk.core.lifecycle import State
+from smsdesk.core.phones import normalize_number
+from smsdesk.core.planner import Action, Plan, describe_plan, plan_handoff
+from smsdesk.core.segments import count_segments
+from smsdesk.core.timeparse import format_local, resolve_zone
+from smsdesk.core.urls import check_provider_url
+from smsdesk.engine.context import AppContext
+from smsdesk.engine.views import (
+    AccountView,
+    ActionResult,
+    BatchResult,
+    DraftView,
+    MessageView,
+    PreviewView,
+    ScheduledMessage,
+    Summary,
+)
+from smsdesk.providers.base import ProviderError
+from smsdesk.providers.registry import kind_info
+from smsdesk.store import queries
+from smsdesk.store.models import Batch, Draft, Message, ProviderAccount
+
+MAX_SEGMENTS = 10  # what the providers we support accept for one message
+MAX_AHEAD = timedelta(days=365)
+PAST_TOLERANCE = timedelta(minutes=1)  # a time that passed while the user typed means "now"
+MAX_RECIPIENTS = 10_000
+_ALLOWED_CONTROLS = {"\n", "\r", "\t"}
+ACTIVE_STATES = (State.QUEUED, State.HANDING_OFF, State.SCHEDULED, State.UNKNOWN)
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+class Service:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    # -- validation -----------------------------------------------------------------------
+
+    def validate_text(self, text: str) -> None:
+        if not text.strip():
+            raise InvalidInput("The message is empty.", field="text")
+        for pos, ch in enumerate(text):
+            if ch not in _ALLOWED_CONTROLS and unicodedata.category(ch) in ("Cc", "Cs"):
+                raise InvalidInput(
+                    f"The message contains a control character (U+{ord(ch):04X}) at position "
+                    f"{pos + 1}; remove it.",
+                    field="text",
+                )
+        info = count_segments(text)
+        if info.segments > MAX_SEGMENTS:
+            raise InvalidInput(
+                f"The message is {info.segments} segments long ({info.characters} characters, "
+                f"{info.encoding}); the most a provider accepts is {MAX_SEGMENTS}.",
+                field="text",
+            )
+
+    def validate_send_at(self, send_at: datetime) -> None:
+        if send_at.tzinfo is None:
+            raise InvalidInput("The send time has no time zone.", field="send_at")
+        now = self.ctx.clock.now()
+        if send_at < now - PAST_TOLERANCE:
+            raise InvalidInput(
+                f"The send time {send_at.isoformat(timespec='minutes')} is in the past.",
+                field="send_at",
+            )
+        if send_at - now > MAX_AHEAD:
+            raise InvalidInput(
+                "The send time is more than 365 days ahead; smsdesk schedules up to a year out.",
+                field="send_at",
+            )
+
+    def normalize_recipients(
+        self, recipients: Sequence[str], account: ProviderAccount
+    ) -> list[str]:
+        if not recipients:
+            raise InvalidInput("Add at least one recipient.", field="recipients")
+        if len(recipients) > MAX_RECIPIENTS:
+            raise InvalidInput(
+                f"{len(recipients)} recipients is more than the {MAX_RECIPIENTS} one message "
+                "may have.",
+                field="recipients",
+            )
+        numbers: list[str] = []
+        errors: list[InvalidInput] = []
+        for raw in recipients:
+            try:
+                number = normalize_number(
+                    raw,
+                    self.ctx.settings.default_region,
+                    allow_test_numbers=account.kind == "sandbox",
+                )
+            except InvalidInput as exc:
+                errors.append(exc)
+                continue
+            if number not in numbers:
+                numbers.append(number)
+        if errors:
+            more = f" (and {len(errors) - 1} more invalid)" if len(errors) > 1 else ""
+            raise InvalidInput(f"{errors[0].message}{more}", field="recipients")
+        return numbers
+
+    def _validate_sender(self, sender: str | None, account: ProviderAccount) -> str | None:
+        sender = (sender or account.sender or "").strip() or None
+        if sender is None:
+            return None
+        if sender.startswith("+") or sender.isdigit():
+            return normalize_number(
+                sender, self.ctx.settings.default_region, allow_test_numbers=True
+            )
+        if len(sender) > 11 or not all(c.isascii() and (c.isalnum() or c == " ") for c in sender):
+            raise InvalidInput(
+                f"Sender '{sender}' is neither a phone number nor a name of at most 11 letters "
+                "and digits.",
+                field="sender",
+            )
+        return sender
+
+    # -- scheduling -----------------------------------------------------------------------
+
+    def schedule(
+        self,
+        recipients: Sequence[str],
+        text: str,
+        send_at: datetime,
+        zone: str,
+        *,
+        account: str | None = None,
+        sender: str | None = None,
+    ) -> BatchResult:
+        """Validate everything, then store the batch and one queued message per recipient."""
+        acct = self.ctx.account(account)
+        tz = resolve_zone(zone)
+        self.validate_text(text)
+        numbers = self.normalize_recipients(recipients, acct)
+        sender = self._validate_sender(sender, acct)
+        self.validate_send_at(send_at)
+        now = self.ctx.clock.now()
+        caps = self.ctx.provider(acct).capabilities
+        plan = plan_handoff(send_at, caps, now)
+        info = count_segments(text)
+        batch_id = _new_id("b")
+        assert acct.id is not None
+        msgs: list[Message] = []
+        with self.ctx.db.write() as s:
+            s.add(Batch(id=batch_id, account_id=acct.id, text=text, zone=tz.key, created_at=now))
+            for number in numbers:
+                msg = Message(
+                    id=_new_id("m"),
+                    batch_id=batch_id,
+                    account_id=acct.id,
+                    recipient=number,
+                    sender=sender,
+                    text=text,
+                    encoding=info.encoding,
+                    segments=info.segments,
+                    send_at=send_at,
+                    zone=tz.key,
+                    state=State.QUEUED.value,
+                    handling=plan.action.value,
+                    due_at=now if plan.action is Action.HAND_OFF_NOW else plan.act_at,
+                    created_at=now,
+                    updated_at=now,
+                )
+                s.add(msg)
+                s.flush()
+                queries.add_event(
+                    s,
+                    msg.id,
+                    now,
+                    "created",
+                    f"to be sent {format_local(send_at, tz)}",
+                    state_to=State.QUEUED.value,
+                )
+                msgs.append(msg)
+        sentence = self._describe(plan, acct.name, send_at, tz)
+        return BatchResult(
+            batch_id, tuple(ScheduledMessage(MessageView.of(m, acct.name), sentence) for m in msgs)
+        )
+
+    def describe_handling(self, send_at: datetime, zone: str, account: str | None = None) -> str:
+        """The plain sentence for the composer: who will hold the message, and until when."""
+        acct = self.ctx.account(account)
+        plan = plan_handoff(send_at, self.ctx.provider(acct).capabilities, self.ctx.clock.now())
+        return self._describe(plan, acct.name, send_at, resolve_zone(zone))
+
+    @staticmethod
+    def _describe(plan: Plan, provider: str, send_at: datetime, tz: ZoneInfo) -> str:
+        return describe_plan(
+            plan, provider, format_local(send_at, tz), format_local(plan.act_at, tz)
+        )
+
+    def preview(self, text: str, account: str | None = None) -> PreviewView:
+        """Local segment count, plus the provider's own preview where it has one (network)."""
+        acct = self.ctx.account(account)
+        info = count_segments(text)
+        server: dict[str, object] | None = None
+        provider = self.ctx.provider(acct)
+        if provider.capabilities.server_preview and text:
+            result = provider.preview(text)
+            if result is not None:
+                server = {
+                    "text": result.text,
+                    "segments": result.segments,
+                    "characters_remaining": result.characters_remaining,
+                    "note": result.note,
+                }
+        return PreviewView(
+            characters=info.characters,
+            segments=info.segments,
+            encoding=info.encoding,
+            units=info.units,
+            remaining=info.remaining,
+            ucs2_culprits=info.ucs2_culprits,
+            provider=acct.name,
+            server=server,
+        )
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _account_names(self) -> dict[int, str]:
+        with self.ctx.db.read() as s:
+            return {a.id: a.name for a in s.exec(select(ProviderAccount)) if a.id is not None}
+
+    def list_messages(self, state: str | None = None, limit: int = 500) -> list[MessageView]:
+        if state is not None and state not in {st.value for st in State}:
+            raise InvalidInput(
+                f"Unknown state '{state}'; one of: {', '.join(st.value for st in State)}",
+                field="state",
+            )
+        names = self._account_names()
+        with self.ctx.db.read() as s:
+            stmt = select(Message).order_by(col(Message.send_at), col(Message.id)).limit(limit)
+            if state:
+                stmt = stmt.where(Message.state == state)
+            return [MessageView.of(m, names.get(m.account_id, "?")) for m in s.exec(stmt)]
+
+    def _resolve(self, ident: str) -> list[Message]:
+        ident = ident.strip()
+        with self.ctx.db.read() as s:
+            msg = s.get(Message, ident)
+            if msg is not None:
+                return [msg]
+            msgs = list(
+                s.exec(
+                    select(Message).where(Message.batch_id == ident).order_by(col(Message.id))
+                ).all()
+            )
+        if not msgs:
+            raise NotFound(f"No message or batch with id '{ident}'.", field="id")
+        return msgs
+
+    def show(self, ident: str) -> list[MessageView]:
+        """A message (or every message of a batch) with its event history."""
+        names = self._account_names()
+        msgs = self._resolve(ident)
+        with self.ctx.db.read() as s:
+            return [
+                MessageView.of(m, names.get(m.account_id, "?"), queries.events_of(s, m.id))
+                for m in msgs
+            ]
+
+    def summary(self) -> Summary:
+        """Counts for the status bar: held here, at the provider, needing attention."""
+        with self.ctx.db.read() as s:
+            counts = dict(s.exec(select(Message.state, func.count()).group_by(Message.state)).all())
+            attention = s.exec(
+                select(func.count()).where(col(Message.attention).is_not(None))
+            ).one()
+            next_due = s.exec(
+                select(func.min(Message.due_at)).where(Message.state == State.QUEUED.value)
+            ).one()
+        return Summary(
+            held_here=counts.get(State.QUEUED.value, 0),
+            at_provider=counts.get(State.SCHEDULED.value, 0),
+            needs_attention=attention,
+            next_hand_off=next_due,
+            by_state=counts,
+        )
+
+    # -- changing -------------------------------------------------------------------------
+
+    def reschedule(self, ident: str, send_at: datetime) -> list[ActionResult]:
+        self.validate_send_at(send_at)
+        return [self._reschedule_one(m, send_at) for m in self._resolve(ident)]
+
+    def _reschedule_one(self, msg: Message, send_at: datetime) -> ActionResult:
+        now = self.ctx.clock.now()
+        acct = self.ctx.account_by_id(msg.account_id)
+        provider = self.ctx.provider(acct)
+        plan = plan_handoff(send_at, provider.capabilities, now)
+        due = now if plan.action is Action.HAND_OFF_NOW else plan.act_at
+        when = format_local(send_at, resolve_zone(msg.zone))
+        state = State(msg.state)
+        if state is State.QUEUED:
+            with self.ctx.db.write() as s:
+                ok = queries.transition(
+                    s,
+                    msg.id,
+                    State.QUEUED,
+                    State.QUEUED,
+                    now,
+                    kind="rescheduled",
+                    detail=f"now {when}",
+                    send_at=send_at,
+                    due_at=due,
+                    handling=plan.action.value,
+                    attention=None,
+                )
+            return self._result(msg.id, ok, f"rescheduled to {when}")
+        if state is not State.SCHEDULED:
+            return self._refuse(msg, "reschedule")
+        try:
+            if provider.capabilities.native_reschedule and plan.action is Action.HAND_OFF_NOW:
+                provider.reschedule(msg.provider_ref or "", send_at)
+                with self.ctx.db.write() as s:
+                    ok = queries.transition(
+                        s,
+                        msg.id,
+                        State.SCHEDULED,
+                        State.SCHEDULED,
+                        now,
+                        kind="rescheduled",
+                        detail=f"{acct.name} now sends it {when}",
+                        send_at=send_at,
+                        next_sync_at=send_at,
+                    )
+                return self._result(msg.id, ok, f"rescheduled at {acct.name} to {when}")
+            # The provider cannot move it (or not that far): withdraw it, hold it here again.
+            provider.cancel(msg.provider_ref or "")
+        except ProviderError as exc:
+            return ActionResult(msg.id, False, msg.state, str(exc))
+        with self.ctx.db.write() as s:
+            ok = queries.transition(
+                s,
+                msg.id,
+                State.SCHEDULED,
+                State.QUEUED,
+                now,
+                kind="rescheduled",
+                detail=f"withdrawn from {acct.name}; held on this computer for {when}",
+                send_at=send_at,
+                due_at=due,
+                handling=plan.action.value,
+                idempotency_key=None,
+                provider_ref=None,
+                next_sync_at=None,
+            )
+        return self._result(msg.id, ok, f"rescheduled to {when}, held on this computer")
+
+    def cancel(self, ident: str) -> list[ActionResult]:
+        return [self._cancel_one(m) for m in self._resolve(ident)]
+
+    def _cancel_one(self, msg: Message) -> ActionResult:
+        now = self.ctx.clock.now()
+        state = State(msg.state)
+        if state in (State.QUEUED, State.DRAFT):
+            with self.ctx.db.write() as s:
+                ok = queries.transition(
+                    s,
+                    msg.id,
+                    state,
+                    State.CANCELLED,
+                    now,
+                    kind="cancelled",
+                    detail="cancelled on this computer; it was never handed off",
+                    due_at=None,
+                    attention=None,
+                )
+            return self._result(msg.id, ok, "cancelled")
+        if state is not State.SCHEDULED:
+            return self._refuse(msg, "cancel")
+        acct = self.ctx.account_by_id(msg.account_id)
+        try:
+            self.ctx.provider(acct).cancel(msg.provider_ref or "")
+        except ProviderError as exc:
+            return ActionResult(msg.id, False, msg.state, str(exc))
+        with self.ctx.db.write() as s:
+            ok = queries.transition(
+                s,
+                msg.id,
+                State.SCHEDULED,
+                State.CANCELLED,
+                now,
+                kind="cancelled",
+                detail=f"cancelled at {acct.name}",
+                next_sync_at=None,
+            )
+        return self._result(msg.id, ok, f"cancelled at {acct.name}")
+
+    def _result(self, msg_id: str, ok: bool, detail: str) -> ActionResult:
+        with self.ctx.db.read() as s:
+            current = s.get(Message, msg_id)
+        state = current.state if current else "?"
+        if not ok:
+            detail = f"it changed meanwhile (now {state}); try again"
+        return ActionResult(msg_id, ok, state, detail)
+
+    @staticmethod
+    def _refuse(msg: Message, verb: str) -> ActionResult:
+        state = State(msg.state)
+        reasons = {
+            State.HANDING_OFF: "it is being handed to the provider right now; try again shortly",
+            State.UNKNOWN: "whether the provider got it is still being checked; try again "
+            "after the next dispatch",
+        }
+        why = reasons.get(state, f"it is already {state.value}")
+        return ActionResult(msg.id, False, msg.state, f"Cannot {verb}: {why}.")
+
+    # -- drafts ---------------------------------------------------------------------------
+
+    def save_draft(
+        self,
+        *,
+        draft_id: str | None = None,
+        recipients: str = "",
+        text: str = "",
+        sender: str | None = None,
+        account_name: str | None = None,
+        send_at: datetime | None = None,
+        zone: str | None = None,
+    ) -> DraftView:
+        """Create or update a draft. Drafts are unvalidated work in progress."""
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as s:
+            draft = s.get(Draft, draft_id) if draft_id else None
+            if draft_id and draft is None:
+                raise NotFound(f"No draft with id '{draft_id}'.", field="id")
+            if draft is None:
+                draft = Draft(id=_new_id("d"), created_at=now, updated_at=now)
+            draft.recipients = recipients
+            draft.text = text
+            draft.sender = sender
+            draft.account_name = account_name
+            draft.send_at = send_at
+            draft.zone = zone
+            draft.updated_at = now
+            s.add(draft)
+        return self._draft_view(draft)
+
+    def list_drafts(self) -> list[DraftView]:
+        with self.ctx.db.read() as s:
+            drafts = s.exec(select(Draft).order_by(col(Draft.updated_at).desc())).all()
+            return [self._draft_view(d) for d in drafts]
+
+    def get_draft(self, draft_id: str) -> DraftView:
+        with self.ctx.db.read() as s:
+            draft = s.get(Draft, draft_id)
+        if draft is None:
+            raise NotFound(f"No draft with id '{draft_id}'.", field="id")
+        return self._draft_view(draft)
+
+    def delete_draft(self, draft_id: str) -> None:
+        with self.ctx.db.write() as s:
+            draft = s.get(Draft, draft_id)
+            if draft is None:
+                raise NotFound(f"No draft with id '{draft_id}'.", field="id")
+            s.delete(draft)
+
+    @staticmethod
+    def _draft_view(d: Draft) -> DraftView:
+        return DraftView(
+            d.id, d.recipients, d.text, d.sender, d.account_name, d.send_at, d.zone, d.updated_at
+        )
+
+    # -- provider accounts ----------------------------------------------------------------
+
+    def list_accounts(self) -> list[AccountView]:
+        with self.ctx.db.read() as s:
+            accounts = s.exec(
+                select(ProviderAccount)
+                .where(col(ProviderAccount.removed_at).is_(None))
+                .order_by(col(ProviderAccount.name))
+            ).all()
+        return [
+            AccountView(
+                a.name,
+                a.kind,
+                a.base_url,
+                a.sender,
+                a.is_default,
+                kind_info(a.kind).capabilities.as_dict(),
+            )
+            for a in accounts
+        ]
+
+    def add_account(
+        self,
+        name: str,
+        kind: str,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        sender: str | None = None,
+        options: dict[str, object] | None = None,
+        make_default: bool = False,
+    ) -> AccountView:
+        name = name.strip()
+        if not name or len(name) > 64:
+            raise InvalidInput("Give the account a name of 1 to 64 characters.", field="name")
+        info = kind_info(kind)
+        if info.needs_key and not (api_key and api_key.strip()):
+            raise InvalidInput(f"A {info.title} account needs an API key.", field="api_key")
+        if base_url:
+            base_url = check_provider_url(base_url)
+        with self.ctx.db.read() as s:
+            if s.exec(select(ProviderAccount).where(ProviderAccount.name == name)).first():
+                raise InvalidInput(f"An account named '{name}' already exists.", field="name")
+        if api_key:
+            self.ctx.secrets.set(name, api_key.strip())
+        now = self.ctx.clock.now()
+        try:
+            with self.ctx.db.write() as s:
+                if make_default:
+                    s.execute(update(ProviderAccount).values(is_default=False))
+                s.add(
+                    ProviderAccount(
+                        name=name,
+                        kind=kind,
+                        base_url=base_url,
+                        sender=sender,
+                        settings_json=json.dumps(options or {}),
+                        is_default=make_default,
+                        created_at=now,
+                    )
+                )
+        except Exception:
+            if api_key:
+                self.ctx.secrets.delete(name)
+            raise
+        return next(a for a in self.list_accounts() if a.name == name)
+
+    def remove_account(self, name: str) -> None:
+        acct = self.ctx.account(name)
+        with self.ctx.db.write() as s:
+            active = s.exec(
+                select(func.count()).where(
+                    Message.account_id == acct.id,
+                    col(Message.state).in_([st.value for st in ACTIVE_STATES]),
+                )
+            ).one()
+            if active:
+                raise ConflictError(
+                    f"'{name}' still has {active} message(s) to send; cancel or move them first."
+                )
+            now = self.ctx.clock.now()
+            # Keep the row for history, free the name.
+            s.execute(
+                update(ProviderAccount)
+                .where(col(ProviderAccount.id) == acct.id)
+                .values(removed_at=now, is_default=False, name=f"{name} (removed {acct.id})")
+            )
+        if kind_info(acct.kind).needs_key:
+            self.ctx.secrets.delete(name)
+        assert acct.id is not None
+        self.ctx.forget_provider(acct.id)
+
+    def test_account(self, name: str | None) -> str:
+        """Check the credentials against the provider (network)."""
+        acct = self.ctx.account(name)
+        return self.ctx.provider(acct).check()

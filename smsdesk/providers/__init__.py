@@ -1,0 +1,1 @@
+"""Provider clients behind one protocol. Only the engine imports this package."""

@@ -1,0 +1,99 @@
+"""Database set-up: one SQLAlchemy engine, SQLite pragmas, write transactions that lock early."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from smsdesk.core.errors import StorageError
+from smsdesk.store.paths import create_private_file, database_path
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class Database:
+    """The local store. ``write()`` sessions take the write lock up front (BEGIN IMMEDIATE on
+    SQLite) so that read-then-update sequences cannot interleave between processes."""
+
+    def __init__(self, engine: Engine, path: Path | None) -> None:
+        self.engine = engine
+        self.path = path
+        self._write_engine = engine.execution_options(smsdesk_immediate=True)
+
+    @classmethod
+    def open(cls, home: Path, *, migrate: bool = True) -> Database:
+        url = os.environ.get("SMSDESK_DATABASE_URL")
+        if url:
+            db = cls(create_engine(url, pool_pre_ping=True), None)
+        else:
+            home.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path = database_path(home)
+            create_private_file(path)
+            db = cls(_sqlite_engine(path), path)
+        if migrate:
+            from smsdesk.store.migrate import migrate_to_head
+
+            migrate_to_head(db)
+        return db
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with _storage_errors(), Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on error."""
+        with (
+            _storage_errors(),
+            Session(self._write_engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    try:
+        yield
+    except OperationalError as exc:
+        raise StorageError(
+            f"The local database could not be used: {exc.orig}",
+            hint="Check that the disk is not full and the data folder is writable.",
+        ) from exc
+
+
+def _sqlite_engine(path: Path) -> Engine:
+    engine = create_engine(
+        f"sqlite:///{path}",
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # Let us issue BEGIN ourselves (pysqlite's implicit transactions start too late).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get("smsdesk_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine

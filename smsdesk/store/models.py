@@ -1,0 +1,101 @@
+"""SQLModel tables. Secrets are never stored here: an account only names its keyring entry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index
+from sqlmodel import Field, SQLModel
+
+from smsdesk.store.types import UTCDateTime
+
+
+def _utc(nullable: bool = False, index: bool = False) -> Column[datetime]:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class ProviderAccount(SQLModel, table=True):
+    __tablename__ = "provider_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    kind: str  # sandbox, infobip, telnyx, kaleyra
+    base_url: str | None = None
+    sender: str | None = None
+    settings_json: str = "{}"  # provider-specific options, never a secret
+    is_default: bool = False
+    created_at: datetime = Field(sa_column=_utc())
+    # Removed accounts stay so that old messages keep naming their provider.
+    removed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class Draft(SQLModel, table=True):
+    __tablename__ = "draft"
+
+    id: str = Field(primary_key=True)
+    recipients: str = ""
+    text: str = ""
+    sender: str | None = None
+    account_name: str | None = None
+    send_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    zone: str | None = None
+    created_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class Batch(SQLModel, table=True):
+    """One compose action: the same text to one or more recipients."""
+
+    __tablename__ = "batch"
+
+    id: str = Field(primary_key=True)
+    account_id: int = Field(foreign_key="provider_account.id")
+    text: str
+    zone: str
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class Message(SQLModel, table=True):
+    """One recipient's message. This row is the truth; the engine moves its state."""
+
+    __tablename__ = "message"
+    __table_args__ = (Index("ix_message_due", "state", "due_at"),)
+
+    id: str = Field(primary_key=True)
+    batch_id: str = Field(foreign_key="batch.id", index=True)
+    account_id: int = Field(foreign_key="provider_account.id")
+    recipient: str
+    sender: str | None = None
+    text: str
+    encoding: str
+    segments: int
+    send_at: datetime = Field(sa_column=_utc(index=True))
+    zone: str  # the IANA zone the time was entered in
+    state: str = Field(index=True)
+    handling: str  # planner action: hand_off_now, hold_until, send_locally
+    due_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    idempotency_key: str | None = Field(default=None, unique=True)
+    provider_ref: str | None = Field(default=None, index=True)
+    attempts: int = 0
+    last_error: str | None = None
+    # Set when the user must decide (e.g. a held message missed its time while nothing ran).
+    attention: str | None = None
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    next_sync_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    created_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class Event(SQLModel, table=True):
+    """Every change to a message, for its history and for audit."""
+
+    __tablename__ = "event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(foreign_key="message.id", index=True)
+    at: datetime = Field(sa_column=_utc())
+    kind: str  # created, handed_off, rescheduled, cancelled, status, error, ...
+    state_from: str | None = None
+    state_to: str | None = None
+    detail: str = ""

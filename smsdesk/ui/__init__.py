@@ -1,0 +1,1 @@
+"""The Qt window. It reaches providers only through the engine's service."""

@@ -1,0 +1,60 @@
+"""Starting the window, with the outbox engine running in a worker thread beside it."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+from smsdesk.core.errors import SmsdeskError
+
+
+def _no_display() -> bool:
+    """On Linux without X11 or Wayland, Qt would abort; say so plainly instead."""
+    return (
+        sys.platform.startswith("linux")
+        and not os.environ.get("QT_QPA_PLATFORM")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+    )
+
+
+def run_gui() -> int:
+    if _no_display():
+        print(
+            "smsdesk: no display found, so the window cannot open. Run it in a desktop "
+            "session (or under xvfb-run), or use the command line: 'smsdesk --help'.",
+            file=sys.stderr,
+        )
+        return 1
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from smsdesk.engine.context import AppContext
+    from smsdesk.engine.outbox import Dispatcher
+    from smsdesk.engine.service import Service
+    from smsdesk.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    QApplication.setApplicationName("smsdesk")
+    QApplication.setDesktopFileName("io.github.smsdesk.SmsDesk")
+    try:
+        ctx = AppContext.open()
+        # The engine gets its own context: its own database connections, no Qt objects.
+        engine_ctx = AppContext.open(ctx.home)
+    except SmsdeskError as exc:
+        QMessageBox.critical(None, "smsdesk cannot start", str(exc))
+        return 1
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=Dispatcher(engine_ctx).run_forever, args=(stop,), name="outbox", daemon=True
+    )
+    worker.start()
+    window = MainWindow(Service(ctx))
+    window.show()
+    try:
+        return app.exec()
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+        ctx.close()
+        engine_ctx.close()

@@ -1,0 +1,55 @@
+"""Test harness defaults: every test gets its own data folder, keyring file and clock.
+
+No test touches a real user's data: ``SMSDESK_HOME`` and the keyring's data folder point at
+temporary places, and the keyring is a real file backend chosen through keyring's own
+``PYTHON_KEYRING_BACKEND``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from smsdesk.core.clock import ManualClock
+from smsdesk.engine.context import AppContext
+from smsdesk.engine.service import Service
+
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("SMSDESK_HOME", str(home))
+    monkeypatch.delenv("SMSDESK_DATABASE_URL", raising=False)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "keyring-data"))
+    monkeypatch.setenv("TZ", "UTC")
+    import keyring.core
+
+    # keyring caches its backend per process; make it re-read PYTHON_KEYRING_BACKEND.
+    keyring.core.init_backend()
+    return home
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def ctx(isolated_home: Path, clock: ManualClock) -> Iterator[AppContext]:
+    context = AppContext.open(isolated_home, clock=clock)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def service(ctx: AppContext) -> Service:
+    return Service(ctx)

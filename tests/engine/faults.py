@@ -1,0 +1,72 @@
+"""Providers for tests: the real Sandbox, with faults put in front of it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from smsdesk.core.planner import Capabilities
+from smsdesk.providers.base import (
+    Outcome,
+    Outgoing,
+    Receipt,
+    ServerPreview,
+    StatusReport,
+)
+from smsdesk.providers.sandbox import SandboxProvider
+
+
+class FaultySandbox:
+    """The real Sandbox; ``faults`` is a queue of things that happen to the next requests.
+
+    Each fault is a callable run around one ``schedule`` call: ``before`` faults raise
+    without the Sandbox seeing the request, ``after`` faults raise once it has accepted it.
+    """
+
+    kind = "sandbox"
+
+    def __init__(self, inner: SandboxProvider, capabilities: Capabilities | None = None) -> None:
+        self.inner = inner
+        self.capabilities = capabilities or inner.capabilities
+        self.before: list[Exception | Callable[[], None]] = []
+        self.after: list[Exception | Callable[[], None]] = []
+        self.schedule_calls = 0
+
+    def schedule(self, messages: Sequence[Outgoing]) -> list[Outcome]:
+        self.schedule_calls += 1
+        if self.before:
+            _happen(self.before.pop(0))
+        outcomes = self.inner.schedule(messages)
+        if self.after:
+            _happen(self.after.pop(0))
+        return outcomes
+
+    def reschedule(self, ref: str, send_at: datetime) -> None:
+        self.inner.reschedule(ref, send_at)
+
+    def cancel(self, ref: str) -> None:
+        self.inner.cancel(ref)
+
+    def fetch_status(self, refs: Sequence[str]) -> list[StatusReport]:
+        return self.inner.fetch_status(refs)
+
+    def lookup(self, key: str) -> Receipt | None:
+        return self.inner.lookup(key)
+
+    def preview(self, text: str) -> ServerPreview | None:
+        return None
+
+    def check(self) -> str:
+        return self.inner.check()
+
+
+def without_scheduling(caps: Capabilities) -> Capabilities:
+    """A provider that can only send now (like Vonage): everything is held locally."""
+    return replace(caps, native_scheduling=False)
+
+
+def _happen(fault: Exception | Callable[[], None]) -> None:
+    if isinstance(fault, Exception):
+        raise fault
+    fault()
