@@ -13,6 +13,12 @@ from smsdesk.engine.service import Service
 from smsdesk.ui.main_window import MainWindow
 
 
+def _cell(table: QTableWidget, row: int, column: int) -> str:
+    item = table.item(row, column)
+    assert item is not None, (row, column)
+    return item.text()
+
+
 def test_views_have_their_stable_names(qtbot: QtBot, service: Service) -> None:
     window = MainWindow(service)
     qtbot.addWidget(window)
@@ -42,8 +48,7 @@ def test_queue_shows_where_each_message_lives(
     table = window.findChild(QTableWidget, "queueTable")
     assert table is not None
     rows = [
-        [table.item(r, c).text() for c in range(table.columnCount())]
-        for r in range(table.rowCount())
+        [_cell(table, r, c) for c in range(table.columnCount())] for r in range(table.rowCount())
     ]
     assert rows[0] == [
         "Tue 1 Dec 2026 10:00 UTC",
