@@ -61,5 +61,5 @@ def test_queue_shows_where_each_message_lives(
     assert rows[2][4:] == ["queued", "on this computer"]
     status = window.findChild(QLabel, "engineStatus")
     assert status is not None
-    assert "held on this computer: 1" in status.text()
+    assert "Held on this computer: 1" in status.text()
     assert "at provider: 2" in status.text()
