@@ -6,7 +6,10 @@ logs or exception text; keyring failures become a readable SecretStoreError.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 import keyring
 import keyring.errors
@@ -15,6 +18,7 @@ from keyring.backend import KeyringBackend
 from smsdesk.core.errors import SecretStoreError
 
 SERVICE = "smsdesk"
+T = TypeVar("T")
 
 _HINT = (
     "Unlock your system keyring, or choose a backend with PYTHON_KEYRING_BACKEND "
@@ -32,30 +36,33 @@ class SecretStore:
         return f"{type(backend).__module__}.{type(backend).__name__}"
 
     def set(self, account: str, secret: str) -> None:
-        with self._lock:
-            backend = self._open()
-            try:
-                backend.set_password(SERVICE, account, secret)
-            except keyring.errors.KeyringError as exc:
-                raise self._error("could not store the API key", exc) from None
+        self._guarded(
+            "could not store the API key", lambda b: b.set_password(SERVICE, account, secret)
+        )
 
     def get(self, account: str) -> str | None:
-        with self._lock:
-            backend = self._open()
-            try:
-                return backend.get_password(SERVICE, account)
-            except keyring.errors.KeyringError as exc:
-                raise self._error("could not read the API key", exc) from None
+        return self._guarded(
+            "could not read the API key", lambda b: b.get_password(SERVICE, account)
+        )
 
     def delete(self, account: str) -> None:
+        def delete(backend: KeyringBackend) -> None:
+            with contextlib.suppress(keyring.errors.PasswordDeleteError):  # already gone
+                backend.delete_password(SERVICE, account)
+
+        self._guarded("could not remove the API key", delete)
+
+    def _guarded(self, what: str, call: Callable[[KeyringBackend], T]) -> T:
         with self._lock:
             backend = self._open()
+            failure: SecretStoreError
             try:
-                backend.delete_password(SERVICE, account)
-            except keyring.errors.PasswordDeleteError:
-                pass  # nothing stored: already gone
+                return call(backend)
             except keyring.errors.KeyringError as exc:
-                raise self._error("could not remove the API key", exc) from None
+                failure = self._error(what, exc)
+            # Raised outside the handler so the backend's exception (which may quote the
+            # secret) is not even kept as __context__ for a crash report to print.
+            raise failure
 
     def _open(self) -> KeyringBackend:
         # Opened lazily: merely starting smsdesk must not prompt for a keyring password.
