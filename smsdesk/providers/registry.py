@@ -1,17 +1,28 @@
-"""Which provider kinds exist, and how an account becomes a working client."""
+"""Which provider kinds exist, and how an account becomes a working client.
+
+Each provider module declares ``TITLE``, ``NEEDS_KEY``, ``CAPABILITIES``,
+``DEFAULT_BASE_URL`` and ``build(...)``; they are imported only when an account uses them.
+"""
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
+from types import ModuleType
 
 from smsdesk.core.clock import Clock
 from smsdesk.core.errors import InvalidInput
 from smsdesk.core.planner import Capabilities
-from smsdesk.providers import sandbox
 from smsdesk.providers.base import Provider
+
+MODULES: dict[str, str] = {
+    "sandbox": "smsdesk.providers.sandbox",
+    "infobip": "smsdesk.providers.infobip",
+    "telnyx": "smsdesk.providers.telnyx",
+    "kaleyra": "smsdesk.providers.kaleyra",
+}
 
 
 @dataclass(frozen=True)
@@ -20,21 +31,23 @@ class ProviderKind:
     title: str
     needs_key: bool
     capabilities: Capabilities
+    default_base_url: str | None
 
 
-KINDS: dict[str, ProviderKind] = {
-    "sandbox": ProviderKind("sandbox", "Sandbox", False, sandbox.CAPABILITIES),
-}
+def _module(kind: str) -> ModuleType:
+    if kind not in MODULES:
+        raise InvalidInput(
+            f"Unknown provider kind '{kind}'; available: {', '.join(sorted(MODULES))}",
+            field="kind",
+        )
+    return importlib.import_module(MODULES[kind])
 
 
 def kind_info(kind: str) -> ProviderKind:
-    try:
-        return KINDS[kind]
-    except KeyError:
-        raise InvalidInput(
-            f"Unknown provider kind '{kind}'; available: {', '.join(sorted(KINDS))}",
-            field="kind",
-        ) from None
+    module = _module(kind)
+    return ProviderKind(
+        kind, module.TITLE, module.NEEDS_KEY, module.CAPABILITIES, module.DEFAULT_BASE_URL
+    )
 
 
 def open_provider(
@@ -47,12 +60,8 @@ def open_provider(
     api_key: str | None = None,
 ) -> Provider:
     """Build the client for one account. The API key arrives here and nowhere else."""
-    options = json.loads(settings_json or "{}")
-    if kind == "sandbox":
-        return sandbox.SandboxProvider(
-            home / "sandbox.db",
-            clock,
-            fail_prefix=str(options.get("fail_prefix", sandbox.DEFAULT_FAIL_PREFIX)),
-            delivery_delay=timedelta(seconds=float(options.get("delivery_seconds", 0))),
-        )
-    raise InvalidInput(f"Unknown provider kind '{kind}'", field="kind")
+    options = {str(k): str(v) for k, v in json.loads(settings_json or "{}").items()}
+    provider: Provider = _module(kind).build(
+        home=home, clock=clock, options=options, base_url=base_url, api_key=api_key
+    )
+    return provider

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,6 +29,9 @@ from smsdesk.providers.base import (
     StatusReport,
 )
 
+TITLE = "Sandbox"
+NEEDS_KEY = False
+DEFAULT_BASE_URL = None
 CAPABILITIES = Capabilities(
     native_scheduling=True,
     min_lead=timedelta(0),
@@ -115,6 +118,9 @@ class SandboxProvider:
                     Receipt(msg.key, row[0], self._state(msg.to, stored_at, False, now), stored_at)
                 )
         return outcomes
+
+    def group_of(self, ref: str) -> str | None:
+        return None
 
     def reschedule(self, ref: str, send_at: datetime) -> None:
         now = self._clock.now()
@@ -203,3 +209,19 @@ class SandboxProvider:
             raise PermanentError(
                 f"Sandbox cannot {what} a message within 1 minute of its send time."
             )
+
+
+def build(
+    *,
+    home: Path,
+    clock: Clock,
+    options: Mapping[str, str],
+    base_url: str | None = None,
+    api_key: str | None = None,
+) -> SandboxProvider:
+    return SandboxProvider(
+        home / "sandbox.db",
+        clock,
+        fail_prefix=options.get("fail_prefix", DEFAULT_FAIL_PREFIX),
+        delivery_delay=timedelta(seconds=float(options.get("delivery_seconds", "0"))),
+    )

@@ -42,6 +42,9 @@ class FaultySandbox:
             _happen(self.after.pop(0))
         return outcomes
 
+    def group_of(self, ref: str) -> str | None:
+        return None
+
     def reschedule(self, ref: str, send_at: datetime) -> None:
         self.inner.reschedule(ref, send_at)
 

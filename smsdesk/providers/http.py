@@ -1,0 +1,220 @@
+"""The HTTP layer every real provider client shares.
+
+Timeouts, TLS verification, HTTPS (except loopback), retries that honour ``Retry-After``,
+one error taxonomy, and logging that never shows an API key or a whole phone number.
+
+What a failure means depends on whether the request may have taken effect:
+* nothing reached the provider (connect error, 429, 503) → TransientError, safe to retry;
+* a request that creates something got no clear answer (read timeout, reset after sending,
+  500/502/504, an unreadable 2xx body) → AmbiguousError: the engine asks the provider before
+  doing anything else;
+* a request that only reads may simply be repeated.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from smsdesk.core.urls import check_provider_url
+from smsdesk.providers.base import (
+    AmbiguousError,
+    AuthenticationError,
+    PermanentError,
+    ProviderError,
+    TransientError,
+)
+
+log = logging.getLogger("smsdesk.providers.http")
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=10.0, pool=5.0)
+_NUMBER = re.compile(r"\+?\d{6,15}")
+_MAX_RETRY_AFTER = 60.0  # longer waits go back to the engine's own back-off
+
+
+def redact_numbers(text: str) -> str:
+    """Keep the first 4 and last 2 digits of anything that looks like a phone number."""
+    return _NUMBER.sub(lambda m: m.group()[:4] + "…" + m.group()[-2:], text)
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(when.timestamp() - time.time(), 0.0)
+
+
+class _Retryable(Exception):
+    """Internal: a failure the client may repeat by itself before giving up."""
+
+    def __init__(self, error: ProviderError, wait: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.wait = wait
+
+
+ErrorReader = Callable[[httpx.Response], str]
+
+
+def _default_reason(response: httpx.Response) -> str:
+    return response.text[:200] if response.text else response.reason_phrase
+
+
+class HttpClient:
+    def __init__(
+        self,
+        provider: str,
+        base_url: str,
+        headers: Mapping[str, str],
+        *,
+        secret: str,
+        error_reason: ErrorReader = _default_reason,
+        transport: httpx.BaseTransport | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        attempts: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.provider = provider
+        self._secret = secret
+        self._error_reason = error_reason
+        self._attempts = attempts
+        self._sleep = sleep
+        self._client = httpx.Client(
+            base_url=check_provider_url(base_url),
+            headers=dict(headers),
+            timeout=timeout,
+            transport=transport,
+            verify=True,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        creates: bool = False,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Send a request and return its decoded JSON body (None for an empty body).
+
+        ``creates``: the request makes something at the provider (a message), so an unclear
+        outcome must not be repeated blindly.
+        """
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            asked = exc.wait if isinstance(exc, _Retryable) else None
+            backoff = 0.5 * float(1 << (state.attempt_number - 1))
+            return min(max(asked or 0.0, backoff), _MAX_RETRY_AFTER)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self._attempts),
+            wait=wait,
+            retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._once(method, path, creates, json, data, params)
+        except _Retryable as exc:
+            raise exc.error from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _once(
+        self,
+        method: str,
+        path: str,
+        creates: bool,
+        json: Any,
+        data: Mapping[str, str] | None,
+        params: Mapping[str, str] | None,
+    ) -> Any:
+        name = self.provider
+        started = time.monotonic()
+        try:
+            response = self._client.request(method, path, json=json, data=data, params=params)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            self._log(method, path, f"not connected ({type(exc).__name__})", started)
+            raise _Retryable(TransientError(f"{name} could not be reached.")) from None
+        except httpx.TransportError as exc:
+            # The request may have been delivered: timeouts, resets, broken responses.
+            self._log(method, path, f"no answer ({type(exc).__name__})", started)
+            message = f"{name} did not answer ({type(exc).__name__})."
+            if creates:
+                raise AmbiguousError(message) from None
+            raise _Retryable(TransientError(message)) from None
+        self._log(method, path, str(response.status_code), started)
+        return self._decode(response, creates)
+
+    def _decode(self, response: httpx.Response, creates: bool) -> Any:
+        name = self.provider
+        status = response.status_code
+        if status in (401, 403):
+            raise AuthenticationError(
+                f"{name} refused the API key or account ({status}).",
+                hint="Check the key and account settings, then use 'Test connection'.",
+            )
+        if status in (429, 503):
+            wait = retry_after_seconds(response)
+            error = TransientError(
+                f"{name} is busy ({status}); it asked to wait {wait or 0:.0f} s."
+                if status == 429
+                else f"{name} is unavailable (503).",
+                retry_after=wait,
+            )
+            raise _Retryable(error, wait)
+        if status >= 500:
+            message = f"{name} had an internal error ({status})."
+            if creates:
+                raise AmbiguousError(message)
+            raise _Retryable(TransientError(message))
+        if status >= 400:
+            reason = redact_numbers(self._error_reason(response)).replace(self._secret, "…")
+            raise PermanentError(f"{name} refused the request: {reason}")
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            message = f"{name} sent an answer smsdesk cannot read."
+            if creates:
+                raise AmbiguousError(message) from None
+            raise _Retryable(TransientError(message)) from None
+
+    def _log(self, method: str, path: str, outcome: str, started: float) -> None:
+        elapsed = (time.monotonic() - started) * 1000
+        safe_path = redact_numbers(path).replace(self._secret, "…") if self._secret else path
+        log.info("%s %s %s → %s in %.0f ms", self.provider, method, safe_path, outcome, elapsed)
+
+
+def expect(body: Any, provider: str, *keys: str) -> Any:
+    """Walk ``keys`` into a decoded body; a missing piece means the answer is not what the
+    provider documents, which is reported rather than crashing."""
+    node = body
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            raise AmbiguousError(f"{provider} answered without '{key}'.")
+        node = node[key]
+    return node
