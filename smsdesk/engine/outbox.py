@@ -26,6 +26,7 @@ from smsdesk.providers.base import (
     AmbiguousError,
     Outgoing,
     PermanentError,
+    Provider,
     ProviderError,
     Receipt,
     Rejected,
@@ -225,13 +226,14 @@ class Dispatcher:
             log.exception("hand-off raised")
             self._record_unknown(ids, f"unexpected error: {type(exc).__name__}", report)
             return
-        self._record_outcomes(ids, outcomes, account.name, report)
+        self._record_outcomes(ids, outcomes, account.name, provider, report)
 
     def _record_outcomes(
         self,
         ids: dict[str, str],
         outcomes: Sequence[Receipt | Rejected],
         account_name: str,
+        provider: Provider,
         report: PassReport,
     ) -> None:
         now = self.ctx.clock.now()
@@ -253,6 +255,7 @@ class Dispatcher:
                         detail=f"{account_name} accepted it as {outcome.ref}",
                         owner=self.owner,
                         provider_ref=outcome.ref,
+                        provider_group=provider.group_of(outcome.ref),
                         due_at=None,
                         last_error=None,
                         next_sync_at=max(outcome.send_at or now, now),
@@ -414,6 +417,7 @@ class Dispatcher:
                     detail=f"{account.name} has it as {receipt.ref}",
                     owner=self.owner,
                     provider_ref=receipt.ref,
+                    provider_group=provider.group_of(receipt.ref),
                     last_error=None,
                     next_sync_at=None if receipt.state in FINAL else now,
                 )

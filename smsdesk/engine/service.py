@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import unicodedata
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from smsdesk.core.errors import ConflictError, InvalidInput, NotFound
 from smsdesk.core.lifecycle import State
@@ -303,79 +304,48 @@ class Service:
 
     def reschedule(self, ident: str, send_at: datetime) -> list[ActionResult]:
         self.validate_send_at(send_at)
-        return [self._reschedule_one(m, send_at) for m in self._resolve(ident)]
-
-    def _reschedule_one(self, msg: Message, send_at: datetime) -> ActionResult:
-        now = self.ctx.clock.now()
-        acct = self.ctx.account_by_id(msg.account_id)
-        provider = self.ctx.provider(acct)
-        plan = plan_handoff(send_at, provider.capabilities, now)
-        due = now if plan.action is Action.HAND_OFF_NOW else plan.act_at
-        when = format_local(send_at, resolve_zone(msg.zone))
-        state = State(msg.state)
-        if state is State.QUEUED:
-            with self.ctx.db.write() as s:
-                ok = queries.transition(
-                    s,
-                    msg.id,
-                    State.QUEUED,
-                    State.QUEUED,
-                    now,
-                    kind="rescheduled",
-                    detail=f"now {when}",
-                    send_at=send_at,
-                    due_at=due,
-                    handling=plan.action.value,
-                    attention=None,
-                )
-            return self._result(msg.id, ok, f"rescheduled to {when}")
-        if state is not State.SCHEDULED:
-            return self._refuse(msg, "reschedule")
-        try:
-            if provider.capabilities.native_reschedule and plan.action is Action.HAND_OFF_NOW:
-                provider.reschedule(msg.provider_ref or "", send_at)
-                with self.ctx.db.write() as s:
-                    ok = queries.transition(
-                        s,
-                        msg.id,
-                        State.SCHEDULED,
-                        State.SCHEDULED,
-                        now,
-                        kind="rescheduled",
-                        detail=f"{acct.name} now sends it {when}",
-                        send_at=send_at,
-                        next_sync_at=send_at,
-                    )
-                return self._result(msg.id, ok, f"rescheduled at {acct.name} to {when}")
-            # The provider cannot move it (or not that far): withdraw it, hold it here again.
-            provider.cancel(msg.provider_ref or "")
-        except ProviderError as exc:
-            return ActionResult(msg.id, False, msg.state, str(exc))
-        with self.ctx.db.write() as s:
-            ok = queries.transition(
-                s,
-                msg.id,
-                State.SCHEDULED,
-                State.QUEUED,
-                now,
-                kind="rescheduled",
-                detail=f"withdrawn from {acct.name}; held on this computer for {when}",
-                send_at=send_at,
-                due_at=due,
-                handling=plan.action.value,
-                idempotency_key=None,
-                provider_ref=None,
-                next_sync_at=None,
-            )
-        return self._result(msg.id, ok, f"rescheduled to {when}, held on this computer")
+        return self._act(self._resolve(ident), send_at)
 
     def cancel(self, ident: str) -> list[ActionResult]:
-        return [self._cancel_one(m) for m in self._resolve(ident)]
+        return self._act(self._resolve(ident), None)
 
-    def _cancel_one(self, msg: Message) -> ActionResult:
+    def _act(self, msgs: list[Message], send_at: datetime | None) -> list[ActionResult]:
+        """Cancel (``send_at`` None) or reschedule messages. Messages that the provider
+        holds as one group (an Infobip bulk) are handled together."""
+        verb = "cancel" if send_at is None else "reschedule"
+        results: dict[str, ActionResult] = {}
+        groups: dict[tuple[int, str], list[Message]] = defaultdict(list)
+        for msg in msgs:
+            state = State(msg.state)
+            if state is State.QUEUED or (state is State.DRAFT and send_at is None):
+                results[msg.id] = self._act_locally(msg, send_at)
+            elif state is not State.SCHEDULED:
+                results[msg.id] = self._refuse(msg, verb)
+            elif msg.provider_group:
+                groups[(msg.account_id, msg.provider_group)].append(msg)
+            else:
+                results.update(self._act_at_provider([msg], [], send_at))
+        for (account_id, group), members in groups.items():
+            chosen = {m.id for m in members}
+            with self.ctx.db.read() as s:
+                siblings = [
+                    m
+                    for m in s.exec(
+                        select(Message).where(
+                            Message.account_id == account_id,
+                            Message.provider_group == group,
+                            Message.state == State.SCHEDULED.value,
+                        )
+                    )
+                    if m.id not in chosen
+                ]
+            results.update(self._act_at_provider(members, siblings, send_at))
+        return [results[m.id] for m in msgs]
+
+    def _act_locally(self, msg: Message, send_at: datetime | None) -> ActionResult:
         now = self.ctx.clock.now()
         state = State(msg.state)
-        if state in (State.QUEUED, State.DRAFT):
+        if send_at is None:
             with self.ctx.db.write() as s:
                 ok = queries.transition(
                     s,
@@ -389,25 +359,116 @@ class Service:
                     attention=None,
                 )
             return self._result(msg.id, ok, "cancelled")
-        if state is not State.SCHEDULED:
-            return self._refuse(msg, "cancel")
-        acct = self.ctx.account_by_id(msg.account_id)
-        try:
-            self.ctx.provider(acct).cancel(msg.provider_ref or "")
-        except ProviderError as exc:
-            return ActionResult(msg.id, False, msg.state, str(exc))
         with self.ctx.db.write() as s:
-            ok = queries.transition(
-                s,
-                msg.id,
-                State.SCHEDULED,
-                State.CANCELLED,
-                now,
-                kind="cancelled",
-                detail=f"cancelled at {acct.name}",
-                next_sync_at=None,
-            )
-        return self._result(msg.id, ok, f"cancelled at {acct.name}")
+            ok = self._requeue(s, msg, send_at, now, "rescheduled", "now {when}")
+        return self._result(msg.id, ok, f"rescheduled to {self._when(msg, send_at)}")
+
+    def _act_at_provider(
+        self, targets: list[Message], siblings: list[Message], send_at: datetime | None
+    ) -> dict[str, ActionResult]:
+        acct = self.ctx.account_by_id(targets[0].account_id)
+        provider = self.ctx.provider(acct)
+        now = self.ctx.clock.now()
+        ref = targets[0].provider_ref or ""
+        native = (
+            send_at is not None
+            and not siblings
+            and provider.capabilities.native_reschedule
+            and plan_handoff(send_at, provider.capabilities, now).action is Action.HAND_OFF_NOW
+        )
+        try:
+            if native:
+                assert send_at is not None
+                provider.reschedule(ref, send_at)
+            else:
+                # Cancelling is also how a provider that cannot move a message "reschedules":
+                # it is withdrawn and held on this computer again under a fresh key.
+                provider.cancel(ref)
+        except ProviderError as exc:
+            return {m.id: ActionResult(m.id, False, m.state, str(exc)) for m in targets}
+        outcome: dict[str, tuple[bool, str]] = {}
+        with self.ctx.db.write() as s:
+            for m in targets:
+                if send_at is None:
+                    ok = queries.transition(
+                        s,
+                        m.id,
+                        State.SCHEDULED,
+                        State.CANCELLED,
+                        now,
+                        kind="cancelled",
+                        detail=f"cancelled at {acct.name}",
+                        next_sync_at=None,
+                    )
+                    outcome[m.id] = (ok, f"cancelled at {acct.name}")
+                elif native:
+                    when = self._when(m, send_at)
+                    ok = queries.transition(
+                        s,
+                        m.id,
+                        State.SCHEDULED,
+                        State.SCHEDULED,
+                        now,
+                        kind="rescheduled",
+                        detail=f"{acct.name} now sends it {when}",
+                        send_at=send_at,
+                        next_sync_at=send_at,
+                    )
+                    outcome[m.id] = (ok, f"rescheduled at {acct.name} to {when}")
+                else:
+                    ok = self._requeue(
+                        s,
+                        m,
+                        send_at,
+                        now,
+                        "rescheduled",
+                        f"withdrawn from {acct.name}; held on this computer for {{when}}",
+                    )
+                    outcome[m.id] = (
+                        ok,
+                        f"rescheduled to {self._when(m, send_at)}, held on this computer",
+                    )
+            for sib in siblings:
+                # The provider withdrew the whole group: the others go back in the queue,
+                # unchanged, and are handed off again.
+                self._requeue(
+                    s,
+                    sib,
+                    sib.send_at,
+                    now,
+                    "re-queued",
+                    f"{acct.name} withdraws a whole group at once; it will be handed off "
+                    "again for {when}",
+                )
+        return {mid: self._result(mid, ok, detail) for mid, (ok, detail) in outcome.items()}
+
+    def _requeue(
+        self, s: Session, msg: Message, send_at: datetime, now: datetime, kind: str, detail: str
+    ) -> bool:
+        """Hold ``msg`` on this computer again for ``send_at``, as a fresh hand-off."""
+        caps = self.ctx.provider(self.ctx.account_by_id(msg.account_id)).capabilities
+        plan = plan_handoff(send_at, caps, now)
+        return queries.transition(
+            s,
+            msg.id,
+            State(msg.state),
+            State.QUEUED,
+            now,
+            kind=kind,
+            detail=detail.format(when=self._when(msg, send_at)),
+            send_at=send_at,
+            due_at=now if plan.action is Action.HAND_OFF_NOW else plan.act_at,
+            handling=plan.action.value,
+            attention=None,
+            idempotency_key=None,
+            provider_ref=None,
+            provider_group=None,
+            next_sync_at=None,
+        )
+
+    @staticmethod
+    def _when(msg: Message, send_at: datetime) -> str:
+        return format_local(send_at, resolve_zone(msg.zone))
 
     def _result(self, msg_id: str, ok: bool, detail: str) -> ActionResult:
         with self.ctx.db.read() as s:

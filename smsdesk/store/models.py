@@ -76,6 +76,8 @@ class Message(SQLModel, table=True):
     due_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     idempotency_key: str | None = Field(default=None, unique=True)
     provider_ref: str | None = Field(default=None, index=True)
+    # What the provider cancels/reschedules as a whole with this message (an Infobip bulk).
+    provider_group: str | None = Field(default=None, index=True)
     attempts: int = 0
     last_error: str | None = None
     # Set when the user must decide (e.g. a held message missed its time while nothing ran).

@@ -73,3 +73,37 @@ def _happen(fault: Exception | Callable[[], None]) -> None:
     if isinstance(fault, Exception):
         raise fault
     fault()
+
+
+class BulkSandbox(FaultySandbox):
+    """The Sandbox made to behave like Infobip: each request is one bulk, and reschedule and
+    cancel act on the whole bulk."""
+
+    def __init__(self, inner: SandboxProvider) -> None:
+        super().__init__(inner)
+        self.groups: dict[str, str] = {}  # ref -> bulk
+        self.provider_calls: list[str] = []
+
+    def schedule(self, messages: Sequence[Outgoing]) -> list[Outcome]:
+        outcomes = super().schedule(messages)
+        bulk = f"bulk-{self.schedule_calls}"
+        for outcome in outcomes:
+            if isinstance(outcome, Receipt):
+                self.groups[outcome.ref] = bulk
+        return outcomes
+
+    def group_of(self, ref: str) -> str | None:
+        return self.groups.get(ref)
+
+    def _members(self, ref: str) -> list[str]:
+        return [r for r, g in self.groups.items() if g == self.groups[ref]]
+
+    def reschedule(self, ref: str, send_at: datetime) -> None:
+        self.provider_calls.append("reschedule")
+        for member in self._members(ref):
+            self.inner.reschedule(member, send_at)
+
+    def cancel(self, ref: str) -> None:
+        self.provider_calls.append("cancel")
+        for member in self._members(ref):
+            self.inner.cancel(member)

@@ -74,6 +74,7 @@ def upgrade() -> None:
         sa.Column("due_at", sa.DateTime(), nullable=True),
         sa.Column("idempotency_key", sa.String(), nullable=True),
         sa.Column("provider_ref", sa.String(), nullable=True),
+        sa.Column("provider_group", sa.String(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.String(), nullable=True),
         sa.Column("attention", sa.String(), nullable=True),
@@ -97,6 +98,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_message_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index("ix_message_due", ["state", "due_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_message_provider_ref"), ["provider_ref"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_message_provider_group"), ["provider_group"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_message_send_at"), ["send_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_message_state"), ["state"], unique=False)
 
@@ -127,6 +131,7 @@ def downgrade() -> None:
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_message_state"))
         batch_op.drop_index(batch_op.f("ix_message_send_at"))
+        batch_op.drop_index(batch_op.f("ix_message_provider_group"))
         batch_op.drop_index(batch_op.f("ix_message_provider_ref"))
         batch_op.drop_index("ix_message_due")
         batch_op.drop_index(batch_op.f("ix_message_batch_id"))
