@@ -12,9 +12,11 @@ import unicodedata
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
@@ -40,6 +42,7 @@ from smsdesk.providers.base import ProviderError
 from smsdesk.providers.registry import kind_info
 from smsdesk.store import queries
 from smsdesk.store.models import Batch, Draft, Message, ProviderAccount
+from smsdesk.store.settings import Settings
 
 MAX_SEGMENTS = 10  # what the providers we support accept for one message
 MAX_AHEAD = timedelta(days=365)
@@ -488,6 +491,66 @@ class Service:
         }
         why = reasons.get(state, f"it is already {state.value}")
         return ActionResult(msg.id, False, msg.state, f"Cannot {verb}: {why}.")
+
+    def retry(self, ident: str) -> list[ActionResult]:
+        """Queue failed messages again, each as a fresh hand-off (a new idempotency key)."""
+        now = self.ctx.clock.now()
+        results: list[ActionResult] = []
+        for msg in self._resolve(ident):
+            if State(msg.state) is not State.FAILED:
+                results.append(self._refuse(msg, "retry"))
+                continue
+            with self.ctx.db.write() as s:
+                ok = self._requeue(
+                    s, msg, max(msg.send_at, now), now, "retry", "queued again for {when}"
+                )
+            results.append(self._result(msg.id, ok, "queued again"))
+        return results
+
+    # -- settings -------------------------------------------------------------------------
+
+    def settings(self) -> Settings:
+        return replace(self.ctx.settings)
+
+    def update_settings(
+        self,
+        *,
+        zone: str | None = None,
+        default_region: str | None = None,
+        catch_up_grace_minutes: int | None = None,
+    ) -> Settings:
+        """Validate and save; an empty string clears a value (back to the system's)."""
+        new = replace(self.ctx.settings)
+        if zone is not None:
+            new.zone = resolve_zone(zone).key if zone else None
+        if default_region is not None:
+            region = default_region.strip().upper()
+            if region and region not in phonenumbers.SUPPORTED_REGIONS:
+                raise InvalidInput(
+                    f"Unknown region '{default_region}'; use a two-letter country code like GB",
+                    field="default_region",
+                )
+            new.default_region = region or None
+        if catch_up_grace_minutes is not None:
+            if not 0 <= catch_up_grace_minutes <= 24 * 60:
+                raise InvalidInput(
+                    "The catch-up grace must be between 0 minutes and 24 hours.",
+                    field="catch_up_grace_minutes",
+                )
+            new.catch_up_grace_minutes = catch_up_grace_minutes
+        new.save(self.ctx.home)
+        self.ctx.settings = new
+        return replace(new)
+
+    def set_default_account(self, name: str) -> None:
+        acct = self.ctx.account(name)
+        with self.ctx.db.write() as s:
+            s.execute(update(ProviderAccount).values(is_default=False))
+            s.execute(
+                update(ProviderAccount)
+                .where(col(ProviderAccount.id) == acct.id)
+                .values(is_default=True)
+            )
 
     # -- drafts ---------------------------------------------------------------------------
 

@@ -59,7 +59,11 @@ class Message(SQLModel, table=True):
     """One recipient's message. This row is the truth; the engine moves its state."""
 
     __tablename__ = "message"
-    __table_args__ = (Index("ix_message_due", "state", "due_at"),)
+    __table_args__ = (
+        Index("ix_message_due", "state", "due_at"),
+        # The Queue pages through messages by (send_at, id): keyset paging.
+        Index("ix_message_send_at_id", "send_at", "id"),
+    )
 
     id: str = Field(primary_key=True)
     batch_id: str = Field(foreign_key="batch.id", index=True)

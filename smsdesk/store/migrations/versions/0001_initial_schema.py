@@ -97,6 +97,7 @@ def upgrade() -> None:
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_message_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index("ix_message_due", ["state", "due_at"], unique=False)
+        batch_op.create_index("ix_message_send_at_id", ["send_at", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_message_provider_ref"), ["provider_ref"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_message_provider_group"), ["provider_group"], unique=False
@@ -133,6 +134,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_message_send_at"))
         batch_op.drop_index(batch_op.f("ix_message_provider_group"))
         batch_op.drop_index(batch_op.f("ix_message_provider_ref"))
+        batch_op.drop_index("ix_message_send_at_id")
         batch_op.drop_index("ix_message_due")
         batch_op.drop_index(batch_op.f("ix_message_batch_id"))
 
