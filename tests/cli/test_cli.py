@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -323,3 +324,39 @@ def test_the_installed_entry_point(isolated_home: Path) -> None:
     assert bad.returncode == 2
     assert bad.stdout == ""
     assert len(bad.stderr.strip().splitlines()) == 1 and bad.stderr.startswith("smsdesk: ")
+
+
+def test_dispatch_runs_until_interrupted(isolated_home: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "smsdesk", "dispatch"],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert agent.stderr is not None
+    assert "running" in agent.stderr.readline()  # it is up: now stop it like Ctrl+C does
+    agent.send_signal(signal.SIGINT)
+    out, _ = agent.communicate(timeout=30)
+    assert agent.returncode == 0
+    assert out.strip() == "Dispatch stopped."
+
+
+def test_gui_without_a_display_says_so(isolated_home: Path) -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    env["PYTHONPATH"] = str(ROOT)
+    r = subprocess.run(
+        [sys.executable, "-m", "smsdesk"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert r.returncode == 1
+    assert r.stderr.startswith("smsdesk: no display found")
