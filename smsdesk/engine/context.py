@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -11,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from smsdesk.core.clock import Clock, SystemClock
-from smsdesk.core.errors import InvalidInput, NotFound
+from smsdesk.core.errors import InvalidInput, NotFound, SmsdeskError
+from smsdesk.core.planner import Capabilities
 from smsdesk.providers.base import Provider
 from smsdesk.providers.registry import kind_info, open_provider
 from smsdesk.store.db import Database
@@ -116,6 +118,13 @@ class AppContext:
                 )
             self._providers[account.id] = cached
         return cached
+
+    def capabilities(self, account: ProviderAccount) -> Capabilities:
+        """What the account's provider can do, without opening it (no key needed to plan)."""
+        if self.provider_factory is not None or account.id in self._providers:
+            with contextlib.suppress(SmsdeskError):  # the hand-off will report the problem
+                return self.provider(account).capabilities
+        return kind_info(account.kind).capabilities
 
     def forget_provider(self, account_id: int) -> None:
         self._providers.pop(account_id, None)

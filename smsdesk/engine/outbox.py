@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from smsdesk.core.errors import SmsdeskError
 from smsdesk.core.lifecycle import AT_PROVIDER, FINAL, State, can_transition
 from smsdesk.core.planner import Action, plan_handoff
 from smsdesk.engine.context import AppContext
@@ -41,6 +42,7 @@ SYNC_INTERVAL = timedelta(minutes=1)
 RECONCILE_INTERVAL = timedelta(seconds=30)
 RETRY_BASE = timedelta(seconds=15)
 RETRY_CAP = timedelta(minutes=30)
+BLOCKED_RETRY = timedelta(minutes=5)
 
 
 @dataclass
@@ -138,17 +140,44 @@ class Dispatcher:
     def _process(self, claimed: Sequence[Message], report: PassReport) -> None:
         ready: dict[int, list[tuple[Message, datetime | None]]] = defaultdict(list)
         for msg in claimed:
-            state = State(msg.state)
-            if state in (State.HANDING_OFF, State.UNKNOWN):
-                self._reconcile(msg, report)
+            try:
+                if State(msg.state) in (State.HANDING_OFF, State.UNKNOWN):
+                    self._reconcile(msg, report)
+                    continue
+                decision = self._decide(msg, report)
+            except SmsdeskError as exc:  # e.g. the account's key is missing from the keyring
+                self._blocked([msg], exc)
                 continue
-            decision = self._decide(msg, report)
             if decision is not None:
                 ready[msg.account_id].append((msg, decision[0]))
         for account_id, items in ready.items():
-            batch = self.ctx.provider(self.ctx.account_by_id(account_id)).capabilities.batch_size
+            batch = self.ctx.capabilities(self.ctx.account_by_id(account_id)).batch_size
             for start in range(0, len(items), max(batch, 1)):
-                self._hand_off(account_id, items[start : start + batch], report)
+                chunk = items[start : start + batch]
+                try:
+                    self._hand_off(account_id, chunk, report)
+                except SmsdeskError as exc:
+                    self._blocked([m for m, _ in chunk], exc)
+
+    def _blocked(self, msgs: Sequence[Message], exc: SmsdeskError) -> None:
+        """The provider cannot even be used (no key, locked keyring, bad settings): leave the
+        messages where they are, say why, and look again later without stalling the rest."""
+        now = self.ctx.clock.now()
+        reason = str(exc)
+        with self.ctx.db.write() as s:
+            for msg in msgs:
+                if msg.last_error != reason:
+                    queries.add_event(s, msg.id, now, "blocked", reason)
+                # A lease nobody renews keeps every dispatcher away until it runs out.
+                s.execute(
+                    update(Message)
+                    .where(col(Message.id) == msg.id)
+                    .values(
+                        last_error=reason,
+                        lease_owner="blocked",
+                        lease_expires_at=now + BLOCKED_RETRY,
+                    )
+                )
 
     def _decide(self, msg: Message, report: PassReport) -> tuple[datetime | None] | None:
         """Returns (send_at for the provider, None meaning now) when the message goes now."""
@@ -368,6 +397,9 @@ class Dispatcher:
 
     def _reconcile(self, msg: Message, report: PassReport) -> None:
         now = self.ctx.clock.now()
+        # Opened first: if the provider cannot be used, nothing changes yet.
+        account = self.ctx.account_by_id(msg.account_id)
+        provider = self.ctx.provider(account)
         if State(msg.state) is State.HANDING_OFF:
             with self.ctx.db.write() as s:
                 queries.transition(
@@ -381,8 +413,6 @@ class Dispatcher:
                     owner=self.owner,
                     next_sync_at=now,
                 )
-        account = self.ctx.account_by_id(msg.account_id)
-        provider = self.ctx.provider(account)
         if msg.idempotency_key is None or not provider.capabilities.lookup_by_key:
             with self.ctx.db.write() as s:
                 s.execute(
@@ -463,7 +493,7 @@ class Dispatcher:
                 reports = self.ctx.provider(account).fetch_status(
                     [m.provider_ref or "" for m in msgs]
                 )
-            except ProviderError as exc:
+            except SmsdeskError as exc:
                 log.warning("status sync with %s failed: %s", account.name, exc)
                 continue
             by_ref = {r.ref: r for r in reports}

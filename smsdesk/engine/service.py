@@ -161,7 +161,7 @@ class Service:
         sender = self._validate_sender(sender, acct)
         self.validate_send_at(send_at)
         now = self.ctx.clock.now()
-        caps = self.ctx.provider(acct).capabilities
+        caps = self.ctx.capabilities(acct)
         plan = plan_handoff(send_at, caps, now)
         info = count_segments(text)
         batch_id = _new_id("b")
@@ -206,7 +206,7 @@ class Service:
     def describe_handling(self, send_at: datetime, zone: str, account: str | None = None) -> str:
         """The plain sentence for the composer: who will hold the message, and until when."""
         acct = self.ctx.account(account)
-        plan = plan_handoff(send_at, self.ctx.provider(acct).capabilities, self.ctx.clock.now())
+        plan = plan_handoff(send_at, self.ctx.capabilities(acct), self.ctx.clock.now())
         return self._describe(plan, acct.name, send_at, resolve_zone(zone))
 
     @staticmethod
@@ -449,7 +449,7 @@ class Service:
         self, s: Session, msg: Message, send_at: datetime, now: datetime, kind: str, detail: str
     ) -> bool:
         """Hold ``msg`` on this computer again for ``send_at``, as a fresh hand-off."""
-        caps = self.ctx.provider(self.ctx.account_by_id(msg.account_id)).capabilities
+        caps = self.ctx.capabilities(self.ctx.account_by_id(msg.account_id))
         plan = plan_handoff(send_at, caps, now)
         return queries.transition(
             s,

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from smsdesk.core.clock import Clock
+from smsdesk.core.errors import InvalidInput
 from smsdesk.core.lifecycle import State
 from smsdesk.core.planner import Capabilities
 from smsdesk.providers.base import (
@@ -219,9 +220,15 @@ def build(
     base_url: str | None = None,
     api_key: str | None = None,
 ) -> SandboxProvider:
+    try:
+        delay = float(options.get("delivery_seconds", "0"))
+    except ValueError:
+        raise InvalidInput(
+            "Sandbox option delivery_seconds must be a number of seconds.", field="option"
+        ) from None
     return SandboxProvider(
         home / "sandbox.db",
         clock,
         fail_prefix=options.get("fail_prefix", DEFAULT_FAIL_PREFIX),
-        delivery_delay=timedelta(seconds=float(options.get("delivery_seconds", "0"))),
+        delivery_delay=timedelta(seconds=delay),
     )

@@ -11,6 +11,7 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from smsdesk.core.clock import ManualClock
+from smsdesk.core.errors import SecretStoreError
 from smsdesk.core.lifecycle import State
 from smsdesk.engine.context import AppContext
 from smsdesk.engine.outbox import Dispatcher, retry_delay
@@ -276,3 +277,30 @@ def test_a_batch_is_handed_off_in_one_request(
     assert sandbox.schedule_calls == 1
     states = {m.state for m in svc.show(result.batch_id)}
     assert states == {"scheduled"}
+
+
+def test_an_account_that_cannot_be_opened_blocks_only_its_messages(
+    isolated_home: Path, clock: ManualClock, sandbox: FaultySandbox
+) -> None:
+    def factory(account: ProviderAccount) -> FaultySandbox:
+        if account.name == "Broken":
+            raise SecretStoreError("The keyring could not read the API key (KeyringLocked).")
+        return sandbox
+
+    ctx = AppContext.open(isolated_home, clock=clock, provider_factory=factory)
+    svc = Service(ctx)
+    svc.add_account("Broken", "sandbox")
+    good = svc.schedule(["+15551234567"], "hi", clock.now() + timedelta(hours=1), "UTC")
+    msg_id = good.messages[0].message.id
+    bad = svc.schedule(
+        ["+15557654321"], "hi", clock.now() + timedelta(hours=1), "UTC", account="Broken"
+    )
+    report = Dispatcher(ctx).run_once()
+    assert report.handed_off == 1
+    assert _state(svc, msg_id) == "scheduled"
+    blocked = svc.show(bad.messages[0].message.id)[0]
+    assert blocked.state == "queued"
+    assert blocked.last_error and "KeyringLocked" in blocked.last_error
+    assert [e.kind for e in blocked.events] == ["created", "blocked"]
+    assert Dispatcher(ctx).run_once().handed_off == 0  # left alone for a while, no busy loop
+    ctx.close()
