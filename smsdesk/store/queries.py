@@ -37,7 +37,13 @@ def claim_due(
     """Atomically lease up to ``limit`` messages that need the engine now."""
     expires = now + lease
     candidates = (
-        select(Message.id).where(_claimable(now)).order_by(col(Message.due_at)).limit(limit)
+        select(Message.id)
+        .where(_claimable(now))
+        .order_by(col(Message.due_at))
+        .limit(limit)
+        # PostgreSQL: skip rows another desk is claiming right now (SQLite ignores this; its
+        # write transactions are serialised by BEGIN IMMEDIATE).
+        .with_for_update(skip_locked=True)
     )
     # The claim condition is repeated on the outer UPDATE so that a row someone else
     # claimed between the sub-select and the update is not taken (PostgreSQL re-checks it).

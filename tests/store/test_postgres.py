@@ -1,0 +1,108 @@
+"""Shared-office mode: the whole app on PostgreSQL (SMSDESK_DATABASE_URL), migrations included,
+and several dispatcher processes on one database never sending a message twice.
+
+Needs a PostgreSQL server: set SMSDESK_TEST_PG_URL to a role that may create databases
+(`.ci/run` starts one on loopback and sets it).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlmodel import select
+
+from smsdesk.core.clock import ManualClock, SystemClock
+from smsdesk.engine.context import AppContext
+from smsdesk.engine.outbox import Dispatcher
+from smsdesk.engine.service import Service
+from smsdesk.providers.sandbox import SandboxProvider
+from smsdesk.store.models import Event, Message
+
+ADMIN_URL = os.environ.get("SMSDESK_TEST_PG_URL", "")
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(
+    not ADMIN_URL, reason="SMSDESK_TEST_PG_URL is not set (no PostgreSQL server to test on)"
+)
+
+
+@pytest.fixture
+def pg_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh, empty database for one test, dropped afterwards."""
+    name = f"smsdesk_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    monkeypatch.setenv("SMSDESK_DATABASE_URL", url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_the_app_runs_on_postgresql(pg_url: str, isolated_home: Path, clock: ManualClock) -> None:
+    ctx = AppContext.open(isolated_home, clock=clock)
+    assert ctx.db.path is None and ctx.db.engine.dialect.name == "postgresql"
+    svc = Service(ctx)
+    result = svc.schedule(
+        ["+15551234567", "+15557654321"],
+        "Shared desk",
+        clock.now() + timedelta(hours=1),
+        "Europe/London",
+    )
+    Dispatcher(ctx).run_once()
+    assert {m.state for m in svc.show(result.batch_id)} == {"scheduled"}
+    clock.advance(timedelta(hours=2))
+    Dispatcher(ctx).run_once()
+    views = svc.show(result.batch_id)
+    assert {m.state for m in views} == {"delivered"}
+    assert views[0].send_at.tzinfo is not None
+    [cancel_me] = svc.schedule(
+        ["+15551234567"], "x", clock.now() + timedelta(hours=1), "UTC"
+    ).messages
+    assert svc.cancel(cancel_me.message.id)[0].state == "cancelled"
+    ctx.close()
+    # Opening again finds the schema current (no second migration, no error).
+    AppContext.open(isolated_home, clock=clock).close()
+
+
+@pytest.mark.parametrize("desks", [2, 4])
+def test_dispatchers_on_one_postgresql_database_never_double(
+    pg_url: str, isolated_home: Path, desks: int
+) -> None:
+    ctx = AppContext.open(isolated_home, clock=SystemClock())
+    numbers = [f"+1555300{i:04d}" for i in range(200)]
+    Service(ctx).schedule(
+        numbers, "Office closed Monday", ctx.clock.now() + timedelta(hours=1), "UTC"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.engine.child", str(isolated_home), "system", "drain"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(desks)
+    ]
+    outputs = [c.communicate(timeout=180) for c in children]
+    for child, (_out, err) in zip(children, outputs, strict=True):
+        assert child.returncode == 0, err
+    assert sum(int(out) for out, _ in outputs) == 200
+    requests = SandboxProvider(isolated_home / "sandbox.db", SystemClock()).requests_by_key()
+    assert len(requests) == 200 and set(requests.values()) == {1}
+    with ctx.db.read() as s:
+        assert {m.state for m in s.exec(select(Message))} == {"scheduled"}
+        assert len(s.exec(select(Event).where(Event.kind == "handed_off")).all()) == 200
+    ctx.close()
