@@ -120,14 +120,19 @@ class AppContext:
         return cached
 
     def capabilities(self, account: ProviderAccount) -> Capabilities:
-        """What the account's provider can do, without opening it (no key needed to plan)."""
-        if self.provider_factory is not None or account.id in self._providers:
-            with contextlib.suppress(SmsdeskError):  # the hand-off will report the problem
-                return self.provider(account).capabilities
+        """What the account's provider can do (its options may change that, e.g. Kaleyra OTP
+        cannot be scheduled). If the provider cannot be opened, plan with what its kind can
+        do; the hand-off will report the problem."""
+        with contextlib.suppress(SmsdeskError):
+            return self.provider(account).capabilities
         return kind_info(account.kind).capabilities
 
     def forget_provider(self, account_id: int) -> None:
-        self._providers.pop(account_id, None)
+        provider = self._providers.pop(account_id, None)
+        if provider is not None:
+            provider.close()
 
     def close(self) -> None:
+        for account_id in list(self._providers):
+            self.forget_provider(account_id)
         self.db.dispose()

@@ -39,7 +39,7 @@ from smsdesk.engine.views import (
     Summary,
 )
 from smsdesk.providers.base import ProviderError
-from smsdesk.providers.registry import kind_info
+from smsdesk.providers.registry import kind_info, open_provider
 from smsdesk.store import queries
 from smsdesk.store.models import Batch, Draft, Message, ProviderAccount
 from smsdesk.store.settings import Settings
@@ -648,6 +648,16 @@ class Service:
             raise InvalidInput(f"A {info.title} account needs an API key.", field="api_key")
         if base_url:
             base_url = check_provider_url(base_url)
+        # Building the client (no request yet) checks the options, so a bad account is
+        # refused now rather than failing at its first hand-off.
+        open_provider(
+            kind,
+            home=self.ctx.home,
+            clock=self.ctx.clock,
+            settings_json=json.dumps(options or {}),
+            base_url=base_url,
+            api_key=api_key,
+        ).close()
         with self.ctx.db.read() as s:
             if s.exec(select(ProviderAccount).where(ProviderAccount.name == name)).first():
                 raise InvalidInput(f"An account named '{name}' already exists.", field="name")

@@ -114,3 +114,7 @@ class Provider(Protocol):
     def check(self) -> str:
         """Check the credentials; returns a short description of the account."""
         ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

@@ -175,6 +175,9 @@ class SandboxProvider:
     def check(self) -> str:
         return "Sandbox: no account needed; messages never leave this computer."
 
+    def close(self) -> None:
+        pass  # nothing held open: each call opens its own connection
+
     def requests_by_key(self) -> dict[str, int]:
         """How many create requests each key received (for demonstrations and tests)."""
         with self._db() as conn:

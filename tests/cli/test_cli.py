@@ -360,3 +360,17 @@ def test_gui_without_a_display_says_so(isolated_home: Path) -> None:
     )
     assert r.returncode == 1
     assert r.stderr.startswith("smsdesk: no display found")
+
+
+def test_an_error_quoting_a_pasted_mess_is_still_one_line(cli: Any) -> None:
+    r = cli(
+        "schedule",
+        "--to",
+        "+1 555\n123\x1b[2J",
+        "--text",
+        "hi",
+        "--at",
+        "2026-12-01T12:00:00+00:00",
+    )
+    assert r.code == 2
+    assert len(r.err.splitlines()) == 1 and "\x1b" not in r.err

@@ -63,6 +63,9 @@ class FaultySandbox:
     def check(self) -> str:
         return self.inner.check()
 
+    def close(self) -> None:
+        self.inner.close()
+
 
 def without_scheduling(caps: Capabilities) -> Capabilities:
     """A provider that can only send now (like Vonage): everything is held locally."""

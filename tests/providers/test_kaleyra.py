@@ -1,0 +1,472 @@
+"""The Kaleyra client against its loopback simulator: payloads, Kaleyra's rules, statuses,
+errors, and the options an account is built from."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from smsdesk.core.clock import ManualClock
+from smsdesk.core.errors import InvalidInput
+from smsdesk.core.lifecycle import State
+from smsdesk.providers import kaleyra
+from smsdesk.providers.base import (
+    AmbiguousError,
+    AuthenticationError,
+    Outgoing,
+    PermanentError,
+    Receipt,
+    Rejected,
+    StatusReport,
+)
+from tests.simulators.base import Fault
+from tests.simulators.kaleyra import DEFAULT_SID, E402, KaleyraSimulator, add_months
+
+KEY = "sim-key-7d1f2a"
+TO = "+919876543210"
+
+
+@pytest.fixture
+def sim(clock: ManualClock) -> Iterator[KaleyraSimulator]:
+    simulator = KaleyraSimulator(clock, KEY, stall=0.5)
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+def _build(
+    clock: ManualClock,
+    tmp_path: Path,
+    base_url: str | None,
+    key: str | None = KEY,
+    transport: httpx.BaseTransport | None = None,
+    **options: str,
+) -> kaleyra.KaleyraProvider:
+    return _build_with(clock, tmp_path, base_url, key, transport, options)
+
+
+def _build_with(
+    clock: ManualClock,
+    tmp_path: Path,
+    base_url: str | None,
+    key: str | None,
+    transport: httpx.BaseTransport | None,
+    options: dict[str, str],
+) -> kaleyra.KaleyraProvider:
+    opts = {"sid": DEFAULT_SID, "timeout": "0.2", **options}
+    return kaleyra.build(
+        home=tmp_path,
+        clock=clock,
+        options=opts,
+        base_url=base_url,
+        api_key=key,
+        transport=transport,
+    )
+
+
+@pytest.fixture
+def client(
+    sim: KaleyraSimulator, clock: ManualClock, tmp_path: Path
+) -> Iterator[kaleyra.KaleyraProvider]:
+    provider = _build(clock, tmp_path, sim.base_url, sender="KLRHXA")
+    yield provider
+    provider.close()
+
+
+def _msg(clock: ManualClock, ahead: timedelta | None, to: str = TO, key: str = "k1") -> Outgoing:
+    return Outgoing(
+        key,
+        to,
+        "Your appointment is tomorrow",
+        None,
+        None if ahead is None else clock.now() + ahead,
+    )
+
+
+# -- creating ---------------------------------------------------------------------------------
+
+
+def test_schedule_sends_kaleyras_form_fields_and_returns_the_message_id(
+    client: kaleyra.KaleyraProvider, sim: KaleyraSimulator, clock: ManualClock
+) -> None:
+    [outcome] = client.schedule([_msg(clock, timedelta(hours=2))])
+    assert isinstance(outcome, Receipt)
+    assert (outcome.key, outcome.state) == ("k1", State.SCHEDULED)
+    stored = sim.message_to(TO)
+    assert outcome.ref == stored.message_id and outcome.ref.endswith(":1")
+    assert client.group_of(outcome.ref) is None
+    [fields] = sim.creates
+    assert fields == {
+        "to": TO,
+        "sender": "KLRHXA",
+        "body": "Your appointment is tomorrow",
+        "type": "TXN",
+        "time": "2026-12-01T11:00:00+00:00",
+    }
+    assert ("POST", f"/v1/{DEFAULT_SID}/sms", "ok") in sim.log
+
+
+def test_message_sender_and_options_reach_kaleyra(
+    sim: KaleyraSimulator, clock: ManualClock, tmp_path: Path
+) -> None:
+    provider = _build(
+        clock, tmp_path, sim.base_url, sender="KLRHXA", type="mkt", template_id="1107161234"
+    )
+    try:
+        msg = Outgoing("k1", TO, "Sale today", "SHOPIN", clock.now() + timedelta(hours=1))
+        [outcome] = provider.schedule([msg])
+    finally:
+        provider.close()
+    assert isinstance(outcome, Receipt)
+    [fields] = sim.creates
+    assert (fields["sender"], fields["type"], fields["template_id"]) == (
+        "SHOPIN",
+        "MKT",
+        "1107161234",
+    )
+
+
+def test_send_now_has_no_time_and_is_sent(
+    client: kaleyra.KaleyraProvider, sim: KaleyraSimulator, clock: ManualClock
+) -> None:
+    [outcome] = client.schedule([_msg(clock, None)])
+    assert isinstance(outcome, Receipt) and outcome.state is State.SENT
+    assert "time" not in sim.creates[0]
+
+
+def test_the_simulator_also_takes_json(sim: KaleyraSimulator, clock: ManualClock) -> None:
+    with httpx.Client(base_url=sim.base_url, headers={"api-key": KEY}) as http:
+        body = {"to": TO, "sender": "KLRHXA", "body": "hi", "type": "TXN"}
+        answer = http.post(f"/v1/{DEFAULT_SID}/sms", json=body).json()
+    assert answer["totalCount"] == 1 and answer["data"][0]["recipient"] == TO
+
+
+@pytest.mark.parametrize(
+    ("ahead", "accepted"),
+    [
+        (timedelta(minutes=14, seconds=59), False),
+        (timedelta(minutes=15), True),
+        (None, True),  # three calendar months ahead, to the second
+        ("past", False),  # one second beyond three months
+    ],
+)
+def test_scheduling_window_edges(
+    client: kaleyra.KaleyraProvider,
+    sim: KaleyraSimulator,
+    clock: ManualClock,
+    ahead: timedelta | str | None,
+    accepted: bool,
+) -> None:
+    three_months = add_months(clock.now(), 3) - clock.now()
+    if ahead is None:
+        ahead = three_months
+    elif ahead == "past":
+        ahead = three_months + timedelta(seconds=1)
+    assert isinstance(ahead, timedelta)
+    [outcome] = client.schedule([_msg(clock, ahead)])
+    if accepted:
+        assert isinstance(outcome, Receipt) and outcome.state is State.SCHEDULED
+    else:
+        assert isinstance(outcome, Rejected)
+        assert outcome.reason == f"Kaleyra refused the request: {E402} [E402]"
+        assert sim.creates == []
+
+
+def test_planner_window_fits_inside_kaleyras() -> None:
+    # Whatever the month lengths, the declared horizon never exceeds three calendar months.
+    assert kaleyra.CAPABILITIES.horizon <= timedelta(days=89)
+    assert kaleyra.CAPABILITIES.min_lead == timedelta(minutes=15)
+
+
+def test_per_message_rejections_are_permanent_and_clear(
+    client: kaleyra.KaleyraProvider, sim: KaleyraSimulator, clock: ManualClock
+) -> None:
+    sim.blocked.add("+919811111111")
+    sim.approved_senders = {"KLRHXA"}
+    blocked = _msg(clock, timedelta(hours=1), to="+919811111111", key="blocked")
+    stranger = Outgoing("stranger", TO, "hi", "NOTOK", clock.now() + timedelta(hours=1))
+    outcomes = {o.key: o for o in client.schedule([blocked])}
+    outcomes |= {o.key: o for o in client.schedule([stranger])}
+    assert isinstance(outcomes["blocked"], Rejected)
+    assert outcomes["blocked"].reason.endswith("The number is not valid. [E413]")
+    assert isinstance(outcomes["stranger"], Rejected)
+    assert "Sender ID is not approved" in outcomes["stranger"].reason
+    assert sim.creates == []
+
+
+def test_no_sender_is_refused_without_a_request(
+    sim: KaleyraSimulator, clock: ManualClock, tmp_path: Path
+) -> None:
+    provider = _build(clock, tmp_path, sim.base_url)
+    try:
+        [outcome] = provider.schedule([_msg(clock, timedelta(hours=1))])
+    finally:
+        provider.close()
+    assert isinstance(outcome, Rejected) and "sender ID" in outcome.reason
+    assert sim.log == []
+
+
+def test_otp_is_never_scheduled_at_kaleyra(
+    sim: KaleyraSimulator, clock: ManualClock, tmp_path: Path
+) -> None:
+    provider = _build(clock, tmp_path, sim.base_url, sender="KLRHXA", type="OTP")
+    try:
+        # The planner is told to hold OTP messages here and send them at their time.
+        assert provider.capabilities.native_scheduling is False
+        [later] = provider.schedule([_msg(clock, timedelta(hours=1))])
+        [now] = provider.schedule([_msg(clock, None, key="k2")])
+    finally:
+        provider.close()
+    assert isinstance(later, Rejected) and "OTP" in later.reason
+    assert isinstance(now, Receipt) and now.state is State.SENT
+    assert len(sim.creates) == 1
+
+
+def test_wrong_key_is_an_authentication_error_that_never_shows_the_key(
+    sim: KaleyraSimulator, clock: ManualClock, tmp_path: Path
+) -> None:
+    wrong = "wrong-key-1234567"
+    provider = _build(clock, tmp_path, sim.base_url, key=wrong, sender="KLRHXA")
+    try:
+        with pytest.raises(AuthenticationError) as info:
+            provider.schedule([_msg(clock, timedelta(hours=1))])
+        with pytest.raises(AuthenticationError):
+            provider.check()
+    finally:
+        provider.close()
+    assert "refused the API key" in str(info.value)
+    assert wrong not in str(info.value) and wrong not in repr(provider)
+    assert sim.creates == []
+
+
+def test_check_uses_an_authenticated_get(
+    client: kaleyra.KaleyraProvider, sim: KaleyraSimulator
+) -> None:
+    assert client.check() == f"Kaleyra account {DEFAULT_SID}: the API key was accepted."
+    assert sim.log == [("GET", f"/v1/{DEFAULT_SID}/balance", "ok")]
+
+
+# -- faults at the create request ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault", [Fault.RATE_LIMIT, Fault.UNAVAILABLE])
+def test_busy_kaleyra_is_retried_by_the_client(
+    client: kaleyra.KaleyraProvider, sim: KaleyraSimulator, clock: ManualClock, fault: Fault
+) -> None:
+    sim.inject(fault, match="POST")
+    started = clock.now()
+    [outcome] = client.schedule([_msg(clock, timedelta(hours=1))])
+    assert isinstance(outcome, Receipt)
+    assert sim.creates_by_recipient() == {TO: 1}
+    assert clock.now() > started  # the wait went through the injected clock
+
+
+@pytest.mark.parametrize(
+    ("fault", "created"),
+    [
+        (Fault.SERVER_ERROR, 0),
+        (Fault.RESET, 0),
+        (Fault.TIMEOUT, 1),
+        (Fault.MALFORMED, 1),
+        (Fault.LOST, 1),
+    ],
+)
+def test_unclear_create_outcomes_are_ambiguous_and_not_repeated(
+    client: kaleyra.KaleyraProvider,
+    sim: KaleyraSimulator,
+    clock: ManualClock,
+    fault: Fault,
+    created: int,
+) -> None:
+    sim.inject(fault, match="POST")
+    with pytest.raises(AmbiguousError):
+        client.schedule([_msg(clock, timedelta(hours=1))])
+    assert len(sim.creates) == created
+    assert [entry for entry in sim.log if entry[0] == "POST"] == [
+        ("POST", f"/v1/{DEFAULT_SID}/sms", fault)
+    ]
+
+
+def test_a_failure_after_an_accepted_message_keeps_the_receipt(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    # The engine sends one message per request; a longer list must still never lose a receipt.
+    answers = iter(
+        [
+            httpx.Response(200, json={"id": "r1", "data": [{"message_id": "r1:1"}]}),
+            httpx.Response(500, json={"code": "E500", "message": "boom"}),
+        ]
+    )
+    transport = httpx.MockTransport(lambda request: next(answers))
+    provider = _build(clock, tmp_path, None, transport=transport, sender="KLRHXA")
+    try:
+        first = _msg(clock, timedelta(hours=1), key="k1")
+        second = _msg(clock, timedelta(hours=1), to="+919822222222", key="k2")
+        outcomes = provider.schedule([first, second])
+    finally:
+        provider.close()
+    assert outcomes == [Receipt("k1", "r1:1", State.SCHEDULED, first.send_at)]
+
+
+# -- after the hand-off -------------------------------------------------------------------
+
+
+def test_statuses_follow_the_send_time(
+    client: kaleyra.KaleyraProvider, sim: KaleyraSimulator, clock: ManualClock
+) -> None:
+    ok, failing = "+919876543210", "+919990001234"
+    refs = []
+    for n, to in enumerate([ok, failing]):
+        [r] = client.schedule([_msg(clock, timedelta(minutes=30), to=to, key=f"k{n}")])
+        assert isinstance(r, Receipt)
+        refs.append(r.ref)
+    assert [s.state for s in client.fetch_status(refs)] == [State.SCHEDULED, State.SCHEDULED]
+    clock.advance(timedelta(minutes=30))
+    assert client.fetch_status(refs) == [
+        StatusReport(refs[0], State.SENT, ""),
+        StatusReport(refs[1], State.FAILED, "Number unreachable"),
+    ]
+    clock.advance(timedelta(minutes=1))
+    assert client.fetch_status(refs)[0].state is State.DELIVERED
+    assert client.fetch_status(["no-such-id:1"]) == []
+
+
+def test_dnd_numbers_fail_promotional_messages(
+    sim: KaleyraSimulator, clock: ManualClock, tmp_path: Path
+) -> None:
+    sim.dnd.add(TO)
+    provider = _build(clock, tmp_path, sim.base_url, sender="KLRHXA", type="MKT")
+    try:
+        [r] = provider.schedule([_msg(clock, timedelta(minutes=20))])
+        assert isinstance(r, Receipt)
+        clock.advance(timedelta(minutes=21))
+        [report] = provider.fetch_status([r.ref])
+    finally:
+        provider.close()
+    assert (report.state, report.detail) == (
+        State.FAILED,
+        "Recipient is registered as Do Not Disturb",
+    )
+
+
+def test_cancel_and_reschedule_are_refused_without_a_request(
+    client: kaleyra.KaleyraProvider, sim: KaleyraSimulator, clock: ManualClock
+) -> None:
+    with pytest.raises(PermanentError, match="Kaleyra cannot cancel a message it already holds"):
+        client.cancel("abc:1")
+    with pytest.raises(PermanentError, match="Kaleyra cannot reschedule"):
+        client.reschedule("abc:1", clock.now() + timedelta(hours=3))
+    with pytest.raises(PermanentError):
+        client.lookup("k1")  # never "not found": that would invite a resend
+    assert client.preview("hello") is None
+    assert sim.log == []
+
+
+# -- building an account -------------------------------------------------------------------
+
+
+def _recording(seen: list[httpx.Request]) -> httpx.MockTransport:
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"balance": "1"})
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.mark.parametrize(
+    ("region", "host"),
+    [
+        (None, "api.in.kaleyra.io"),
+        ("IN", "api.in.kaleyra.io"),
+        ("sg", "api.ap.kaleyra.io"),
+        ("EU", "api.eu.kaleyra.io"),
+    ],
+)
+def test_region_selects_the_pod(
+    clock: ManualClock, tmp_path: Path, region: str | None, host: str
+) -> None:
+    seen: list[httpx.Request] = []
+    options = {} if region is None else {"region": region}
+    provider = _build(clock, tmp_path, None, transport=_recording(seen), **options)
+    try:
+        provider.check()
+    finally:
+        provider.close()
+    [request] = seen
+    assert (request.url.scheme, request.url.host) == ("https", host)
+    assert request.url.path == f"/v1/{DEFAULT_SID}/balance"
+    assert request.headers["api-key"] == KEY
+
+
+@pytest.mark.parametrize(
+    ("options", "key", "field"),
+    [
+        ({"sid": ""}, KEY, "option"),
+        ({"sid": "HX/../x"}, KEY, "option"),
+        ({"region": "US"}, KEY, "option"),
+        ({"type": "PROMO"}, KEY, "option"),
+        ({"timeout": "soon"}, KEY, "option"),
+        ({}, None, "api_key"),
+        ({}, "  ", "api_key"),
+    ],
+)
+def test_bad_settings_are_invalid_input(
+    clock: ManualClock, tmp_path: Path, options: dict[str, str], key: str | None, field: str
+) -> None:
+    with pytest.raises(InvalidInput) as info:
+        _build_with(clock, tmp_path, None, key, None, options)
+    assert info.value.field == field
+
+
+def test_missing_sid_option_is_refused(clock: ManualClock, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="account SID"):
+        kaleyra.build(home=tmp_path, clock=clock, options={}, base_url=None, api_key=KEY)
+
+
+def test_plain_http_only_for_this_computer(clock: ManualClock, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput):
+        _build(clock, tmp_path, "http://kaleyra.example.com")
+
+
+# -- reading answers (no network) ---------------------------------------------------------
+
+
+def test_error_reason_reads_kaleyras_error_shape() -> None:
+    body = {"code": "E402", "message": E402, "error": {"time": "x"}}
+    assert kaleyra.error_reason(httpx.Response(400, json=body)) == f"{E402} [E402]"
+    assert kaleyra.error_reason(httpx.Response(400, text="oops")) == "oops"
+
+
+def test_message_ref_prefers_the_message_id() -> None:
+    assert kaleyra.message_ref({"id": "a", "data": [{"message_id": "a:1"}]}) == "a:1"
+    assert kaleyra.message_ref({"id": "a", "data": []}) == "a"
+    with pytest.raises(AmbiguousError):
+        kaleyra.message_ref({"data": "?"})
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"data": [{"status": "Submitted"}]}, (State.SENT, "")),
+        ({"status": "delivered"}, (State.DELIVERED, "")),
+        ({"data": [{"status": "failed", "error": "DND"}]}, (State.FAILED, "DND")),
+        ({"data": [{"status": "queued-somewhere"}]}, None),
+        ([], None),
+    ],
+)
+def test_status_names_map_in_one_place(body: object, expected: object) -> None:
+    assert kaleyra.status_of(body) == expected
+
+
+def test_time_is_sent_in_kaleyras_format() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    at = datetime(2026, 12, 1, 14, 30, 5, 999, tzinfo=ZoneInfo("Asia/Kolkata"))
+    assert kaleyra.format_time(at) == "2026-12-01T09:00:05+00:00"
+    assert json.dumps(kaleyra.CAPABILITIES.as_dict())  # shown by 'provider list --json'
