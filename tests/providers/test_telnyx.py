@@ -1,0 +1,440 @@
+"""Telnyx through the command line and the engine, against the loopback simulator.
+
+The simulator and smsdesk share one ManualClock: moving it makes time pass for both.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smsdesk.cli import main
+from smsdesk.core.clock import ManualClock
+from smsdesk.providers.base import Outgoing, PermanentError, Receipt, Rejected
+from smsdesk.providers.telnyx import TelnyxProvider, build
+from tests.simulators.telnyx import OPTED_OUT, PROFILE_ID, TelnyxSimulator
+
+KEY = "KEY019f3c2e-telnyx-secret-5a7b"
+SENDER = "+12025550100"
+TO = "+12025550143"
+OTHER = "+12025550144"
+FAILING = "+12025550001"  # the simulator's fail prefix +1202555000
+[OPTED] = sorted(OPTED_OUT)
+
+
+class Run:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@contextmanager
+def running(clock: ManualClock) -> Iterator[TelnyxSimulator]:
+    sim = TelnyxSimulator(clock, api_key=KEY, stall=0.5)
+    sim.start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+class Desk:
+    """The command line of one smsdesk home, with a Telnyx account on the simulator."""
+
+    def __init__(self, clock: ManualClock, sim: TelnyxSimulator, home: Path) -> None:
+        self.clock, self.sim, self.home = clock, sim, home
+
+    def cli(self, *argv: str, stdin: str = "") -> Run:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(list(argv), clock=self.clock, stdin=io.StringIO(stdin), stdout=out, stderr=err)
+        return Run(code, out.getvalue(), err.getvalue())
+
+    def add(
+        self, *extra: str, key: str = KEY, name: str = "Telnyx", sender: bool = True, code: int = 0
+    ) -> Run:
+        args = ["provider", "add", name, "--kind", "telnyx", "--base-url", self.sim.base_url]
+        args += ["--sender", SENDER] if sender else []
+        args += ["--option", "timeout=0.2", "--default", *extra]
+        run = self.cli(*args, stdin=key + "\n")
+        assert run.code == code, run.err
+        return run
+
+    def at(self, ahead: timedelta) -> str:
+        return (self.clock.now() + ahead).isoformat()
+
+    def schedule(self, ahead: timedelta, to: str = TO, *extra: str) -> str:
+        run = self.cli("schedule", "--to", to, "--text", "See you", "--at", self.at(ahead), *extra)
+        assert run.code == 0, run.err
+        return _last_id(run.out)
+
+    def dispatch(self) -> dict[str, int]:
+        run = self.cli("dispatch", "--once", "--json")
+        assert run.code == 0, run.err
+        result: dict[str, int] = run.json()
+        return result
+
+    def show(self, msg_id: str) -> dict[str, Any]:
+        run = self.cli("show", msg_id, "--json")
+        assert run.code == 0, run.err
+        shown: dict[str, Any] = run.json()[0]
+        return shown
+
+
+def _last_id(schedule_output: str) -> str:
+    # "  m-abc123  +1202…  Telnyx will schedule it…": the id is the first word of the line.
+    return schedule_output.splitlines()[-1].split()[0]
+
+
+@pytest.fixture
+def sim(clock: ManualClock) -> Iterator[TelnyxSimulator]:
+    with running(clock) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def desk(clock: ManualClock, sim: TelnyxSimulator, isolated_home: Path) -> Desk:
+    return Desk(clock, sim, isolated_home)
+
+
+@pytest.fixture
+def client(clock: ManualClock, sim: TelnyxSimulator, tmp_path: Path) -> Iterator[TelnyxProvider]:
+    provider = build(
+        home=tmp_path, clock=clock, options={"timeout": "0.2"}, base_url=sim.base_url, api_key=KEY
+    )
+    yield provider
+    provider.close()
+
+
+# -- accounts -------------------------------------------------------------------------------
+
+
+def test_add_keeps_the_key_out_of_every_file_and_lists_capabilities(
+    desk: Desk, isolated_home: Path
+) -> None:
+    run = desk.add("--option", f"messaging_profile_id={PROFILE_ID}")
+    assert "API key is in the system keyring" in run.out and KEY not in run.out
+    for path in isolated_home.rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+    accounts = {a["name"]: a for a in desk.cli("provider", "list", "--json").json()}
+    caps = accounts["Telnyx"]["capabilities"]
+    assert caps == {
+        "native_scheduling": True,
+        "min_lead_seconds": 300.0,
+        "horizon_seconds": 5 * 86400.0,
+        "native_reschedule": False,
+        "cancel_cutoff_seconds": 60.0,
+        "batch_size": 1,
+        "rate_limit_per_second": 10.0,
+        "server_preview": False,
+        "lookup_by_key": False,
+    }
+    run = desk.cli("provider", "test", "Telnyx")
+    assert run.code == 0, run.err
+    assert run.out.strip() == "OK: Telnyx: API key accepted; messaging profile 'Front desk'."
+
+
+def test_provider_test_without_a_profile_counts_profiles(desk: Desk) -> None:
+    desk.add()
+    run = desk.cli("provider", "test", "Telnyx")
+    assert run.out.strip() == "OK: Telnyx: API key accepted; 1 messaging profile(s)."
+
+
+def test_a_wrong_key_is_a_clear_error_that_never_shows_the_key(desk: Desk) -> None:
+    wrong = "KEYwrong-0c1d2e3f4a5b"
+    desk.add(key=wrong)
+    run = desk.cli("provider", "test", "Telnyx")
+    assert run.code == 1
+    assert "Telnyx refused the API key or account (401)" in run.err
+    assert wrong not in run.err + run.out
+    # A hand-off with that key fails the message with the same reason, and nothing is created.
+    msg_id = desk.schedule(timedelta(hours=1))
+    desk.dispatch()
+    shown = desk.show(msg_id)
+    assert shown["state"] == "failed"
+    assert "refused the API key" in shown["last_error"] and wrong not in json.dumps(shown)
+    assert desk.sim.creates_by_recipient() == {}
+
+
+def test_unknown_option_is_refused_when_the_account_is_added(desk: Desk) -> None:
+    run = desk.add("--option", "region=EU", code=2)
+    assert run.err.strip() == (
+        "smsdesk: Telnyx has no option region; known: messaging_profile_id, timeout."
+    )
+    assert [a["name"] for a in desk.cli("provider", "list", "--json").json()] == ["Sandbox"]
+
+
+# -- the life of a message ------------------------------------------------------------------
+
+
+def test_scheduled_at_telnyx_then_delivered(desk: Desk, clock: ManualClock) -> None:
+    desk.add("--option", f"messaging_profile_id={PROFILE_ID}")
+    msg_id = desk.schedule(timedelta(hours=2))
+    report = desk.dispatch()
+    assert report["handed_off"] == 1
+    shown = desk.show(msg_id)
+    assert (shown["state"], shown["where"]) == ("scheduled", "at provider")
+    [held] = desk.sim.live()
+    assert shown["provider_ref"] == held.id
+    assert (held.sender, held.to, held.profile) == (SENDER, TO, PROFILE_ID)
+    assert held.send_at == clock.now() + timedelta(hours=2)
+    clock.advance(timedelta(hours=2, minutes=1))
+    desk.dispatch()
+    shown = desk.show(msg_id)
+    assert shown["state"] == "delivered"
+    assert [e["kind"] for e in shown["events"]] == [
+        "created",
+        "handing_off",
+        "handed_off",
+        "status",
+    ]
+    assert desk.sim.creates_by_recipient() == {TO: 1}
+
+
+def test_nearer_than_five_minutes_is_sent_from_here_at_its_time(
+    desk: Desk, clock: ManualClock
+) -> None:
+    desk.add()
+    msg_id = desk.schedule(timedelta(minutes=4))
+    desk.dispatch()
+    assert desk.sim.creates_by_recipient() == {}
+    assert desk.show(msg_id)["where"] == "on this computer"
+    clock.advance(timedelta(minutes=3, seconds=59))
+    desk.dispatch()
+    assert desk.sim.creates_by_recipient() == {}
+    clock.advance(timedelta(seconds=1))
+    assert desk.dispatch()["handed_off"] == 1
+    [sent] = desk.sim.messages.values()
+    assert not sent.scheduled  # a plain send: no send_at in the request
+    assert desk.show(msg_id)["state"] == "sent"
+    clock.advance(timedelta(minutes=1))
+    desk.dispatch()
+    assert desk.show(msg_id)["state"] == "delivered"
+
+
+def test_beyond_five_days_is_held_here_until_it_enters_the_window(
+    desk: Desk, clock: ManualClock
+) -> None:
+    desk.add()
+    send_at = clock.now() + timedelta(days=7)
+    msg_id = desk.schedule(timedelta(days=7))
+    desk.dispatch()
+    assert desk.show(msg_id)["where"] == "on this computer"
+    assert desk.sim.creates_by_recipient() == {}
+    clock.advance(timedelta(days=2))
+    desk.dispatch()
+    assert desk.sim.creates_by_recipient() == {}  # one minute of margin is still missing
+    clock.advance(timedelta(minutes=1))
+    assert desk.dispatch()["handed_off"] == 1
+    [held] = desk.sim.live()
+    assert held.send_at == send_at
+    assert desk.show(msg_id)["state"] == "scheduled"
+
+
+def test_failing_number_fails_with_telnyx_reason(desk: Desk, clock: ManualClock) -> None:
+    desk.add()
+    msg_id = desk.schedule(timedelta(minutes=30), FAILING)
+    desk.dispatch()
+    clock.advance(timedelta(minutes=31))
+    desk.dispatch()
+    shown = desk.show(msg_id)
+    assert shown["state"] == "failed"
+    assert "Carrier rejected (code 40008)" in shown["last_error"]
+
+
+def test_opted_out_recipient_fails_alone_and_the_queue_goes_on(desk: Desk) -> None:
+    desk.add()
+    run = desk.cli(
+        "schedule", "--to", f"{OPTED},{TO}", "--text", "Hi", "--at", desk.at(timedelta(hours=1))
+    )
+    assert run.code == 0, run.err
+    report = desk.dispatch()
+    assert (report["failed"], report["handed_off"]) == (1, 1)
+    by_to = {m["recipient"]: m for m in desk.cli("list", "--json").json()}
+    assert by_to[TO]["state"] == "scheduled"
+    assert by_to[OPTED]["state"] == "failed"
+    assert "opted out" in by_to[OPTED]["last_error"]
+    assert desk.sim.creates_by_recipient() == {TO: 1}
+
+
+def test_opting_out_after_scheduling_fails_at_send_time(desk: Desk, clock: ManualClock) -> None:
+    desk.add()
+    msg_id = desk.schedule(timedelta(minutes=30), OTHER)
+    desk.dispatch()
+    desk.sim.opt_out(OTHER)
+    clock.advance(timedelta(minutes=31))
+    desk.dispatch()
+    shown = desk.show(msg_id)
+    assert shown["state"] == "failed" and "opted out" in shown["last_error"]
+
+
+def test_without_a_sender_the_message_fails_clearly(desk: Desk) -> None:
+    desk.add(sender=False)
+    msg_id = desk.schedule(timedelta(hours=1))
+    desk.dispatch()
+    shown = desk.show(msg_id)
+    assert shown["state"] == "failed"
+    assert shown["last_error"].startswith("Telnyx needs a sender number")
+    assert desk.sim.creates_by_recipient() == {}
+    # The message's own sender is enough.
+    msg_id = desk.schedule(timedelta(hours=1), TO, "--from", "+12025550101")
+    desk.dispatch()
+    assert desk.show(msg_id)["state"] == "scheduled"
+    [held] = desk.sim.live()
+    assert held.sender == "+12025550101"
+
+
+def test_preview_has_no_server_part(desk: Desk) -> None:
+    desk.add()
+    run = desk.cli("preview", "--provider", "Telnyx", "--text", "Hello there", "--json")
+    assert run.code == 0, run.err
+    preview = run.json()
+    assert (preview["provider"], preview["server"], preview["segments"]) == ("Telnyx", None, 1)
+    assert desk.sim.log == []  # nothing asked of Telnyx
+
+
+# -- cancel and reschedule ------------------------------------------------------------------
+
+
+def test_cancel_at_telnyx(desk: Desk, clock: ManualClock) -> None:
+    desk.add()
+    msg_id = desk.schedule(timedelta(hours=1))
+    desk.dispatch()
+    run = desk.cli("cancel", msg_id)
+    assert run.code == 0 and "cancelled at Telnyx" in run.out
+    assert desk.sim.live() == []
+    clock.advance(timedelta(hours=2))
+    desk.dispatch()
+    assert desk.show(msg_id)["state"] == "cancelled"
+    [gone] = desk.sim.messages.values()
+    assert gone.cancelled
+
+
+def test_cancel_inside_the_last_minute_is_refused_and_changes_nothing(
+    desk: Desk, clock: ManualClock
+) -> None:
+    desk.add()
+    msg_id = desk.schedule(timedelta(minutes=10))
+    desk.dispatch()
+    clock.advance(timedelta(minutes=9, seconds=30))
+    run = desk.cli("cancel", msg_id)
+    assert run.code == 1
+    assert "Telnyx cannot cancel a message within 1 minute of its send time." in run.out
+    assert desk.show(msg_id)["state"] == "scheduled"
+    assert len(desk.sim.live()) == 1
+
+
+def test_reschedule_cancels_at_telnyx_and_creates_one_new_message(
+    desk: Desk, clock: ManualClock
+) -> None:
+    desk.add()
+    msg_id = desk.schedule(timedelta(hours=1))
+    desk.dispatch()
+    [old] = desk.sim.live()
+    new_time = clock.now() + timedelta(hours=3)
+    run = desk.cli("reschedule", msg_id, "--at", new_time.isoformat())
+    assert run.code == 0, run.out
+    assert desk.sim.live() == []  # withdrawn before anything new exists: never two
+    assert desk.show(msg_id)["state"] == "queued"
+    desk.dispatch()
+    [new] = desk.sim.live()
+    assert new.id != old.id and new.send_at == new_time
+    assert old.cancelled
+    shown = desk.show(msg_id)
+    assert (shown["state"], shown["provider_ref"]) == ("scheduled", new.id)
+    assert desk.sim.creates_by_recipient() == {TO: 2}  # the cancelled one and its successor
+    clock.advance(timedelta(hours=3, minutes=1))
+    desk.dispatch()
+    assert desk.show(msg_id)["state"] == "delivered"
+    assert [m.id for m in desk.sim.messages.values() if not m.cancelled] == [new.id]
+
+
+def test_reschedule_inside_the_last_minute_keeps_the_original(
+    desk: Desk, clock: ManualClock
+) -> None:
+    desk.add()
+    msg_id = desk.schedule(timedelta(minutes=10))
+    desk.dispatch()
+    clock.advance(timedelta(minutes=9, seconds=30))
+    run = desk.cli("reschedule", msg_id, "--at", desk.at(timedelta(hours=1)))
+    assert run.code == 1 and "within 1 minute" in run.out
+    [held] = desk.sim.live()
+    assert held.id == desk.show(msg_id)["provider_ref"]
+    assert desk.show(msg_id)["state"] == "scheduled"
+
+
+# -- Telnyx's own rules, straight at the client ---------------------------------------------
+
+
+def _out(clock: ManualClock, ahead: timedelta | None, to: str = TO) -> Outgoing:
+    send_at = None if ahead is None else clock.now() + ahead
+    return Outgoing(f"k-{to}-{ahead}", to, "Hello", SENDER, send_at)
+
+
+@pytest.mark.parametrize(
+    ("ahead", "accepted"),
+    [
+        (timedelta(minutes=5), True),
+        (timedelta(minutes=5) - timedelta(seconds=1), False),
+        (timedelta(days=5), True),
+        (timedelta(days=5, seconds=1), False),
+    ],
+)
+def test_scheduling_window_edges(
+    client: TelnyxProvider, clock: ManualClock, ahead: timedelta, accepted: bool
+) -> None:
+    [outcome] = client.schedule([_out(clock, ahead)])
+    if accepted:
+        assert isinstance(outcome, Receipt) and outcome.state.value == "scheduled"
+        assert outcome.send_at == clock.now() + ahead
+    else:
+        assert isinstance(outcome, Rejected) and not outcome.opted_out
+        assert "at least 5 minutes and at most 5 days" in outcome.reason
+        assert "[/send_at]" in outcome.reason
+
+
+def test_opted_out_is_a_rejection_marked_opted_out(
+    client: TelnyxProvider, clock: ManualClock
+) -> None:
+    [outcome] = client.schedule([_out(clock, timedelta(hours=1), OPTED)])
+    assert isinstance(outcome, Rejected) and outcome.opted_out
+    assert "opted out" in outcome.reason and "40300" in outcome.reason
+
+
+def test_cancel_of_a_sent_message_says_so(client: TelnyxProvider, clock: ManualClock) -> None:
+    [receipt] = client.schedule([_out(clock, None)])
+    assert isinstance(receipt, Receipt) and receipt.state.value == "sent"
+    with pytest.raises(PermanentError, match=r"no longer scheduled \((sent|delivered)\)"):
+        client.cancel(receipt.ref)
+
+
+def test_unknown_message_status_is_skipped_and_lookup_knows_nothing(
+    client: TelnyxProvider, clock: ManualClock
+) -> None:
+    [receipt] = client.schedule([_out(clock, timedelta(hours=1))])
+    assert isinstance(receipt, Receipt)
+    reports = client.fetch_status(["no-such-id", receipt.ref])
+    assert [(r.ref, r.state.value) for r in reports] == [(receipt.ref, "scheduled")]
+    assert client.lookup(receipt.key) is None
+    assert client.group_of(receipt.ref) is None
+    assert client.preview("Hello") is None
+    with pytest.raises(PermanentError, match="cancels it and schedules it again"):
+        client.reschedule(receipt.ref, clock.now() + timedelta(hours=2))
+
+
+def test_send_at_goes_out_in_utc(client: TelnyxProvider, clock: ManualClock) -> None:
+    from zoneinfo import ZoneInfo
+
+    local = datetime(2026, 12, 1, 12, 30, tzinfo=ZoneInfo("America/New_York"))
+    [receipt] = client.schedule([Outgoing("k1", TO, "Hi", SENDER, local)])
+    assert isinstance(receipt, Receipt)
+    assert receipt.send_at == datetime(2026, 12, 1, 17, 30, tzinfo=UTC)
