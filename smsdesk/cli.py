@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     cn = sub.add_parser("cancel", parents=[common], help="cancel a message or batch")
     cn.add_argument("id", metavar="MESSAGE_OR_BATCH_ID")
 
+    rt = sub.add_parser(
+        "retry", parents=[common], help="send a failed (or unconfirmed) message again"
+    )
+    rt.add_argument("id", metavar="MESSAGE_OR_BATCH_ID")
+
     dp = sub.add_parser("dispatch", parents=[common], help="run the engine without a window")
     dp.add_argument("--once", action="store_true", help="one full pass, then exit")
 
@@ -254,6 +259,11 @@ def _cancel(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) ->
     return results, _results(results)
 
 
+def _retry(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> tuple[Any, str]:
+    results = service.retry(args.id)
+    return results, _results(results)
+
+
 def _dispatch(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> tuple[Any, str]:
     from smsdesk.engine.outbox import Dispatcher
 
@@ -336,6 +346,7 @@ _HANDLERS = {
     "show": _show,
     "reschedule": _reschedule,
     "cancel": _cancel,
+    "retry": _retry,
     "dispatch": _dispatch,
     "provider add": _provider_add,
     "provider list": _provider_list,

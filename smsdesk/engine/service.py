@@ -322,6 +322,8 @@ class Service:
             state = State(msg.state)
             if state is State.QUEUED or (state is State.DRAFT and send_at is None):
                 results[msg.id] = self._act_locally(msg, send_at)
+            elif state is State.UNKNOWN and msg.attention and send_at is None:
+                results[msg.id] = self._settle_as_cancelled(msg)
             elif state is not State.SCHEDULED:
                 results[msg.id] = self._refuse(msg, verb)
             elif msg.provider_group:
@@ -365,6 +367,27 @@ class Service:
         with self.ctx.db.write() as s:
             ok = self._requeue(s, msg, send_at, now, "rescheduled", "now {when}")
         return self._result(msg.id, ok, f"rescheduled to {self._when(msg, send_at)}")
+
+    def _settle_as_cancelled(self, msg: Message) -> ActionResult:
+        """The user, having checked the provider's console, gives up on a message whose
+        hand-off could not be confirmed. Nothing can be cancelled at the provider: we never
+        learnt its id there, so say so plainly."""
+        now = self.ctx.clock.now()
+        acct = self.ctx.account_by_id(msg.account_id)
+        with self.ctx.db.write() as s:
+            ok = queries.transition(
+                s,
+                msg.id,
+                State.UNKNOWN,
+                State.CANCELLED,
+                now,
+                kind="cancelled",
+                detail=f"marked cancelled by you; if {acct.name} did receive it, it may still "
+                "go out",
+                attention=None,
+                next_sync_at=None,
+            )
+        return self._result(msg.id, ok, f"marked cancelled (check {acct.name} to be sure)")
 
     def _act_at_provider(
         self, targets: list[Message], siblings: list[Message], send_at: datetime | None
@@ -490,14 +513,20 @@ class Service:
             "after the next dispatch",
         }
         why = reasons.get(state, f"it is already {state.value}")
+        if state is State.UNKNOWN and msg.attention:
+            why = "the provider could not confirm it got it; cancel it, or send it again with retry"
         return ActionResult(msg.id, False, msg.state, f"Cannot {verb}: {why}.")
 
     def retry(self, ident: str) -> list[ActionResult]:
-        """Queue failed messages again, each as a fresh hand-off (a new idempotency key)."""
+        """Queue failed messages again, each as a fresh hand-off (a new idempotency key).
+
+        Also "send again" for a message whose hand-off the provider could not confirm, once
+        the user has checked that it did not arrive."""
         now = self.ctx.clock.now()
         results: list[ActionResult] = []
         for msg in self._resolve(ident):
-            if State(msg.state) is not State.FAILED:
+            state = State(msg.state)
+            if not (state is State.FAILED or (state is State.UNKNOWN and msg.attention)):
                 results.append(self._refuse(msg, "retry"))
                 continue
             with self.ctx.db.write() as s:

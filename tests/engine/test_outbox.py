@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -304,3 +305,27 @@ def test_an_account_that_cannot_be_opened_blocks_only_its_messages(
     assert [e.kind for e in blocked.events] == ["created", "blocked"]
     assert Dispatcher(ctx).run_once().handed_off == 0  # left alone for a while, no busy loop
     ctx.close()
+
+
+def test_an_unconfirmable_hand_off_waits_for_the_user_who_may_send_it_again(
+    svc: Service, fctx: AppContext, clock: ManualClock, sandbox: FaultySandbox
+) -> None:
+    sandbox.capabilities = replace(CAPABILITIES, lookup_by_key=False)
+    msg_id = _one(svc, clock, timedelta(hours=1))
+    sandbox.before = [AmbiguousError("connection reset while sending")]
+    d = Dispatcher(fctx)
+    d.run_once()
+    clock.advance(timedelta(minutes=1))
+    d.run_once()
+    view = svc.show(msg_id)[0]
+    assert view.state == "unknown" and view.attention
+    assert "send again or cancel" in view.attention
+    clock.advance(timedelta(hours=2))
+    d.run_once()
+    assert sandbox.schedule_calls == 1  # never resent on its own
+    # The user checked the provider's console: it is not there. Send it again.
+    [r] = svc.retry(msg_id)
+    assert (r.ok, r.state) == (True, "queued")
+    d.run_once()
+    assert _state(svc, msg_id) == "delivered"
+    assert list(sandbox.inner.requests_by_key().values()) == [1]

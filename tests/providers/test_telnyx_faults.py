@@ -115,9 +115,14 @@ def test_unclear_create_is_flagged_for_the_user_and_never_resent(
     assert svc.show(msg_id)[0].state == "unknown"
     assert _posts(sim) == 1
     assert sim.creates_by_recipient() == ({TO: 1} if processed else {})
-    # Cancel and reschedule refuse rather than guess.
+    # Reschedule refuses rather than guess; the user can check Telnyx and then cancel or
+    # send it again.
+    [result] = svc.reschedule(msg_id, clock.now() + timedelta(hours=1))
+    assert not result.ok and "send it again with retry" in result.detail
     [result] = svc.cancel(msg_id)
-    assert not result.ok and "still being checked" in result.detail
+    assert result.ok and result.state == "cancelled"
+    assert "may still go out" in svc.show(msg_id)[0].events[-1].detail
+    assert _posts(sim) == 1
 
 
 def test_status_and_cancel_requests_survive_faults(
