@@ -142,3 +142,34 @@ def test_transition_is_compare_and_set(ctx: AppContext, service: Service) -> Non
             s, m.message.id, State.QUEUED, State.HANDING_OFF, NOW, kind="handing_off"
         )
     assert service.show(m.message.id)[0].state == "cancelled"
+
+
+def test_a_kill_during_migration_leaves_a_database_that_migrates_on_next_start(
+    isolated_home: Path,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.run(
+        [sys.executable, "-m", "tests.store.migrate_child", str(isolated_home)],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert child.returncode == 9, child.stderr
+    # The half-done migration was one transaction: nothing of it remains...
+    conn = sqlite3.connect(isolated_home / "smsdesk.db")
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    conn.close()
+    assert tables <= {"alembic_version"}
+    # ...and the next start migrates from scratch.
+    db = Database.open(isolated_home)
+    with db.engine.connect() as c:
+        names = {r[0] for r in c.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))}
+    assert {"message", "event", "batch", "draft", "provider_account"} <= names
+    db.dispose()
