@@ -27,5 +27,5 @@ def create_table_then_die(self: Operations, *args: Any, **kwargs: Any) -> Any:
     return result
 
 
-Operations.create_table = create_table_then_die  # type: ignore[method-assign]
+Operations.create_table = create_table_then_die  # type: ignore[method-assign]  # a throwaway child
 Database.open(Path(sys.argv[1]))
