@@ -1,0 +1,210 @@
+"""The outbox engine with a real Infobip account pointed at the loopback simulator: every
+fault at the create request, window edges, per-message rejections, statuses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from smsdesk.core.clock import ManualClock
+from smsdesk.engine.context import AppContext
+from smsdesk.engine.outbox import RECONCILE_INTERVAL, Dispatcher
+from smsdesk.engine.service import Service
+from smsdesk.providers.infobip import split_ref
+from smsdesk.store.models import Message
+from tests.simulators.base import Fault
+from tests.simulators.infobip import InfobipSimulator
+
+KEY = "ib-key-5f0c9e21d7"
+ANN, BOB, FAILS, OPTED_OUT = "+41793026727", "+41793026834", "+41793020001", "+41793026999"
+HOUR = timedelta(hours=1)
+
+
+@pytest.fixture
+def sim(clock: ManualClock) -> Iterator[InfobipSimulator]:
+    simulator = InfobipSimulator(clock, api_key=KEY, stall=0.5)
+    simulator.fail_prefixes = ("4179302000",)
+    simulator.opted_out = {OPTED_OUT.removeprefix("+")}
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def svc(ctx: AppContext, sim: InfobipSimulator) -> Iterator[Service]:
+    service = Service(ctx)
+    service.add_account(
+        "Infobip",
+        "infobip",
+        api_key=KEY,
+        base_url=sim.base_url,
+        options={"timeout": "0.2"},
+        make_default=True,
+    )
+    yield service  # the context closes the clients it built
+
+
+def _schedule(svc: Service, clock: ManualClock, ahead: timedelta, *to: str) -> list[str]:
+    result = svc.schedule(list(to or [ANN]), "Your appointment", clock.now() + ahead, "UTC")
+    return [m.message.id for m in result.messages]
+
+
+def _msg(ctx: AppContext, msg_id: str) -> Message:
+    with ctx.db.read() as s:
+        msg = s.get(Message, msg_id)
+    assert msg is not None
+    return msg
+
+
+def _state(svc: Service, msg_id: str) -> str:
+    return svc.show(msg_id)[0].state
+
+
+def test_hand_off_schedule_and_delivery(
+    svc: Service, ctx: AppContext, clock: ManualClock, sim: InfobipSimulator
+) -> None:
+    ids = _schedule(svc, clock, HOUR, ANN, BOB)
+    assert Dispatcher(ctx).run_once().handed_off == 2
+    msgs = [_msg(ctx, i) for i in ids]
+    assert {m.state for m in msgs} == {"scheduled"}
+    assert len(sim.bodies) == 1  # one bulk for the batch
+    bulk = msgs[0].provider_group
+    assert bulk and {m.provider_group for m in msgs} == {bulk}
+    assert [split_ref(m.provider_ref or "") for m in msgs] == [
+        (bulk, m.idempotency_key) for m in msgs
+    ]
+    clock.advance(HOUR + timedelta(minutes=1))
+    Dispatcher(ctx).run_once()
+    assert [_state(svc, i) for i in ids] == ["delivered", "delivered"]
+    assert sorted(sim.creates_by_key().values()) == [1, 1]
+
+
+@pytest.mark.parametrize("fault", [Fault.RATE_LIMIT, Fault.UNAVAILABLE])
+def test_busy_provider_is_retried_until_it_accepts(
+    svc: Service, ctx: AppContext, clock: ManualClock, sim: InfobipSimulator, fault: Fault
+) -> None:
+    [msg_id] = _schedule(svc, clock, HOUR)
+    # More than HttpClient's own 3 attempts: the engine backs off and tries again later.
+    sim.inject(fault, times=3, match="POST /sms/3/messages", retry_after=2)
+    d = Dispatcher(ctx)
+    assert d.run_once().retrying == 1
+    view = svc.show(msg_id)[0]
+    assert view.state == "queued" and view.last_error
+    clock.advance(timedelta(minutes=2))
+    assert d.run_once().handed_off == 1
+    assert _state(svc, msg_id) == "scheduled"
+    assert sim.creates_by_key() == {_msg(ctx, msg_id).idempotency_key: 1}
+
+
+@pytest.mark.parametrize(
+    ("fault", "processed"),
+    [
+        (Fault.SERVER_ERROR, False),
+        (Fault.RESET, False),
+        (Fault.TIMEOUT, True),
+        (Fault.MALFORMED, True),
+        (Fault.LOST, True),
+    ],
+)
+def test_unclear_creates_are_looked_up_never_resent_blindly(
+    svc: Service,
+    ctx: AppContext,
+    clock: ManualClock,
+    sim: InfobipSimulator,
+    fault: Fault,
+    processed: bool,
+) -> None:
+    ids = _schedule(svc, clock, HOUR, ANN, BOB)
+    sim.inject(fault, match="POST /sms/3/messages")
+    d = Dispatcher(ctx)
+    assert d.run_once().unknown == 2
+    assert {_state(svc, i) for i in ids} == {"unknown"}
+    keys = {_msg(ctx, i).idempotency_key for i in ids}
+    assert set(sim.creates_by_key()) == (keys if processed else set())
+    clock.advance(RECONCILE_INTERVAL)
+    report = d.run_once()
+    assert report.reconciled == 2
+    # Found in Infobip's logs (processed), or handed off again with the same key (not).
+    assert report.handed_off == (0 if processed else 2)
+    assert {_state(svc, i) for i in ids} == {"scheduled"}
+    assert sim.creates_by_key() == dict.fromkeys(keys, 1)
+    msgs = [_msg(ctx, i) for i in ids]
+    assert msgs[0].provider_group and msgs[0].provider_group == msgs[1].provider_group
+    clock.advance(2 * HOUR)
+    d.run_once()
+    assert {_state(svc, i) for i in ids} == {"delivered"}
+
+
+def test_unclear_send_now_is_reconciled_too(
+    svc: Service, ctx: AppContext, clock: ManualClock, sim: InfobipSimulator
+) -> None:
+    [msg_id] = _schedule(svc, clock, timedelta(seconds=30))  # too close: held, sent at its time
+    clock.advance(timedelta(seconds=30))
+    sim.inject(Fault.LOST, match="POST /sms/3/messages")
+    d = Dispatcher(ctx)
+    assert d.run_once().unknown == 1
+    assert "options" not in sim.bodies[0]
+    clock.advance(RECONCILE_INTERVAL)
+    d.run_once()
+    assert _state(svc, msg_id) == "delivered"
+    assert list(sim.creates_by_key().values()) == [1]
+
+
+def test_rejections_fail_only_their_message(
+    svc: Service, ctx: AppContext, clock: ManualClock, sim: InfobipSimulator
+) -> None:
+    ok, dnd = _schedule(svc, clock, HOUR, ANN, OPTED_OUT)
+    report = Dispatcher(ctx).run_once()
+    assert (report.handed_off, report.failed) == (1, 1)
+    assert _state(svc, ok) == "scheduled"
+    view = svc.show(dnd)[0]
+    assert view.state == "failed" and view.last_error
+    assert "do-not-disturb" in view.last_error and "REJECTED_DND" in view.last_error
+
+
+def test_undeliverable_number_fails_with_infobip_reason(
+    svc: Service, ctx: AppContext, clock: ManualClock, sim: InfobipSimulator
+) -> None:
+    [msg_id] = _schedule(svc, clock, timedelta(minutes=10), FAILS)
+    Dispatcher(ctx).run_once()
+    clock.advance(timedelta(minutes=11))
+    Dispatcher(ctx).run_once()
+    view = svc.show(msg_id)[0]
+    assert view.state == "failed"
+    assert view.last_error == "Unknown subscriber (EC_UNKNOWN_SUBSCRIBER)"
+
+
+def test_beyond_180_days_it_waits_here_then_goes_to_infobip(
+    svc: Service, ctx: AppContext, clock: ManualClock, sim: InfobipSimulator
+) -> None:
+    [msg_id] = _schedule(svc, clock, timedelta(days=200))
+    d = Dispatcher(ctx)
+    assert d.run_once().handed_off == 0
+    view = svc.show(msg_id)[0]
+    assert (view.state, view.where) == ("queued", "on this computer")
+    assert sim.bodies == []
+    clock.advance(timedelta(days=20))
+    assert d.run_once().handed_off == 0  # Infobip's window opens 180 days (+ a margin) before
+    clock.advance(timedelta(minutes=1))
+    assert d.run_once().handed_off == 1
+    assert _state(svc, msg_id) == "scheduled"
+    [body] = sim.bodies
+    assert body["options"]["schedule"]["sendAt"].startswith("2027-06-19T09:00")
+
+
+def test_wrong_key_fails_the_hand_off_clearly(
+    ctx: AppContext, clock: ManualClock, sim: InfobipSimulator
+) -> None:
+    svc = Service(ctx)
+    svc.add_account("Infobip", "infobip", api_key="not-the-key", base_url=sim.base_url)
+    [msg_id] = _schedule(svc, clock, HOUR)
+    svc.schedule([ANN], "x", clock.now() + HOUR, "UTC", account="Infobip")
+    Dispatcher(ctx).run_once()
+    assert sim.creates_by_key() == {}
+    view = svc.show(msg_id)[0]
+    # The default account is still the Sandbox; the Infobip one failed clearly.
+    assert view.state == "scheduled" and view.provider == "Sandbox"
+    failed = svc.list_messages("failed")
+    assert len(failed) == 1 and "refused the API key" in (failed[0].last_error or "")
