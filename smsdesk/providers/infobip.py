@@ -40,6 +40,7 @@ from smsdesk.providers.base import (
     StatusReport,
 )
 from smsdesk.providers.http import HttpClient, expect
+from smsdesk.providers.options import reject_unknown, require_key, timeout_from
 
 log = logging.getLogger(__name__)
 
@@ -530,28 +531,16 @@ def build(
     api_key: str | None,
     transport: httpx.BaseTransport | None = None,
 ) -> InfobipProvider:
-    if not api_key or not api_key.strip():
-        raise InvalidInput("An Infobip account needs an API key.", field="api_key")
+    key = require_key(TITLE, api_key)
     if not base_url or not base_url.strip():
         raise InvalidInput(
             "An Infobip account needs its own base URL (https://<yours>.api.infobip.com, "
             "shown on the Infobip portal's home page).",
             field="base_url",
         )
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise InvalidInput(
-            f"Infobip has no option {', '.join(unknown)}; known: {', '.join(OPTIONS)}.",
-            field="option",
-        )
-    try:
-        read = float(options.get("timeout", "20"))
-    except ValueError:
-        read = -1.0
-    if not 0 < read <= 300:
-        raise InvalidInput("The timeout option is a number of seconds (0 to 300).", field="option")
+    reject_unknown(TITLE, options, OPTIONS)
+    timeout = timeout_from(options)
     message_options = _message_options(options)
-    key = api_key.strip()
     http = HttpClient(
         TITLE,
         base_url,
@@ -559,7 +548,7 @@ def build(
         secret=key,
         error_reason=error_reason,
         transport=transport,
-        timeout=httpx.Timeout(connect=5.0, read=read, write=10.0, pool=5.0),
+        timeout=timeout,
         sleep=clock.sleep,
     )
     return InfobipProvider(

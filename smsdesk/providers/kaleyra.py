@@ -35,7 +35,8 @@ from smsdesk.providers.base import (
     ServerPreview,
     StatusReport,
 )
-from smsdesk.providers.http import DEFAULT_TIMEOUT, HttpClient
+from smsdesk.providers.http import HttpClient
+from smsdesk.providers.options import reject_unknown, require_key, timeout_from
 
 TITLE = "Kaleyra"
 NEEDS_KEY = True
@@ -58,6 +59,7 @@ PODS = {
     "EU": "https://api.eu.kaleyra.io",
 }
 MESSAGE_TYPES = ("MKT", "TXN", "TXND", "OTP")
+OPTIONS = ("sid", "region", "type", "template_id", "sender", "timeout")
 _SID = re.compile(r"[A-Za-z0-9]{1,64}")
 
 # -- unconfirmed parts of the kaleyra.io v1 API, kept together so they are easy to correct --
@@ -265,21 +267,6 @@ class KaleyraProvider:
         return f"Kaleyra account {self._sid}: the API key was accepted."
 
 
-def _option_timeout(options: Mapping[str, str]) -> httpx.Timeout:
-    raw = options.get("timeout")
-    if raw is None:
-        return DEFAULT_TIMEOUT
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not 0 < seconds <= 300:
-        raise InvalidInput(
-            f"Option timeout='{raw}' is not a number of seconds (0 to 300).", field="option"
-        )
-    return httpx.Timeout(connect=5.0, read=seconds, write=10.0, pool=5.0)
-
-
 def build(
     *,
     home: Path,
@@ -289,8 +276,8 @@ def build(
     api_key: str | None,
     transport: httpx.BaseTransport | None = None,
 ) -> KaleyraProvider:
-    if not api_key or not api_key.strip():
-        raise InvalidInput("A Kaleyra account needs an API key.", field="api_key")
+    key = require_key(TITLE, api_key)
+    reject_unknown(TITLE, options, OPTIONS)
     sid = options.get("sid", "").strip()
     if not _SID.fullmatch(sid):
         raise InvalidInput(
@@ -310,7 +297,6 @@ def build(
             f"{', '.join(MESSAGE_TYPES)}.",
             field="option",
         )
-    key = api_key.strip()
     http = HttpClient(
         "Kaleyra",
         base_url or PODS[region],  # an explicit address (a simulator) overrides the pod
@@ -318,7 +304,7 @@ def build(
         secret=key,
         error_reason=error_reason,
         transport=transport,
-        timeout=_option_timeout(options),
+        timeout=timeout_from(options),
         sleep=clock.sleep,
     )
     return KaleyraProvider(

@@ -18,7 +18,6 @@ from urllib.parse import quote
 import httpx
 
 from smsdesk.core.clock import Clock
-from smsdesk.core.errors import InvalidInput
 from smsdesk.core.lifecycle import State
 from smsdesk.core.planner import Capabilities
 from smsdesk.providers.base import (
@@ -35,6 +34,7 @@ from smsdesk.providers.base import (
     TransientError,
 )
 from smsdesk.providers.http import HttpClient, expect, redact_numbers
+from smsdesk.providers.options import reject_unknown, require_key, timeout_from
 
 log = logging.getLogger(__name__)
 
@@ -311,22 +311,10 @@ def build(
     api_key: str | None,
     transport: httpx.BaseTransport | None = None,
 ) -> TelnyxProvider:
-    if not api_key or not api_key.strip():
-        raise InvalidInput("A Telnyx account needs an API key.", field="api_key")
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise InvalidInput(
-            f"Telnyx has no option {', '.join(unknown)}; known: {', '.join(OPTIONS)}.",
-            field="option",
-        )
-    try:
-        read = float(options.get("timeout", "20"))
-    except ValueError:
-        read = -1.0
-    if not 0 < read <= 300:
-        raise InvalidInput("The timeout option is a number of seconds (0 to 300).", field="option")
+    key = require_key(TITLE, api_key)
+    reject_unknown(TITLE, options, OPTIONS)
+    timeout = timeout_from(options)
     profile = (options.get("messaging_profile_id") or "").strip() or None
-    key = api_key.strip()
     http = HttpClient(
         TITLE,
         base_url or DEFAULT_BASE_URL,
@@ -334,7 +322,7 @@ def build(
         secret=key,
         error_reason=error_reason,
         transport=transport,
-        timeout=httpx.Timeout(connect=5.0, read=read, write=10.0, pool=5.0),
+        timeout=timeout,
         sleep=clock.sleep,
     )
     return TelnyxProvider(http, clock, messaging_profile_id=profile)
