@@ -19,6 +19,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from smsdesk.core.clock import ManualClock
 from smsdesk.engine.context import AppContext
 from smsdesk.engine.service import Service
+from tests.cli_runner import Cli, Run, run_cli
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -41,6 +42,16 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(START)
+
+
+@pytest.fixture
+def cli(clock: ManualClock) -> Cli:
+    """``cli("schedule", "--to", ...)`` runs smsdesk's command line with the test's clock."""
+
+    def run(*argv: str, stdin: str = "") -> Run:
+        return run_cli(clock, *argv, stdin=stdin)
+
+    return run
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import signal
 import sqlite3
@@ -11,33 +9,14 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from smsdesk.cli import main
 from smsdesk.core.clock import ManualClock
 from smsdesk.providers.sandbox import SandboxProvider
+from tests.cli_runner import Cli
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Run:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-@pytest.fixture
-def cli(clock: ManualClock) -> Any:
-    def run(*argv: str, stdin: str = "") -> Run:
-        out, err = io.StringIO(), io.StringIO()
-        code = main(list(argv), clock=clock, stdin=io.StringIO(stdin), stdout=out, stderr=err)
-        return Run(code, out.getvalue(), err.getvalue())
-
-    return run
 
 
 def _iso(clock: ManualClock, delta: timedelta) -> str:
@@ -58,7 +37,7 @@ def _counts(home: Path) -> dict[str, int]:
         conn.close()
 
 
-def test_scheduled_message_is_delivered_after_its_time(cli: Any, clock: ManualClock) -> None:
+def test_scheduled_message_is_delivered_after_its_time(cli: Cli, clock: ManualClock) -> None:
     r = cli(
         "schedule",
         "--to",
@@ -83,7 +62,7 @@ def test_scheduled_message_is_delivered_after_its_time(cli: Any, clock: ManualCl
 
 
 def test_cancel_before_the_time_means_it_is_never_sent(
-    cli: Any, clock: ManualClock, isolated_home: Path
+    cli: Cli, clock: ManualClock, isolated_home: Path
 ) -> None:
     r = cli(
         "schedule",
@@ -104,7 +83,7 @@ def test_cancel_before_the_time_means_it_is_never_sent(
     assert SandboxProvider(isolated_home / "sandbox.db", clock).requests_by_key() == {}
 
 
-def test_cancel_after_hand_off_cancels_at_the_provider(cli: Any, clock: ManualClock) -> None:
+def test_cancel_after_hand_off_cancels_at_the_provider(cli: Cli, clock: ManualClock) -> None:
     batch = cli(
         "schedule",
         "--to",
@@ -122,7 +101,7 @@ def test_cancel_after_hand_off_cancels_at_the_provider(cli: Any, clock: ManualCl
     assert all("at Sandbox" in x["detail"] for x in r.json())
 
 
-def test_local_time_in_a_zone(cli: Any, clock: ManualClock) -> None:
+def test_local_time_in_a_zone(cli: Cli, clock: ManualClock) -> None:
     # The clock is 2026-12-01 09:00 UTC; 12:30 in New York is 17:30 UTC.
     r = cli(
         "schedule",
@@ -142,7 +121,7 @@ def test_local_time_in_a_zone(cli: Any, clock: ManualClock) -> None:
     assert message["zone"] == "America/New_York"
 
 
-def test_list_show_and_reschedule(cli: Any, clock: ManualClock) -> None:
+def test_list_show_and_reschedule(cli: Cli, clock: ManualClock) -> None:
     first = cli(
         "schedule",
         "--to",
@@ -175,7 +154,7 @@ def test_list_show_and_reschedule(cli: Any, clock: ManualClock) -> None:
     assert "rescheduled" in shown.out and "Line one" in shown.out
 
 
-def test_preview_counts_and_names_the_culprits(cli: Any) -> None:
+def test_preview_counts_and_names_the_culprits(cli: Cli) -> None:
     r = cli("preview", "--text", "Hello “Ann”", "--json")
     assert r.code == 0
     p = r.json()
@@ -185,7 +164,7 @@ def test_preview_counts_and_names_the_culprits(cli: Any) -> None:
     assert "161 characters, 2 segment(s), GSM-7" in r.out
 
 
-def test_provider_accounts(cli: Any) -> None:
+def test_provider_accounts(cli: Cli) -> None:
     r = cli(
         "provider",
         "add",
@@ -209,14 +188,14 @@ def test_provider_accounts(cli: Any) -> None:
     assert [a["name"] for a in cli("provider", "list", "--json").json()] == ["Sandbox"]
 
 
-def test_removing_an_account_with_pending_messages_is_refused(cli: Any, clock: ManualClock) -> None:
+def test_removing_an_account_with_pending_messages_is_refused(cli: Cli, clock: ManualClock) -> None:
     cli("schedule", "--to", "+15551234567", "--text", "hi", "--at", _iso(clock, timedelta(hours=1)))
     r = cli("provider", "remove", "Sandbox")
     assert r.code == 1
     assert "still has 1 message(s) to send" in r.err
 
 
-def test_cancelling_what_was_already_sent_exits_1(cli: Any, clock: ManualClock) -> None:
+def test_cancelling_what_was_already_sent_exits_1(cli: Cli, clock: ManualClock) -> None:
     batch = cli(
         "schedule",
         "--to",
@@ -252,7 +231,7 @@ INVALID = [
 
 @pytest.mark.parametrize(("override", "message"), INVALID)
 def test_invalid_schedule_input_exits_2_with_one_line_and_stores_nothing(
-    cli: Any, isolated_home: Path, override: list[str], message: str
+    cli: Cli, isolated_home: Path, override: list[str], message: str
 ) -> None:
     args = {"--to": "+15551234567", "--text": "hi", "--at": "2026-12-01T12:00:00+00:00"}
     args.update(dict(zip(override[::2], override[1::2], strict=True)))
@@ -279,13 +258,13 @@ def test_invalid_schedule_input_exits_2_with_one_line_and_stores_nothing(
         ["frobnicate"],
     ],
 )
-def test_other_invalid_commands_exit_2(cli: Any, argv: list[str]) -> None:
+def test_other_invalid_commands_exit_2(cli: Cli, argv: list[str]) -> None:
     r = cli(*argv)
     assert r.code == 2
     assert len(r.err.strip().splitlines()) == 1, r.err
 
 
-def test_usage_errors_name_the_command_to_ask_for_help(cli: Any) -> None:
+def test_usage_errors_name_the_command_to_ask_for_help(cli: Cli) -> None:
     r = cli("schedule", "--to", "+15551234567")
     assert r.err.strip() == (
         "smsdesk: the following arguments are required: --text, --at "
@@ -362,7 +341,7 @@ def test_gui_without_a_display_says_so(isolated_home: Path) -> None:
     assert r.stderr.startswith("smsdesk: no display found")
 
 
-def test_an_error_quoting_a_pasted_mess_is_still_one_line(cli: Any) -> None:
+def test_an_error_quoting_a_pasted_mess_is_still_one_line(cli: Cli) -> None:
     r = cli(
         "schedule",
         "--to",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -11,21 +9,13 @@ from typing import Any
 
 import pytest
 
-from smsdesk.cli import main
 from smsdesk.core.clock import ManualClock
 from smsdesk.providers.infobip import split_ref
+from tests.cli_runner import Cli
 from tests.simulators.infobip import InfobipSimulator
 
 KEY = "ib-key-5f0c9e21d7"
 ANN, BOB = "+41793026727", "+41793026834"
-
-
-class Run:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    def json(self) -> Any:
-        return json.loads(self.out)
 
 
 @pytest.fixture
@@ -37,17 +27,7 @@ def sim(clock: ManualClock) -> Iterator[InfobipSimulator]:
 
 
 @pytest.fixture
-def cli(clock: ManualClock) -> Any:
-    def run(*argv: str, stdin: str = "") -> Run:
-        out, err = io.StringIO(), io.StringIO()
-        code = main(list(argv), clock=clock, stdin=io.StringIO(stdin), stdout=out, stderr=err)
-        return Run(code, out.getvalue(), err.getvalue())
-
-    return run
-
-
-@pytest.fixture
-def account(cli: Any, sim: InfobipSimulator) -> str:
+def account(cli: Cli, sim: InfobipSimulator) -> str:
     r = cli(
         "provider",
         "add",
@@ -71,7 +51,7 @@ def _at(clock: ManualClock, delta: timedelta) -> str:
     return (clock.now() + delta).isoformat()
 
 
-def _schedule(cli: Any, clock: ManualClock, delta: timedelta, *to: str) -> dict[str, Any]:
+def _schedule(cli: Cli, clock: ManualClock, delta: timedelta, *to: str) -> dict[str, Any]:
     r = cli(
         "schedule", "--to", ",".join(to), "--text", "See you", "--at", _at(clock, delta), "--json"
     )
@@ -81,7 +61,7 @@ def _schedule(cli: Any, clock: ManualClock, delta: timedelta, *to: str) -> dict[
 
 
 def test_account_setup_keeps_the_key_out_of_files_and_shows_capabilities(
-    cli: Any, account: str, isolated_home: Path
+    cli: Cli, account: str, isolated_home: Path
 ) -> None:
     for path in isolated_home.rglob("*"):
         if path.is_file():
@@ -96,7 +76,7 @@ def test_account_setup_keeps_the_key_out_of_files_and_shows_capabilities(
     assert r.code == 0 and r.json()["ok"] and "accepted the API key" in r.json()["detail"]
 
 
-def test_wrong_key_is_reported_clearly(cli: Any, sim: InfobipSimulator) -> None:
+def test_wrong_key_is_reported_clearly(cli: Cli, sim: InfobipSimulator) -> None:
     wrong = "wrong-key-0a1b2c3d"
     args = ("provider", "add", "Bad", "--kind", "infobip", "--base-url", sim.base_url)
     assert cli(*args, stdin=wrong + "\n").code == 0
@@ -105,7 +85,7 @@ def test_wrong_key_is_reported_clearly(cli: Any, sim: InfobipSimulator) -> None:
     assert "Infobip refused the API key" in r.err and wrong not in r.err + r.out
 
 
-def test_an_account_without_base_url_is_refused(cli: Any) -> None:
+def test_an_account_without_base_url_is_refused(cli: Cli) -> None:
     r = cli("provider", "add", "NoUrl", "--kind", "infobip", stdin=KEY + "\n")
     assert r.code == 2 and "base URL" in r.err
     assert "NoUrl" not in {a["name"] for a in cli("provider", "list", "--json").json()}
@@ -125,7 +105,7 @@ def test_an_account_without_base_url_is_refused(cli: Any) -> None:
 
 
 def test_schedule_dispatch_reschedule_deliver(
-    cli: Any, account: str, clock: ManualClock, sim: InfobipSimulator
+    cli: Cli, account: str, clock: ManualClock, sim: InfobipSimulator
 ) -> None:
     batch = _schedule(cli, clock, timedelta(hours=1), ANN, BOB)
     assert batch["messages"][0]["handling_text"].startswith("Infobip will schedule it")
@@ -152,7 +132,7 @@ def test_schedule_dispatch_reschedule_deliver(
 
 
 def test_cancel_before_the_time_means_it_is_never_sent(
-    cli: Any, account: str, clock: ManualClock, sim: InfobipSimulator
+    cli: Cli, account: str, clock: ManualClock, sim: InfobipSimulator
 ) -> None:
     batch = _schedule(cli, clock, timedelta(hours=1), ANN)
     cli("dispatch", "--once")
@@ -168,7 +148,7 @@ def test_cancel_before_the_time_means_it_is_never_sent(
 
 
 def test_cancel_once_infobip_is_sending_is_refused(
-    cli: Any, account: str, clock: ManualClock, sim: InfobipSimulator
+    cli: Cli, account: str, clock: ManualClock, sim: InfobipSimulator
 ) -> None:
     batch = _schedule(cli, clock, timedelta(minutes=5), ANN)
     cli("dispatch", "--once")
@@ -185,7 +165,7 @@ def test_cancel_once_infobip_is_sending_is_refused(
 
 
 def test_reschedule_beyond_180_days_withdraws_it_from_infobip(
-    cli: Any, account: str, clock: ManualClock, sim: InfobipSimulator
+    cli: Cli, account: str, clock: ManualClock, sim: InfobipSimulator
 ) -> None:
     batch = _schedule(cli, clock, timedelta(hours=1), ANN)
     cli("dispatch", "--once")
@@ -198,7 +178,7 @@ def test_reschedule_beyond_180_days_withdraws_it_from_infobip(
     assert sim.bulk_status(split_ref(old_ref)[0]) == "CANCELED"
 
 
-def test_preview_shows_infobip_count(cli: Any, account: str) -> None:
+def test_preview_shows_infobip_count(cli: Cli, account: str) -> None:
     r = cli("preview", "--text", "a" * 161, "--provider", account, "--json")
     assert r.code == 0, r.err
     preview = r.json()
@@ -207,7 +187,7 @@ def test_preview_shows_infobip_count(cli: Any, account: str) -> None:
 
 
 def test_cancelling_one_message_of_a_bulk_hands_the_others_off_again(
-    cli: Any, account: str, clock: ManualClock, sim: InfobipSimulator
+    cli: Cli, account: str, clock: ManualClock, sim: InfobipSimulator
 ) -> None:
     batch = _schedule(cli, clock, timedelta(hours=1), ANN, BOB)
     cli("dispatch", "--once")
@@ -233,7 +213,7 @@ def test_cancelling_one_message_of_a_bulk_hands_the_others_off_again(
 
 
 def test_rescheduling_one_message_of_a_bulk_moves_only_it(
-    cli: Any, account: str, clock: ManualClock, sim: InfobipSimulator
+    cli: Cli, account: str, clock: ManualClock, sim: InfobipSimulator
 ) -> None:
     batch = _schedule(cli, clock, timedelta(hours=1), ANN, BOB)
     cli("dispatch", "--once")

@@ -6,8 +6,6 @@ until the last safe moment (send time − 15 min − margin) and hands it off on
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from smsdesk.cli import main
 from smsdesk.core.clock import ManualClock
 from smsdesk.core.planner import EDGE_MARGIN
 from smsdesk.engine.outbox import retry_delay
 from smsdesk.store.secrets import SecretStore
+from tests.cli_runner import Cli, Run
 from tests.simulators.base import Fault
 from tests.simulators.kaleyra import DEFAULT_SID, KaleyraSimulator
 
@@ -30,14 +28,6 @@ SENDER = "KLRHXA"
 HAND_OFF_BEFORE = timedelta(minutes=15) + 2 * EDGE_MARGIN
 
 
-class Run:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
 @pytest.fixture
 def sim(clock: ManualClock) -> Iterator[KaleyraSimulator]:
     simulator = KaleyraSimulator(clock, KEY, stall=0.5)
@@ -46,18 +36,8 @@ def sim(clock: ManualClock) -> Iterator[KaleyraSimulator]:
     simulator.stop()
 
 
-@pytest.fixture
-def cli(clock: ManualClock) -> Any:
-    def run(*argv: str, stdin: str = "") -> Run:
-        out, err = io.StringIO(), io.StringIO()
-        code = main(list(argv), clock=clock, stdin=io.StringIO(stdin), stdout=out, stderr=err)
-        return Run(code, out.getvalue(), err.getvalue())
-
-    return run
-
-
 def _add(
-    cli: Any, sim: KaleyraSimulator, name: str = "Kaleyra", key: str = KEY, *extra: str
+    cli: Cli, sim: KaleyraSimulator, name: str = "Kaleyra", key: str = KEY, *extra: str
 ) -> Run:
     run: Run = cli(
         "provider",
@@ -81,13 +61,13 @@ def _add(
 
 
 @pytest.fixture
-def account(cli: Any, sim: KaleyraSimulator) -> str:
+def account(cli: Cli, sim: KaleyraSimulator) -> str:
     r = _add(cli, sim, "Kaleyra", KEY, "--default")
     assert r.code == 0, r.err
     return "Kaleyra"
 
 
-def _schedule(cli: Any, when: datetime, to: str = TO) -> tuple[str, dict[str, Any]]:
+def _schedule(cli: Cli, when: datetime, to: str = TO) -> tuple[str, dict[str, Any]]:
     r = cli(
         "schedule", "--to", to, "--text", "Your appointment", "--at", when.isoformat(), "--json"
     )
@@ -96,12 +76,12 @@ def _schedule(cli: Any, when: datetime, to: str = TO) -> tuple[str, dict[str, An
     return entry["message"]["id"], entry
 
 
-def _show(cli: Any, msg_id: str) -> dict[str, Any]:
+def _show(cli: Cli, msg_id: str) -> dict[str, Any]:
     [shown] = cli("show", msg_id, "--json").json()
     return dict(shown)
 
 
-def _dispatch(cli: Any) -> dict[str, int]:
+def _dispatch(cli: Cli) -> dict[str, int]:
     r = cli("dispatch", "--once", "--json")
     assert r.code == 0, r.err
     return dict(r.json())
@@ -121,7 +101,7 @@ def _no_key_in_files(home: Path, key: str) -> None:
 
 
 def test_add_test_and_list_an_account(
-    cli: Any, sim: KaleyraSimulator, account: str, isolated_home: Path
+    cli: Cli, sim: KaleyraSimulator, account: str, isolated_home: Path
 ) -> None:
     _no_key_in_files(isolated_home, KEY)
     r = cli("provider", "test", account)
@@ -144,7 +124,7 @@ def test_add_test_and_list_an_account(
 
 
 def test_a_wrong_key_fails_the_test_clearly(
-    cli: Any, sim: KaleyraSimulator, isolated_home: Path
+    cli: Cli, sim: KaleyraSimulator, isolated_home: Path
 ) -> None:
     wrong = "not-the-key-0042"
     assert _add(cli, sim, "Wrong", wrong).code == 0
@@ -155,7 +135,7 @@ def test_a_wrong_key_fails_the_test_clearly(
     _no_key_in_files(isolated_home, wrong)
 
 
-def test_an_account_without_a_sid_is_refused_when_added(cli: Any, sim: KaleyraSimulator) -> None:
+def test_an_account_without_a_sid_is_refused_when_added(cli: Cli, sim: KaleyraSimulator) -> None:
     r = cli(
         "provider",
         "add",
@@ -172,7 +152,7 @@ def test_an_account_without_a_sid_is_refused_when_added(cli: Any, sim: KaleyraSi
     assert sim.log == []
 
 
-def test_preview_is_local_only(cli: Any, account: str, sim: KaleyraSimulator) -> None:
+def test_preview_is_local_only(cli: Cli, account: str, sim: KaleyraSimulator) -> None:
     r = cli("preview", "--text", "Hello", "--provider", account, "--json")
     assert r.code == 0, r.err
     p = r.json()
@@ -184,7 +164,7 @@ def test_preview_is_local_only(cli: Any, account: str, sim: KaleyraSimulator) ->
 
 
 def test_held_on_this_computer_then_cancelled_never_reaches_kaleyra(
-    cli: Any, clock: ManualClock, account: str, sim: KaleyraSimulator
+    cli: Cli, clock: ManualClock, account: str, sim: KaleyraSimulator
 ) -> None:
     send_at = clock.now() + timedelta(days=2)
     msg_id, entry = _schedule(cli, send_at)
@@ -202,7 +182,7 @@ def test_held_on_this_computer_then_cancelled_never_reaches_kaleyra(
 
 
 def test_handed_off_at_the_last_safe_moment_then_delivered(
-    cli: Any, clock: ManualClock, account: str, sim: KaleyraSimulator
+    cli: Cli, clock: ManualClock, account: str, sim: KaleyraSimulator
 ) -> None:
     send_at = clock.now() + timedelta(days=2)
     msg_id, _ = _schedule(cli, send_at)
@@ -231,7 +211,7 @@ def test_handed_off_at_the_last_safe_moment_then_delivered(
 
 
 def test_reschedule_while_held_is_local_and_moves_the_hand_off(
-    cli: Any, clock: ManualClock, account: str, sim: KaleyraSimulator
+    cli: Cli, clock: ManualClock, account: str, sim: KaleyraSimulator
 ) -> None:
     msg_id, _ = _schedule(cli, clock.now() + timedelta(days=2))
     _dispatch(cli)
@@ -245,7 +225,7 @@ def test_reschedule_while_held_is_local_and_moves_the_hand_off(
 
 
 def test_once_kaleyra_holds_it_cancel_and_reschedule_say_why_not(
-    cli: Any, clock: ManualClock, account: str, sim: KaleyraSimulator
+    cli: Cli, clock: ManualClock, account: str, sim: KaleyraSimulator
 ) -> None:
     send_at = clock.now() + timedelta(hours=3)
     msg_id, _ = _schedule(cli, send_at)
@@ -269,7 +249,7 @@ def test_once_kaleyra_holds_it_cancel_and_reschedule_say_why_not(
     [(timedelta(minutes=16), True), (timedelta(minutes=15, seconds=59), False)],
 )
 def test_short_notice_goes_now_or_is_sent_at_its_time(
-    cli: Any,
+    cli: Cli,
     clock: ManualClock,
     account: str,
     sim: KaleyraSimulator,
@@ -296,7 +276,7 @@ def test_short_notice_goes_now_or_is_sent_at_its_time(
 
 
 def test_a_refused_number_fails_alone_with_kaleyras_reason(
-    cli: Any, clock: ManualClock, account: str, sim: KaleyraSimulator
+    cli: Cli, clock: ManualClock, account: str, sim: KaleyraSimulator
 ) -> None:
     sim.blocked.add("+919811111111")
     send_at = clock.now() + timedelta(hours=1)
@@ -312,7 +292,7 @@ def test_a_refused_number_fails_alone_with_kaleyras_reason(
 
 
 def test_a_failing_number_is_reported_failed_after_its_time(
-    cli: Any, clock: ManualClock, account: str, sim: KaleyraSimulator
+    cli: Cli, clock: ManualClock, account: str, sim: KaleyraSimulator
 ) -> None:
     send_at = clock.now() + timedelta(hours=1)
     msg_id, _ = _schedule(cli, send_at, to="+919990001234")
@@ -327,7 +307,7 @@ def test_a_failing_number_is_reported_failed_after_its_time(
 # -- faults at the create request -------------------------------------------------------------
 
 
-def _due_now(cli: Any, clock: ManualClock) -> tuple[str, datetime]:
+def _due_now(cli: Cli, clock: ManualClock) -> tuple[str, datetime]:
     send_at = clock.now() + timedelta(hours=2)
     msg_id, _ = _schedule(cli, send_at)
     clock.set(send_at - HAND_OFF_BEFORE)
@@ -336,7 +316,7 @@ def _due_now(cli: Any, clock: ManualClock) -> tuple[str, datetime]:
 
 @pytest.mark.parametrize("fault", [Fault.RATE_LIMIT, Fault.UNAVAILABLE])
 def test_a_busy_kaleyra_is_retried_and_the_message_scheduled_once(
-    cli: Any, clock: ManualClock, account: str, sim: KaleyraSimulator, fault: Fault
+    cli: Cli, clock: ManualClock, account: str, sim: KaleyraSimulator, fault: Fault
 ) -> None:
     msg_id, _ = _due_now(cli, clock)
     sim.inject(fault, match="POST")
@@ -347,7 +327,7 @@ def test_a_busy_kaleyra_is_retried_and_the_message_scheduled_once(
 
 
 def test_a_long_outage_backs_off_then_schedules_once(
-    cli: Any, clock: ManualClock, account: str, sim: KaleyraSimulator
+    cli: Cli, clock: ManualClock, account: str, sim: KaleyraSimulator
 ) -> None:
     msg_id, _ = _due_now(cli, clock)
     sim.inject(Fault.UNAVAILABLE, times=3, match="POST")  # all of the client's own attempts
@@ -371,7 +351,7 @@ def test_a_long_outage_backs_off_then_schedules_once(
     ],
 )
 def test_an_unclear_outcome_is_flagged_for_the_user_and_never_resent(
-    cli: Any,
+    cli: Cli,
     clock: ManualClock,
     account: str,
     sim: KaleyraSimulator,

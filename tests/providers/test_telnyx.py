@@ -5,7 +5,6 @@ The simulator and smsdesk share one ManualClock: moving it makes time pass for b
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from smsdesk.cli import main
 from smsdesk.core.clock import ManualClock
 from smsdesk.providers.base import Outgoing, PermanentError, Receipt, Rejected
 from smsdesk.providers.telnyx import TelnyxProvider, build
+from tests.cli_runner import Run, run_cli
 from tests.simulators.telnyx import OPTED_OUT, PROFILE_ID, TelnyxSimulator
 
 KEY = "KEY019f3c2e-telnyx-secret-5a7b"
@@ -27,14 +26,6 @@ TO = "+12025550143"
 OTHER = "+12025550144"
 FAILING = "+12025550001"  # the simulator's fail prefix +1202555000
 [OPTED] = sorted(OPTED_OUT)
-
-
-class Run:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    def json(self) -> Any:
-        return json.loads(self.out)
 
 
 @contextmanager
@@ -54,9 +45,7 @@ class Desk:
         self.clock, self.sim, self.home = clock, sim, home
 
     def cli(self, *argv: str, stdin: str = "") -> Run:
-        out, err = io.StringIO(), io.StringIO()
-        code = main(list(argv), clock=self.clock, stdin=io.StringIO(stdin), stdout=out, stderr=err)
-        return Run(code, out.getvalue(), err.getvalue())
+        return run_cli(self.clock, *argv, stdin=stdin)
 
     def add(
         self, *extra: str, key: str = KEY, name: str = "Telnyx", sender: bool = True, code: int = 0
