@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 
 from smsdesk.core.errors import SmsdeskError
 
@@ -30,13 +29,18 @@ def run_gui() -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from smsdesk.engine.context import AppContext
-    from smsdesk.engine.outbox import Dispatcher
     from smsdesk.engine.service import Service
+    from smsdesk.store.paths import home_dir
+    from smsdesk.ui.engine_control import EngineControl
     from smsdesk.ui.main_window import MainWindow
+    from smsdesk.ui.single_instance import SingleInstance, server_name
 
     app = QApplication.instance() or QApplication(sys.argv)
     QApplication.setApplicationName("smsdesk")
     QApplication.setDesktopFileName("io.github.smsdesk.SmsDesk")
+    instance = SingleInstance(server_name(home_dir()))
+    if not instance.claim():
+        return 0  # the running window was asked to come to the front
     try:
         ctx = AppContext.open()
         # The engine gets its own context: its own database connections, no Qt objects.
@@ -44,17 +48,15 @@ def run_gui() -> int:
     except SmsdeskError as exc:
         QMessageBox.critical(None, "smsdesk cannot start", str(exc))
         return 1
-    stop = threading.Event()
-    worker = threading.Thread(
-        target=Dispatcher(engine_ctx).run_forever, args=(stop,), name="outbox", daemon=True
-    )
-    worker.start()
-    window = MainWindow(Service(ctx))
+    engine = EngineControl(engine_ctx)
+    engine.start()
+    window = MainWindow(Service(ctx), engine=engine)
+    instance.activated.connect(window.bring_to_front)
     window.show()
     try:
         return app.exec()
     finally:
-        stop.set()
-        worker.join(timeout=5)
+        instance.close()
+        engine.stop(timeout=5)
         ctx.close()
         engine_ctx.close()

@@ -1,107 +1,247 @@
-"""The main window: Compose, Calendar and Queue, with the engine's state in the status bar.
-
-A placeholder for now: the Queue lists messages from the database; Compose and Calendar say
-how to schedule from the command line until their views land.
-"""
+"""The main window: Compose, Calendar, Queue, Drafts and Settings, the engine's state in the
+status bar, and a tray icon that says when a message fails."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
-    QTableWidget,
-    QTableWidgetItem,
+    QPushButton,
+    QStyle,
+    QSystemTrayIcon,
     QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 
+from smsdesk.core.lifecycle import State
 from smsdesk.core.timeparse import format_local, resolve_zone
+from smsdesk.engine.browse import Browser, QueueFilter
 from smsdesk.engine.service import Service
+from smsdesk.engine.views import DraftView, MessageView
+from smsdesk.ui.actions import MessageActions
+from smsdesk.ui.calendar_view import CalendarView
+from smsdesk.ui.compose import ComposeView
+from smsdesk.ui.drafts_view import DraftsView
+from smsdesk.ui.engine_control import EngineControl
+from smsdesk.ui.queue_view import AskPath, QueueView
+from smsdesk.ui.reschedule_dialog import AskTime
+from smsdesk.ui.settings_view import SettingsView
+from smsdesk.ui.tasks import TaskRunner
+from smsdesk.ui.widgets import Confirm
 
-QUEUE_COLUMNS = ("Send time", "Recipient", "Text", "Provider", "State", "Where it lives")
+REFRESH_MS = 5000
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, service: Service) -> None:
+    def __init__(
+        self,
+        service: Service,
+        *,
+        engine: EngineControl | None = None,
+        confirm: Confirm | None = None,
+        ask_time: AskTime | None = None,
+        ask_path: AskPath | None = None,
+        refresh_ms: int = REFRESH_MS,
+    ) -> None:
         super().__init__()
         self.service = service
+        self.engine = engine
+        self.browser = Browser(service.ctx)
         self.setWindowTitle("smsdesk")
         self.setObjectName("mainWindow")
-        self.resize(960, 600)
+        self.setAccessibleName("smsdesk")
+        self.resize(1100, 720)
 
+        self.tasks = TaskRunner(self)
+        self.message_actions = MessageActions(service, self.tasks, self)
+        self.compose = ComposeView(service, self.tasks)
+        self.queue = QueueView(
+            service, self.message_actions, confirm=confirm, ask_time=ask_time, ask_path=ask_path
+        )
+        self.views: dict[str, QWidget] = {}
         self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("navigation")
         self.tabs.setAccessibleName("Views")
-        self.tabs.addTab(
-            self._placeholder(
-                "composeView",
-                "Compose is on its way.\n\nUntil then, schedule from a terminal:\n"
-                'smsdesk schedule --to +15551234567 --text "Hello" --at "2026-12-01 09:00"',
-            ),
-            "Compose",
-        )
-        self.tabs.addTab(
-            self._placeholder("calendarView", "The calendar of scheduled messages is on its way."),
-            "Calendar",
-        )
-        self.queue_table = QTableWidget(0, len(QUEUE_COLUMNS))
-        self.queue_table.setObjectName("queueTable")
-        self.queue_table.setAccessibleName("Message queue")
-        self.queue_table.setHorizontalHeaderLabels(list(QUEUE_COLUMNS))
-        self.queue_table.horizontalHeader().setStretchLastSection(True)
-        self.queue_table.verticalHeader().setVisible(False)
-        self.queue_table.setWordWrap(False)
-        self.queue_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        queue = QWidget()
-        queue.setObjectName("queueView")
-        layout = QVBoxLayout(queue)
-        layout.addWidget(self.queue_table)
-        self.tabs.addTab(queue, "Queue")
+        self._add_view("Compose", self.compose)
+        self._add_calendar(confirm, ask_time)
+        self._add_view("Queue", self.queue)
+        self._add_drafts(confirm)
+        self._add_settings(confirm)
         self.setCentralWidget(self.tabs)
 
         self.status = QLabel()
         self.status.setObjectName("engineStatus")
         self.status.setAccessibleName("Engine status")
         self.statusBar().addPermanentWidget(self.status, 1)
+        self.pause_button = QPushButton("Pause sending")
+        self.pause_button.setObjectName("pauseButton")
+        self.pause_button.setAccessibleName("Pause or resume sending")
+        self.pause_button.setVisible(engine is not None)
+        self.pause_button.clicked.connect(self.toggle_engine)
+        self.statusBar().addPermanentWidget(self.pause_button)
+
+        self.compose.scheduled.connect(self._on_scheduled)
+        self.queue.duplicate_requested.connect(self.duplicate)
+        self.message_actions.changed.connect(self.refresh)
+        self.message_actions.finished.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.tasks.failed.connect(self._task_failed)
+
+        self._shortcut("Ctrl+N", self.new_message)
+        self._shortcut("Ctrl+F", self.find_in_queue)
+
+        self._failed_seen: int | None = None
+        self.last_error: str | None = None
+        self.tray = self._make_tray()
 
         self._timer = QTimer(self)
-        self._timer.setInterval(5000)
+        self._timer.setInterval(refresh_ms)
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
         self.refresh()
 
-    @staticmethod
-    def _placeholder(name: str, text: str) -> QWidget:
-        page = QWidget()
-        page.setObjectName(name)
-        label = QLabel(text)
-        label.setWordWrap(True)
-        label.setAccessibleName(text.splitlines()[0])
-        QVBoxLayout(page).addWidget(label)
-        return page
+    # -- building -------------------------------------------------------------------------
+
+    def _add_view(self, title: str, view: QWidget) -> None:
+        self.views[title] = view
+        index = self.tabs.addTab(view, title)
+        self.tabs.setTabToolTip(index, title)
+
+    def _add_calendar(self, confirm: Confirm | None, ask_time: AskTime | None) -> None:
+        self.calendar = CalendarView(self.service, self.message_actions, ask_time=ask_time)
+        self._add_view("Calendar", self.calendar)
+
+    def _add_drafts(self, confirm: Confirm | None) -> None:
+        self.drafts = DraftsView(self.service, confirm=confirm)
+        self._add_view("Drafts", self.drafts)
+        self.drafts.resume_requested.connect(self._resume_draft)
+        self.compose.draft_saved.connect(lambda _d: self.drafts.refresh())
+
+    def _add_settings(self, confirm: Confirm | None) -> None:
+        self.settings_view = SettingsView(self.service, self.tasks, confirm=confirm)
+        self._add_view("Settings", self.settings_view)
+        self.settings_view.changed.connect(self._settings_changed)
+
+    def _shortcut(self, keys: str, slot: object) -> None:
+        shortcut = QShortcut(QKeySequence(keys), self)
+        shortcut.activated.connect(slot)
+
+    def _make_tray(self) -> QSystemTrayIcon | None:
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            return None
+        icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
+        tray = QSystemTrayIcon(icon, self)
+        tray.setToolTip("smsdesk")
+        tray.activated.connect(lambda _reason: self.bring_to_front())
+        tray.show()
+        return tray
+
+    # -- navigation -----------------------------------------------------------------------
+
+    def show_view(self, title: str) -> None:
+        self.tabs.setCurrentWidget(self.views[title])
+
+    def new_message(self) -> None:
+        self.show_view("Compose")
+        self.compose.new_message()
+
+    def find_in_queue(self) -> None:
+        self.show_view("Queue")
+        self.queue.focus_search()
+
+    def duplicate(self, messages: list[MessageView]) -> None:
+        self.show_view("Compose")
+        self.compose.duplicate(messages)
+
+    def _resume_draft(self, draft: DraftView) -> None:
+        self.show_view("Compose")
+        self.compose.load_draft(draft)
+
+    def bring_to_front(self) -> None:
+        """A second launch or the tray icon: show this window on top."""
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    # -- keeping up to date ---------------------------------------------------------------
+
+    def _on_scheduled(self, _result: object) -> None:
+        if self.engine is not None:
+            self.engine.wake()  # hand off now rather than at the next idle wake-up
+        self.drafts.refresh()
+        self.refresh()
+
+    def _settings_changed(self) -> None:
+        self.compose.reload_accounts()
+        self.queue.reload_providers()
+        self.refresh()
+
+    def _task_failed(self, exc: object) -> None:
+        self.last_error = str(exc)
+        self.refresh_status()
+
+    def toggle_engine(self) -> None:
+        if self.engine is None:
+            return
+        if self.engine.running:
+            self.engine.pause()
+        else:
+            self.engine.resume()
+        self.refresh_status()
 
     def refresh(self) -> None:
-        """Re-read the queue and the summary (local database only, no network)."""
-        messages = self.service.list_messages(limit=500)
-        zone = resolve_zone(self.service.ctx.settings.zone)
-        self.queue_table.setRowCount(len(messages))
-        for row, m in enumerate(messages):
-            values = (
-                format_local(m.send_at, zone),
-                m.recipient,
-                m.text.splitlines()[0] if m.text else "",
-                m.provider,
-                m.state,
-                m.where,
-            )
-            for col, value in enumerate(values):
-                self.queue_table.setItem(row, col, QTableWidgetItem(value))
-        self.queue_table.resizeColumnsToContents()
+        """Re-read the database (no network): the queue, the calendar and the status bar."""
+        self.queue.refresh()
+        self.calendar.refresh()
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
         summary = self.service.summary()
+        zone = resolve_zone(self.service.settings().zone)
+        failed = summary.by_state.get(State.FAILED.value, 0)
+        if self._failed_seen is not None and failed > self._failed_seen:
+            self._notify_failures(failed - self._failed_seen)
+        self._failed_seen = failed
+        if self.engine is not None and self.engine.last_error:
+            self.last_error = self.engine.last_error
         due = summary.next_hand_off
-        when = format_local(due, zone) if due else "nothing due"
-        self.status.setText(
-            f"Held on this computer: {summary.held_here} · "
-            f"at provider: {summary.at_provider} · next hand-off: {when}"
+        parts = []
+        if self.engine is not None:
+            parts.append("Sending: running" if self.engine.running else "Sending: paused")
+            self.pause_button.setText("Pause sending" if self.engine.running else "Resume sending")
+        parts += [
+            f"Held on this computer: {summary.held_here}",
+            f"at provider: {summary.at_provider}",
+            f"next hand-off: {format_local(due, zone) if due else 'nothing due'}",
+        ]
+        if summary.needs_attention:
+            parts.append(f"needs attention: {summary.needs_attention}")
+        if self.last_error:
+            parts.append(f"last error: {self.last_error}")
+        self.status.setText(" · ".join(parts))
+
+    def _notify_failures(self, count: int) -> None:
+        newest = self.browser.page(
+            QueueFilter(states=frozenset({State.FAILED.value})), limit=1, descending=True
         )
+        reason = newest[0].last_error if newest else None
+        if reason:
+            self.last_error = reason
+        text = f"{count} message{'s' if count != 1 else ''} failed."
+        if newest:
+            text += f" {newest[0].recipient}: {reason or 'no reason given'}"
+        if self.tray is not None:
+            self.tray.showMessage(
+                "smsdesk: message failed", text, QSystemTrayIcon.MessageIcon.Warning
+            )
+        self.statusBar().showMessage(text, 15000)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._timer.stop()
+        self.compose.autosave_timer.stop()
+        # Work in flight finishes (an answered cancel must be recorded), then we close.
+        self.tasks.wait()
+        if self.tray is not None:
+            self.tray.hide()
+        super().closeEvent(event)

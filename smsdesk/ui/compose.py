@@ -1,0 +1,607 @@
+"""Compose: recipients, sender, text with a live segment counter, when, and Schedule.
+
+Everything is validated by the service; the view only pre-checks as the user types (numbers,
+segments) and places each error from ``InvalidInput.field`` beside the field it belongs to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from datetime import datetime, timedelta
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QKeyEvent,
+    QKeySequence,
+    QShortcut,
+    QSyntaxHighlighter,
+    QTextCharFormat,
+)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateTimeEdit,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from smsdesk.core.errors import InvalidInput, SmsdeskError
+from smsdesk.core.phones import normalize_number, split_recipients
+from smsdesk.core.segments import count_segments, gsm_replacements, replace_with_gsm
+from smsdesk.core.timeparse import format_local, localize, resolve_zone
+from smsdesk.engine.service import Service
+from smsdesk.engine.views import BatchResult, DraftView, MessageView, PreviewView
+from smsdesk.ui.tasks import TaskRunner
+from smsdesk.ui.widgets import (
+    error_label,
+    qt_to_wall,
+    set_zone,
+    show_error,
+    wall_to_qt,
+    with_error,
+    zone_combo,
+)
+
+AUTOSAVE_MS = 1500
+# The same separators as core.phones.split_recipients, as spans, so bad entries can be marked.
+_RECIPIENT = re.compile(r"[^,;\t\r\n]+")
+
+
+def _utf16_len(text: str) -> int:
+    # Qt positions count UTF-16 units: an emoji takes two.
+    return sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
+
+
+class Ucs2Highlighter(QSyntaxHighlighter):
+    """Marks the characters that force the whole message into UCS-2 (fewer per segment)."""
+
+    def __init__(self, editor: QPlainTextEdit) -> None:
+        super().__init__(editor.document())
+        self._format = QTextCharFormat()
+        self._format.setBackground(QColor("#f9e79f"))
+        self._format.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
+        self._format.setUnderlineColor(QColor("#b9770e"))
+
+    def highlightBlock(self, text: str) -> None:
+        culprits = set(count_segments(text).ucs2_culprits)
+        pos = 0
+        for ch in text:
+            size = _utf16_len(ch)
+            if ch in culprits:
+                self.setFormat(pos, size, self._format)
+            pos += size
+
+
+def next_full_hour(now: datetime, zone: str) -> datetime:
+    """The default send time: the next full hour as a wall time in ``zone``."""
+    local = now.astimezone(resolve_zone(zone)) + timedelta(hours=1)
+    return local.replace(minute=0, second=0, microsecond=0, tzinfo=None)
+
+
+class ComposeView(QWidget):
+    scheduled = Signal(object)  # BatchResult
+    draft_saved = Signal(object)  # DraftView
+
+    def __init__(self, service: Service, tasks: TaskRunner, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.service = service
+        self.tasks = tasks
+        self.setObjectName("composeView")
+        self.setAccessibleName("Compose")
+        self._draft_id: str | None = None
+        self._loading = False
+        self._region: str | None = None
+
+        self.recipients_edit = QPlainTextEdit()
+        self.recipients_edit.setObjectName("recipientsEdit")
+        self.recipients_edit.setAccessibleName("Recipients")
+        self.recipients_edit.setPlaceholderText(
+            "+15551234567, +447700900123 … (paste a list: commas, semicolons or new lines)"
+        )
+        self.recipients_edit.setFixedHeight(64)
+        self.recipients_edit.setTabChangesFocus(True)
+        self.recipients_status = QLabel()
+        self.recipients_status.setObjectName("recipientsStatus")
+        self.recipients_status.setAccessibleName("Recipients check")
+        self.recipients_error = error_label("recipientsError", "Recipients error")
+
+        self.account_combo = QComboBox()
+        self.account_combo.setObjectName("accountCombo")
+        self.account_combo.setAccessibleName("Provider account")
+        self.provider_error = error_label("providerError", "Provider error")
+        self.sender_edit = QLineEdit()
+        self.sender_edit.setObjectName("senderEdit")
+        self.sender_edit.setAccessibleName("Sender")
+        self.sender_edit.setPlaceholderText("the account's default sender")
+        self.sender_error = error_label("senderError", "Sender error")
+
+        self.message_edit = QPlainTextEdit()
+        self.message_edit.setObjectName("messageEdit")
+        self.message_edit.setAccessibleName("Message text")
+        self.message_edit.setPlaceholderText("Your message")
+        self.message_edit.setTabChangesFocus(True)
+        self._highlighter = Ucs2Highlighter(self.message_edit)
+        self.counter_label = QLabel()
+        self.counter_label.setObjectName("counterLabel")
+        self.counter_label.setAccessibleName("Characters and segments")
+        self.culprits_label = QLabel()
+        self.culprits_label.setObjectName("culpritsLabel")
+        self.culprits_label.setAccessibleName("Characters forcing UCS-2")
+        self.culprits_label.setWordWrap(True)
+        self.replace_button = QPushButton("Replace with GSM characters")
+        self.replace_button.setObjectName("replaceGsmButton")
+        self.replace_button.setAccessibleName("Replace with GSM characters")
+        self.replace_button.hide()
+        self.text_error = error_label("textError", "Message error")
+
+        self.send_at_edit = QDateTimeEdit()
+        self.send_at_edit.setObjectName("sendAtEdit")
+        self.send_at_edit.setAccessibleName("Send date and time")
+        self.send_at_edit.setCalendarPopup(True)
+        self.send_at_edit.setTimeZone(wall_to_qt(datetime(2000, 1, 1)).timeZone())
+        self.send_at_edit.setDisplayFormat("ddd d MMM yyyy  HH:mm")
+        self.zone_combo = zone_combo("zoneCombo", "Time zone")
+        self.send_at_error = error_label("sendAtError", "Send time error")
+        self.zone_error = error_label("zoneError", "Time zone error")
+        self.handling_label = QLabel()
+        self.handling_label.setObjectName("handlingLabel")
+        self.handling_label.setAccessibleName("How it will be handled")
+        self.handling_label.setWordWrap(True)
+
+        self.preview_button = QPushButton("Preview")
+        self.preview_button.setObjectName("previewButton")
+        self.preview_button.setAccessibleName("Preview")
+        self.save_draft_button = QPushButton("Save draft")
+        self.save_draft_button.setObjectName("saveDraftButton")
+        self.save_draft_button.setAccessibleName("Save draft")
+        self.schedule_button = QPushButton("Schedule")
+        self.schedule_button.setObjectName("scheduleButton")
+        self.schedule_button.setAccessibleName("Schedule")
+        self.schedule_button.setToolTip("Schedule (Ctrl+Enter)")
+        self.schedule_button.setDefault(True)
+        self.preview_label = QLabel()
+        self.preview_label.setObjectName("previewLabel")
+        self.preview_label.setAccessibleName("Preview result")
+        self.preview_label.setWordWrap(True)
+        self.result_label = QLabel()
+        self.result_label.setObjectName("resultLabel")
+        self.result_label.setAccessibleName("Result")
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self._build_layout()
+
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setSingleShot(True)
+        self.autosave_timer.setInterval(AUTOSAVE_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+
+        self.recipients_edit.textChanged.connect(self._recipients_changed)
+        self.message_edit.textChanged.connect(self._text_changed)
+        self.sender_edit.textChanged.connect(self._edited)
+        self.account_combo.currentIndexChanged.connect(self._when_changed)
+        self.send_at_edit.dateTimeChanged.connect(self._when_changed)
+        self.zone_combo.currentTextChanged.connect(self._when_changed)
+        self.replace_button.clicked.connect(self.replace_culprits)
+        self.preview_button.clicked.connect(self.preview)
+        self.save_draft_button.clicked.connect(self.save_draft)
+        self.schedule_button.clicked.connect(self.schedule)
+        # Text editors take Ctrl+Return as a line break before any shortcut sees it.
+        self.recipients_edit.installEventFilter(self)
+        self.message_edit.installEventFilter(self)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(self.schedule)
+
+        self.reload_accounts()
+        self.new_message()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        ):
+            self.schedule()
+            return True
+        return super().eventFilter(watched, event)
+
+    def _build_layout(self) -> None:
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        recipients = QWidget()
+        rl = QVBoxLayout(recipients)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.recipients_edit)
+        rl.addWidget(self.recipients_status)
+        rl.addWidget(self.recipients_error)
+        # Only the message editor takes spare height; the other rows stay compact.
+        recipients.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        form.addRow("&To", recipients)
+        sender_row = QWidget()
+        sl = QHBoxLayout(sender_row)
+        sl.setContentsMargins(0, 0, 0, 0)
+        sl.addWidget(with_error(self.account_combo, self.provider_error), 1)
+        sl.addWidget(QLabel("Sender"))
+        sl.addWidget(with_error(self.sender_edit, self.sender_error), 1)
+        form.addRow("&Provider", sender_row)
+        message = QWidget()
+        ml = QVBoxLayout(message)
+        ml.setContentsMargins(0, 0, 0, 0)
+        ml.addWidget(self.message_edit, 1)
+        counter_row = QHBoxLayout()
+        counter_row.addWidget(self.counter_label)
+        counter_row.addStretch(1)
+        counter_row.addWidget(self.replace_button)
+        ml.addLayout(counter_row)
+        ml.addWidget(self.culprits_label)
+        ml.addWidget(self.text_error)
+        form.addRow("&Message", message)
+        when = QWidget()
+        wl = QHBoxLayout(when)
+        wl.setContentsMargins(0, 0, 0, 0)
+        wl.addWidget(with_error(self.send_at_edit, self.send_at_error), 1)
+        wl.addWidget(with_error(self.zone_combo, self.zone_error), 1)
+        form.addRow("&When", when)
+        form.addRow("", self.handling_label)
+        for label, buddy in (
+            ("&To", self.recipients_edit),
+            ("&Provider", self.account_combo),
+            ("&Message", self.message_edit),
+            ("&When", self.send_at_edit),
+        ):
+            for row in range(form.rowCount()):
+                item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+                widget = item.widget() if item is not None else None
+                if isinstance(widget, QLabel) and widget.text() == label:
+                    widget.setBuddy(buddy)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.preview_button)
+        buttons.addWidget(self.save_draft_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.schedule_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form, 1)
+        layout.addWidget(self.preview_label)
+        layout.addLayout(buttons)
+        layout.addWidget(self.result_label)
+
+    # -- state ----------------------------------------------------------------------------
+
+    @property
+    def draft_id(self) -> str | None:
+        return self._draft_id
+
+    def reload_accounts(self) -> None:
+        """Re-read accounts and settings (after Settings changed them)."""
+        current = self.account_combo.currentText()
+        self._region = self.service.settings().default_region
+        self._kinds: dict[str, str] = {}
+        self.account_combo.blockSignals(True)
+        self.account_combo.clear()
+        default = ""
+        for acct in self.service.list_accounts():
+            self._kinds[acct.name] = acct.kind
+            self.account_combo.addItem(acct.name)
+            if acct.is_default:
+                default = acct.name
+        pick = current if current in self._kinds else default
+        if pick:
+            self.account_combo.setCurrentText(pick)
+        self.account_combo.blockSignals(False)
+        self._recipients_changed()
+        self._when_changed()
+
+    def user_zone(self) -> str:
+        return resolve_zone(self.service.settings().zone).key
+
+    def new_message(self) -> None:
+        """An empty form (Ctrl+N): defaults are the next full hour in the user's zone."""
+        self._fill(recipients="", text="", sender="", account=None, send_at=None, zone=None)
+        self._draft_id = None
+        self.result_label.clear()
+        self.recipients_edit.setFocus()
+
+    def _fill(
+        self,
+        *,
+        recipients: str,
+        text: str,
+        sender: str | None,
+        account: str | None,
+        send_at: datetime | None,
+        zone: str | None,
+    ) -> None:
+        self._loading = True  # filling the form is not typing: no autosave
+        try:
+            self.autosave_timer.stop()
+            self._clear_errors()
+            self.preview_label.clear()
+            self.recipients_edit.setPlainText(recipients)
+            self.message_edit.setPlainText(text)
+            self.sender_edit.setText(sender or "")
+            if account and self.account_combo.findText(account) >= 0:
+                self.account_combo.setCurrentText(account)
+            zone = zone or self.user_zone()
+            set_zone(self.zone_combo, zone)
+            now = self.service.ctx.clock.now()
+            if send_at is None or send_at < now:
+                wall = next_full_hour(now, zone)
+            else:
+                wall = send_at.astimezone(resolve_zone(zone)).replace(tzinfo=None)
+            self.send_at_edit.setDateTime(wall_to_qt(wall))
+        finally:
+            self._loading = False
+        self._when_changed()
+
+    def load_draft(self, draft: DraftView) -> None:
+        self._fill(
+            recipients=draft.recipients,
+            text=draft.text,
+            sender=draft.sender,
+            account=draft.account_name,
+            send_at=draft.send_at,
+            zone=draft.zone,
+        )
+        self._draft_id = draft.id
+        self.result_label.setText("Resumed a draft; it keeps saving itself as you type.")
+
+    def duplicate(self, messages: list[MessageView]) -> None:
+        """A new message with the same text and recipients (Queue's Duplicate)."""
+        if not messages:
+            return
+        first = messages[0]
+        recipients = ", ".join(dict.fromkeys(m.recipient for m in messages))
+        self._fill(
+            recipients=recipients,
+            text=first.text,
+            sender=first.sender,
+            account=first.provider,
+            send_at=None,
+            zone=first.zone,
+        )
+        self._draft_id = None
+        self.result_label.setText("Copied into a new message; pick a time and schedule it.")
+
+    # -- live checks ----------------------------------------------------------------------
+
+    def _edited(self) -> None:
+        if not self._loading:
+            self.autosave_timer.start()
+
+    def _recipients_changed(self) -> None:
+        text = self.recipients_edit.toPlainText()
+        kind = self._kinds.get(self.account_combo.currentText(), "")
+        selections: list[QTextEdit.ExtraSelection] = []
+        valid: set[str] = set()
+        problems: list[str] = []
+        marker = QTextCharFormat()
+        marker.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
+        marker.setUnderlineColor(QColor("#c0392b"))
+        marker.setBackground(QColor("#fadbd8"))
+        for match in _RECIPIENT.finditer(text):
+            raw = match.group()
+            if not raw.strip():
+                continue
+            # Mark the entry itself, not the spaces around it.
+            lead = len(raw) - len(raw.lstrip())
+            begin, end = match.start() + lead, match.start() + len(raw.rstrip())
+            try:
+                valid.add(normalize_number(raw, self._region, allow_test_numbers=kind == "sandbox"))
+            except InvalidInput as exc:
+                problems.append(exc.message)
+                sel = QTextEdit.ExtraSelection()
+                cursor = self.recipients_edit.textCursor()
+                cursor.setPosition(_utf16_len(text[:begin]))
+                cursor.setPosition(_utf16_len(text[:end]), cursor.MoveMode.KeepAnchor)
+                sel.cursor = cursor
+                sel.format = marker
+                selections.append(sel)
+        self.recipients_edit.setExtraSelections(selections)
+        if not text.strip():
+            status = ""
+        elif problems:
+            status = f"{len(valid)} valid, {len(problems)} not valid — {problems[0]}"
+        else:
+            status = f"{len(valid)} recipient{'s' if len(valid) != 1 else ''}"
+        self.recipients_status.setText(status)
+        self.recipients_status.setStyleSheet("color: #c0392b;" if problems else "")
+        if not problems:
+            show_error(self.recipients_error, "")
+        self._edited()
+
+    def _text_changed(self) -> None:
+        text = self.message_edit.toPlainText()
+        info = count_segments(text)
+        plural = "s" if info.segments != 1 else ""
+        self.counter_label.setText(
+            f"{info.characters} characters · {info.segments} segment{plural} · "
+            f"{info.encoding} · {info.remaining} left in this segment"
+        )
+        if info.ucs2_culprits:
+            shown = " ".join(
+                repr(ch) if ch.isspace() or not ch.isprintable() else ch
+                for ch in info.ucs2_culprits
+            )
+            self.culprits_label.setText(
+                f"These characters switch the message to UCS-2 (70 per segment instead of "
+                f"160): {shown}"
+            )
+        else:
+            self.culprits_label.clear()
+        table = gsm_replacements(text)
+        self.replace_button.setVisible(bool(table))
+        if table:
+            pairs = ", ".join(f"{k} → {v or '(nothing)'}" for k, v in list(table.items())[:4])
+            self.replace_button.setToolTip(f"Replace {pairs}")
+        show_error(self.text_error, "")
+        self._edited()
+
+    def replace_culprits(self) -> None:
+        cursor = self.message_edit.textCursor()
+        cursor.select(cursor.SelectionType.Document)
+        # Through the cursor, so Ctrl+Z brings the original characters back.
+        cursor.insertText(replace_with_gsm(self.message_edit.toPlainText()))
+
+    def _when_changed(self) -> None:
+        if self._loading:
+            return
+        show_error(self.send_at_error, "")
+        show_error(self.zone_error, "")
+        try:
+            send_at, zone = self.send_at()
+            self.handling_label.setText(
+                self.service.describe_handling(send_at, zone, self.account_combo.currentText())
+            )
+        except InvalidInput as exc:
+            self.handling_label.clear()
+            self._show_error(exc)
+        except SmsdeskError as exc:
+            self.handling_label.setText(str(exc))
+        self._edited()
+
+    def send_at(self) -> tuple[datetime, str]:
+        """The picked wall time read in the picked zone; refuses times DST skips or repeats."""
+        zone = resolve_zone(self.zone_combo.currentText())
+        return localize(qt_to_wall(self.send_at_edit.dateTime()), zone), zone.key
+
+    # -- errors ---------------------------------------------------------------------------
+
+    def _error_labels(self) -> dict[str, QLabel]:
+        return {
+            "recipients": self.recipients_error,
+            "text": self.text_error,
+            "send_at": self.send_at_error,
+            "zone": self.zone_error,
+            "sender": self.sender_error,
+            "provider": self.provider_error,
+        }
+
+    def _clear_errors(self) -> None:
+        for label in self._error_labels().values():
+            show_error(label, "")
+
+    def _show_error(self, exc: SmsdeskError) -> None:
+        label = self._error_labels().get(exc.field)
+        if label is None:
+            self.result_label.setText(str(exc))
+            self.result_label.setStyleSheet("color: #c0392b;")
+        else:
+            show_error(label, str(exc))
+
+    # -- actions --------------------------------------------------------------------------
+
+    def schedule(self) -> None:
+        self._clear_errors()
+        self.result_label.clear()
+        self.result_label.setStyleSheet("")
+        try:
+            send_at, zone = self.send_at()
+            # Writes the database only; the engine hands it off in its own thread.
+            result = self.service.schedule(
+                split_recipients(self.recipients_edit.toPlainText()),
+                self.message_edit.toPlainText(),
+                send_at,
+                zone,
+                account=self.account_combo.currentText() or None,
+                sender=self.sender_edit.text().strip() or None,
+            )
+        except SmsdeskError as exc:
+            self._show_error(exc)
+            return
+        if self._draft_id is not None:
+            # Already deleted from the Drafts list means nothing is left to tidy.
+            with contextlib.suppress(SmsdeskError):
+                self.service.delete_draft(self._draft_id)
+        self.new_message()
+        self.result_label.setText(self._describe(result, send_at, zone))
+        self.scheduled.emit(result)
+
+    @staticmethod
+    def _describe(result: BatchResult, send_at: datetime, zone: str) -> str:
+        count = len(result.messages)
+        sentence = result.messages[0].handling_text if result.messages else ""
+        plural = "s" if count != 1 else ""
+        when = format_local(send_at, resolve_zone(zone))
+        return f"Scheduled {count} message{plural} for {when}. {sentence}"
+
+    def _draft_send_at(self) -> datetime | None:
+        try:
+            return self.send_at()[0]
+        except InvalidInput:
+            return None  # a draft may hold a time that is not valid yet
+
+    def autosave(self) -> None:
+        """Save the work in progress as a draft (debounced: after a pause in typing)."""
+        if not (self.recipients_edit.toPlainText().strip() or self.message_edit.toPlainText()):
+            return
+        self.save_draft(quiet=True)
+
+    def save_draft(self, quiet: bool = False) -> None:
+        self.autosave_timer.stop()
+        try:
+            draft = self.service.save_draft(
+                draft_id=self._draft_id,
+                recipients=self.recipients_edit.toPlainText(),
+                text=self.message_edit.toPlainText(),
+                sender=self.sender_edit.text().strip() or None,
+                account_name=self.account_combo.currentText() or None,
+                send_at=self._draft_send_at(),
+                zone=self.zone_combo.currentText() or None,
+            )
+        except SmsdeskError as exc:
+            if exc.field == "id":  # deleted from the Drafts list meanwhile: start a new one
+                self._draft_id = None
+                if not quiet:
+                    self.save_draft()
+                return
+            self._show_error(exc)
+            return
+        self._draft_id = draft.id
+        if not quiet:
+            self.result_label.setStyleSheet("")
+            self.result_label.setText("Draft saved.")
+        self.draft_saved.emit(draft)
+
+    def preview(self) -> None:
+        text = self.message_edit.toPlainText()
+        account = self.account_combo.currentText() or None
+        self.preview_button.setEnabled(False)
+        self.preview_label.setText("Asking for a preview…")
+        # The provider's own preview is a network call: off the Qt thread.
+        self.tasks.submit(
+            lambda: self.service.preview(text, account), self._preview_done, self._preview_failed
+        )
+
+    def _preview_done(self, preview: PreviewView) -> None:
+        self.preview_button.setEnabled(True)
+        line = (
+            f"Preview ({preview.provider}): {preview.characters} characters, "
+            f"{preview.segments} segment{'s' if preview.segments != 1 else ''}, "
+            f"{preview.encoding}."
+        )
+        if preview.server:
+            note = preview.server.get("note")
+            line += f" The provider counts {preview.server.get('segments')} segment(s)."
+            if note:
+                line += f" {note}"
+        else:
+            line += " (counted here; this provider has no preview of its own)"
+        self.preview_label.setText(line)
+
+    def _preview_failed(self, exc: Exception) -> None:
+        self.preview_button.setEnabled(True)
+        self.preview_label.setText(f"Preview failed: {exc}")

@@ -1,0 +1,67 @@
+"""The outbox engine in a worker thread beside the window, with pause/resume for the user.
+
+The thread owns its own AppContext (its own database connections) and never touches Qt; the
+window reads ``running``/``last_error`` on its periodic refresh.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from smsdesk.engine.context import AppContext
+from smsdesk.engine.outbox import Dispatcher
+
+log = logging.getLogger(__name__)
+IDLE = timedelta(seconds=30)
+
+
+class EngineControl:
+    def __init__(self, ctx: AppContext) -> None:
+        self._dispatcher = Dispatcher(ctx)
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._paused = False
+        self.last_error: str | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._paused
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="outbox", daemon=True)
+        self._thread.start()
+
+    def pause(self) -> None:
+        self._paused = True
+
+    def resume(self) -> None:
+        self._paused = False
+        self.wake()
+
+    def wake(self) -> None:
+        """Run a pass now (after the user scheduled or changed something)."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 5) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        clock = self._dispatcher.ctx.clock
+        while not self._stop.is_set():
+            wait = IDLE.total_seconds()
+            if not self._paused:
+                try:
+                    self._dispatcher.run_once()
+                    self.last_error = None
+                    wait = (self._dispatcher.next_wake() - clock.now()).total_seconds()
+                except Exception as exc:  # keep the engine alive; the next pass retries
+                    log.exception("dispatch pass failed")
+                    self.last_error = str(exc) or type(exc).__name__
+            self._wake.wait(min(max(wait, 0.2), IDLE.total_seconds()))
+            self._wake.clear()

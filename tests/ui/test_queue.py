@@ -1,0 +1,144 @@
+"""Queue: the lazy model, filters, history, and actions that go through the service."""
+
+# pytest-qt leaves QtBot's key and mouse helpers unannotated.
+# mypy: disable-error-code="no-untyped-call"
+
+from __future__ import annotations
+
+import csv
+from datetime import timedelta
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from smsdesk.core.clock import ManualClock
+from smsdesk.engine.browse import Browser
+from smsdesk.engine.outbox import Dispatcher
+from smsdesk.engine.service import Service
+from smsdesk.ui.main_window import MainWindow
+from smsdesk.ui.queue_model import Column, QueueModel
+from tests.ui.conftest import Answers
+
+
+def _schedule(service: Service, clock: ManualClock, count: int, hours: int = 1) -> None:
+    for i in range(count):
+        service.schedule(
+            [f"+1555123{i:04d}"],
+            f"Reminder {i}\nsecond line",
+            clock.now() + timedelta(hours=hours + i),
+            "UTC",
+        )
+
+
+def test_model_fetches_pages_by_keyset(qtmodeltester, service: Service, clock: ManualClock) -> None:
+    _schedule(service, clock, 5)
+    model = QueueModel(Browser(service.ctx), "UTC", page_size=2)
+    assert model.rowCount() == 2
+    assert model.canFetchMore()
+    model.fetchMore()
+    assert model.rowCount() == 4
+    model.fetchMore()
+    assert model.rowCount() == 5
+    assert not model.canFetchMore()
+    assert model.index(0, Column.TEXT).data() == "Reminder 0"
+    assert model.index(0, Column.SEGMENTS).data() == "1"
+    qtmodeltester.check(model)
+
+
+def test_filters_and_search(
+    qtbot: QtBot, window: MainWindow, service: Service, clock: ManualClock
+) -> None:
+    _schedule(service, clock, 3)
+    service.cancel(service.list_messages()[0].id)
+    window.refresh()
+    queue = window.queue
+    assert queue.model.rowCount() == 3
+    queue.state_combo.setCurrentText("cancelled")
+    assert queue.model.rowCount() == 1
+    assert queue.count_label.text() == "1 message"
+    queue.state_combo.setCurrentIndex(0)
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(queue.search_edit, "Reminder 2")
+    qtbot.waitUntil(lambda: queue.model.rowCount() == 1)
+    assert queue.model.index(0, Column.RECIPIENT).data() == "+15551230002"
+
+
+def test_cancel_from_queue_changes_the_state(
+    qtbot: QtBot, window: MainWindow, service: Service, clock: ManualClock, answers: Answers
+) -> None:
+    _schedule(service, clock, 1)
+    Dispatcher(service.ctx).run_once()  # now held by the Sandbox: cancel talks to it
+    window.refresh()
+    queue = window.queue
+    assert queue.model.index(0, Column.STATE).data() == "scheduled"
+    window.show_view("Queue")
+    queue.table.setFocus()
+    queue.table.selectRow(0)
+    assert "created" in queue.detail.toPlainText()  # the history is shown
+
+    qtbot.keyClick(queue.table, Qt.Key.Key_Delete)
+
+    assert answers.asked == 1
+    qtbot.waitUntil(lambda: queue.model.index(0, Column.STATE).data() == "cancelled")
+    assert queue.model.index(0, Column.WHERE).data() == "cancelled"
+    assert "Cancelled 1 message" in queue.status_label.text()
+    assert "cancelled at Sandbox" in queue.detail.toPlainText()
+
+
+def test_declining_the_confirmation_changes_nothing(
+    qtbot: QtBot, window: MainWindow, service: Service, clock: ManualClock, answers: Answers
+) -> None:
+    _schedule(service, clock, 1)
+    window.refresh()
+    answers.confirm = False
+    window.queue.table.selectRow(0)
+    qtbot.mouseClick(window.queue.cancel_button, Qt.MouseButton.LeftButton)
+    assert answers.asked == 1
+    assert window.tasks.pending == 0
+    assert service.list_messages()[0].state == "queued"
+
+
+def test_reschedule_retry_duplicate_and_export(
+    qtbot: QtBot,
+    window: MainWindow,
+    service: Service,
+    clock: ManualClock,
+    answers: Answers,
+    tmp_path: Path,
+) -> None:
+    _schedule(service, clock, 2)
+    window.refresh()
+    queue = window.queue
+    queue.table.selectAll()
+    answers.time = clock.now() + timedelta(days=2)
+    qtbot.mouseClick(queue.reschedule_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.tasks.pending == 0)
+    assert {m.send_at for m in service.list_messages()} == {answers.time}
+    assert queue.model.index(0, Column.SEND_TIME).data() == "Thu 3 Dec 2026 09:00 UTC"
+
+    answers.path = str(tmp_path / "out.csv")
+    qtbot.mouseClick(queue.export_button, Qt.MouseButton.LeftButton)
+    with open(answers.path, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["state"] for r in rows] == ["queued", "queued"]
+
+    queue.table.selectRow(0)
+    qtbot.mouseClick(queue.duplicate_button, Qt.MouseButton.LeftButton)
+    assert window.tabs.currentWidget() is window.compose
+    assert window.compose.message_edit.toPlainText().startswith("Reminder")
+
+
+def test_retry_a_failed_message(
+    qtbot: QtBot, window: MainWindow, service: Service, clock: ManualClock
+) -> None:
+    service.schedule(["+15550001234"], "Fails", clock.now() + timedelta(minutes=5), "UTC")
+    Dispatcher(service.ctx).run_once()
+    clock.advance(timedelta(minutes=10))
+    Dispatcher(service.ctx).run_once()
+    window.refresh()
+    queue = window.queue
+    queue.table.selectRow(0)
+    assert queue.retry_button.isEnabled()
+    qtbot.mouseClick(queue.retry_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: queue.model.index(0, Column.STATE).data() == "queued")
