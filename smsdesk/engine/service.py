@@ -33,15 +33,16 @@ from smsdesk.engine.views import (
     ActionResult,
     BatchResult,
     DraftView,
+    Failure,
     MessageView,
     PreviewView,
     ScheduledMessage,
     Summary,
 )
 from smsdesk.providers.base import ProviderError
-from smsdesk.providers.registry import kind_info, open_provider
+from smsdesk.providers.registry import MODULES, kind_info, open_provider
 from smsdesk.store import queries
-from smsdesk.store.models import Batch, Draft, Message, ProviderAccount
+from smsdesk.store.models import Batch, Draft, Event, Message, ProviderAccount
 from smsdesk.store.settings import Settings
 
 MAX_SEGMENTS = 10  # what the providers we support accept for one message
@@ -295,12 +296,25 @@ class Service:
             next_due = s.exec(
                 select(func.min(Message.due_at)).where(Message.state == State.QUEUED.value)
             ).one()
+            newest = s.exec(
+                select(Event, Message.recipient)
+                .join(Message, col(Message.id) == col(Event.message_id))
+                .where(Event.state_to == State.FAILED.value)
+                .order_by(col(Event.id).desc())
+                .limit(1)
+            ).first()
+        failure = (
+            Failure(newest[0].at, newest[0].message_id, newest[1], newest[0].detail)
+            if newest
+            else None
+        )
         return Summary(
             held_here=counts.get(State.QUEUED.value, 0),
             at_provider=counts.get(State.SCHEDULED.value, 0),
             needs_attention=attention,
             next_hand_off=next_due,
             by_state=counts,
+            last_failure=failure,
         )
 
     # -- changing -------------------------------------------------------------------------
@@ -638,6 +652,11 @@ class Service:
         )
 
     # -- provider accounts ----------------------------------------------------------------
+
+    @staticmethod
+    def account_kinds() -> list[tuple[str, str]]:
+        """(kind, title) of every provider smsdesk can use, for the account form."""
+        return [(kind, kind_info(kind).title) for kind in MODULES]
 
     def list_accounts(self) -> list[AccountView]:
         with self.ctx.db.read() as s:

@@ -114,6 +114,14 @@ class PreviewView:
 
 
 @dataclass(frozen=True)
+class Failure:
+    at: datetime
+    message_id: str
+    recipient: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Summary:
     """What the status bar shows about the queue."""
 
@@ -122,6 +130,7 @@ class Summary:
     needs_attention: int
     next_hand_off: datetime | None
     by_state: dict[str, int]
+    last_failure: Failure | None = None
 
 
 @dataclass(frozen=True)

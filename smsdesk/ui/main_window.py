@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from smsdesk.core.lifecycle import State
 from smsdesk.core.timeparse import format_local, resolve_zone
-from smsdesk.engine.browse import Browser, QueueFilter
+from smsdesk.engine.browse import Browser
 from smsdesk.engine.service import Service
 from smsdesk.engine.views import DraftView, MessageView
 from smsdesk.ui.actions import MessageActions
@@ -222,15 +222,11 @@ class MainWindow(QMainWindow):
         self.status.setText(" · ".join(parts))
 
     def _notify_failures(self, count: int) -> None:
-        newest = self.browser.page(
-            QueueFilter(states=frozenset({State.FAILED.value})), limit=1, descending=True
-        )
-        reason = newest[0].last_error if newest else None
-        if reason:
-            self.last_error = reason
+        newest = self.service.summary().last_failure
         text = f"{count} message{'s' if count != 1 else ''} failed."
-        if newest:
-            text += f" {newest[0].recipient}: {reason or 'no reason given'}"
+        if newest is not None:
+            self.last_error = newest.reason
+            text += f" {newest.recipient}: {newest.reason or 'no reason given'}"
         if self.tray is not None:
             self.tray.showMessage(
                 "smsdesk: message failed", text, QSystemTrayIcon.MessageIcon.Warning

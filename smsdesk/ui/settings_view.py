@@ -32,14 +32,6 @@ from smsdesk.ui.widgets import (
 )
 
 ACCOUNT_ROLE = Qt.ItemDataRole.UserRole + 1
-# The provider kinds the engine knows. The UI may not import the providers package; see the
-# service change requested with this view (Service.account_kinds()).
-KINDS = (
-    ("sandbox", "Sandbox"),
-    ("infobip", "Infobip"),
-    ("telnyx", "Telnyx"),
-    ("kaleyra", "Kaleyra"),
-)
 SYSTEM_ZONE = "(this computer's zone)"
 
 
@@ -76,7 +68,7 @@ class SettingsView(QWidget):
         self.kind_combo = QComboBox()
         self.kind_combo.setObjectName("accountKindCombo")
         self.kind_combo.setAccessibleName("Provider")
-        for kind, title in KINDS:
+        for kind, title in self.service.account_kinds():
             self.kind_combo.addItem(title, kind)
         self.key_edit = self._line("apiKeyEdit", "API key")
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)

@@ -90,6 +90,10 @@ def test_failure_numbers_fail_with_a_reason(
     view = svc.show(msg_id)[0]
     assert view.state == "failed"
     assert view.last_error and "+1555000" in view.last_error
+    failure = svc.summary().last_failure
+    assert failure is not None
+    assert (failure.message_id, failure.recipient) == (msg_id, "+15550001234")
+    assert "+1555000" in failure.reason
 
 
 def test_transient_errors_back_off_then_succeed(
