@@ -108,7 +108,9 @@ def test_tasks_deliver_results_and_failures_on_the_gui_thread(qtbot: QtBot) -> N
     def boom() -> int:
         raise InvalidInput("bad", field="text")
 
+    # One at a time: the pool may finish two tasks in either order.
     runner.submit(lambda: 41 + 1, got.append)
+    qtbot.waitUntil(lambda: runner.pending == 0)
     with qtbot.waitSignal(runner.failed):
         runner.submit(boom, None, got.append)
     qtbot.waitUntil(lambda: runner.pending == 0)
