@@ -1,7 +1,8 @@
 """The outbox engine in a worker thread beside the window, with pause/resume for the user.
 
-The thread owns its own AppContext (its own database connections) and never touches Qt; the
-window reads ``running``/``last_error`` on its periodic refresh.
+The thread owns its own AppContext (its own database connections) and touches no widget;
+after a pass that changed something it emits ``changed``, which Qt delivers on the GUI thread,
+so the views re-read at once instead of waiting for their periodic refresh.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import logging
 import threading
 from datetime import timedelta
 
+from PySide6.QtCore import QObject, Signal
+
 from smsdesk.engine.context import AppContext
 from smsdesk.engine.outbox import Dispatcher
 
@@ -17,8 +20,11 @@ log = logging.getLogger(__name__)
 IDLE = timedelta(seconds=30)
 
 
-class EngineControl:
+class EngineControl(QObject):
+    changed = Signal()  # a pass moved some message; emitted from the worker thread
+
     def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
         self._dispatcher = Dispatcher(ctx)
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -57,8 +63,10 @@ class EngineControl:
             wait = IDLE.total_seconds()
             if not self._paused:
                 try:
-                    self._dispatcher.run_once()
+                    report = self._dispatcher.run_once()
                     self.last_error = None
+                    if any(report.as_dict().values()):
+                        self.changed.emit()
                     wait = (self._dispatcher.next_wake() - clock.now()).total_seconds()
                 except Exception as exc:  # keep the engine alive; the next pass retries
                     log.exception("dispatch pass failed")

@@ -82,6 +82,8 @@ class MainWindow(QMainWindow):
         self.pause_button.clicked.connect(self.toggle_engine)
         self.statusBar().addPermanentWidget(self.pause_button)
 
+        if engine is not None:
+            engine.changed.connect(self.refresh)
         self.compose.scheduled.connect(self._on_scheduled)
         self.queue.duplicate_requested.connect(self.duplicate)
         self.message_actions.changed.connect(self.refresh)
