@@ -23,6 +23,7 @@ from smsdesk.engine.views import DraftView, MessageView
 from smsdesk.ui.actions import MessageActions
 from smsdesk.ui.calendar_view import CalendarView
 from smsdesk.ui.compose import ComposeView
+from smsdesk.ui.contacts_view import ContactsView
 from smsdesk.ui.drafts_view import DraftsView
 from smsdesk.ui.engine_control import EngineControl
 from smsdesk.ui.queue_view import AskPath, QueueView
@@ -68,6 +69,7 @@ class MainWindow(QMainWindow):
         self._add_calendar(confirm, ask_time)
         self._add_view("Queue", self.queue)
         self._add_drafts(confirm)
+        self._add_contacts()
         self._add_settings(confirm)
         self.setCentralWidget(self.tabs)
 
@@ -120,6 +122,11 @@ class MainWindow(QMainWindow):
         self.drafts.resume_requested.connect(self._resume_draft)
         self.compose.draft_saved.connect(lambda _d: self.drafts.refresh())
 
+    def _add_contacts(self) -> None:
+        self.contacts = ContactsView(self.service)
+        self._add_view("Contacts", self.contacts)
+        self.contacts.message_requested.connect(self.message_to)
+
     def _add_settings(self, confirm: Confirm | None) -> None:
         self.settings_view = SettingsView(self.service, self.tasks, confirm=confirm)
         self._add_view("Settings", self.settings_view)
@@ -147,6 +154,12 @@ class MainWindow(QMainWindow):
     def new_message(self) -> None:
         self.show_view("Compose")
         self.compose.new_message()
+
+    def message_to(self, number: str) -> None:
+        self.show_view("Compose")
+        self.compose.new_message()
+        self.compose.recipients_edit.setPlainText(number)
+        self.compose.message_edit.setFocus()
 
     def find_in_queue(self) -> None:
         self.show_view("Queue")
@@ -193,9 +206,10 @@ class MainWindow(QMainWindow):
         self.refresh_status()
 
     def refresh(self) -> None:
-        """Re-read the database (no network): the queue, the calendar and the status bar."""
+        """Re-read the database (no network): the queue, calendar, contacts and status bar."""
         self.queue.refresh()
         self.calendar.refresh()
+        self.contacts.refresh()
         self.refresh_status()
 
     def refresh_status(self) -> None:
