@@ -309,6 +309,23 @@ class InfobipProvider:
             if self._bulk_status(bulk) != "CANCELED":
                 raise
 
+    def pause(self, ref: str) -> None:
+        """Hold the whole bulk of ``ref`` at Infobip: it will not go out until resumed."""
+        self._set_bulk_status(ref, "PAUSED", allowed_from={"PENDING"}, verb="pause")
+
+    def resume(self, ref: str) -> None:
+        """Let a paused bulk go out again (at its send time, or at once if that passed)."""
+        self._set_bulk_status(ref, "PROCESSING", allowed_from={"PAUSED"}, verb="resume")
+
+    def _set_bulk_status(self, ref: str, wanted: str, *, allowed_from: set[str], verb: str) -> None:
+        bulk = self._bulk_of(ref)
+        status = self._bulk_status(bulk)
+        if status not in allowed_from:
+            raise PermanentError(_not_changeable(bulk, status, verb))
+        self._http.request(
+            "PUT", BULK_STATUS_PATH, params={"bulkId": bulk}, json={"status": wanted}
+        )
+
     def _bulk_of(self, ref: str) -> str:
         bulk = split_ref(ref)[0]
         if not bulk:
@@ -459,6 +476,8 @@ def _not_changeable(bulk: str, status: str, verb: str) -> str:
         "FINISHED": "Infobip has already sent it",
         "FAILED": "it failed at Infobip",
         "CANCELED": "it was cancelled",
+        "PAUSED": "it is paused",
+        "PENDING": "it is not paused",
     }.get(status, f"it is {status}")
     return f"Infobip cannot {verb} bulk {bulk}: {why}."
 

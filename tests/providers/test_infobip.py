@@ -181,6 +181,24 @@ def test_cancel_is_bulk_wide_and_idempotent(
         ib.reschedule(first.ref, clock.now() + HOUR)
 
 
+def test_pause_holds_a_bulk_past_its_time_and_resume_lets_it_go(
+    ib: InfobipProvider, sim: InfobipSimulator, clock: ManualClock
+) -> None:
+    [receipt] = _receipts(ib, [_out("k1", ANN, clock.now() + HOUR)])
+    bulk = split_ref(receipt.ref)[0]
+    ib.pause(receipt.ref)
+    assert sim.bulk_status(bulk) == "PAUSED"
+    with pytest.raises(PermanentError, match=r"cannot pause .*: it is paused"):
+        ib.pause(receipt.ref)
+    clock.advance(2 * HOUR)  # its send time passes while paused: nothing goes out
+    assert [r.state for r in ib.fetch_status([receipt.ref])] == [State.SCHEDULED]
+    ib.resume(receipt.ref)
+    with pytest.raises(PermanentError, match="cannot resume"):
+        ib.resume(receipt.ref)
+    clock.advance(timedelta(minutes=5))
+    assert [r.state for r in ib.fetch_status([receipt.ref])] == [State.DELIVERED]
+
+
 def test_a_lost_cancel_answer_is_repeated_safely(
     ib: InfobipProvider, sim: InfobipSimulator, clock: ManualClock
 ) -> None:
