@@ -62,6 +62,18 @@ class PassReport:
         return dict(self.__dict__)
 
 
+def _held_by_provider(provider: Provider, receipt: Receipt, now: datetime) -> dict[str, Any]:
+    """The columns that record a message the provider has accepted."""
+    return {
+        "provider_ref": receipt.ref,
+        "provider_group": provider.group_of(receipt.ref),
+        "due_at": None,
+        "last_error": None,
+        # Nothing changes at the provider before the send time: ask after it.
+        "next_sync_at": None if receipt.state in FINAL else max(receipt.send_at or now, now),
+    }
+
+
 def retry_delay(attempts: int, retry_after: float | None) -> timedelta:
     """Exponential back-off, capped, never sooner than the provider asked."""
     delay = min(RETRY_BASE * (1 << max(attempts - 1, 0)), RETRY_CAP)
@@ -283,11 +295,7 @@ class Dispatcher:
                         kind="handed_off",
                         detail=f"{account_name} accepted it as {outcome.ref}",
                         owner=self.owner,
-                        provider_ref=outcome.ref,
-                        provider_group=provider.group_of(outcome.ref),
-                        due_at=None,
-                        last_error=None,
-                        next_sync_at=max(outcome.send_at or now, now),
+                        **_held_by_provider(provider, outcome, now),
                     )
                     report.handed_off += 1
                 else:
@@ -446,10 +454,7 @@ class Dispatcher:
                     kind="reconciled",
                     detail=f"{account.name} has it as {receipt.ref}",
                     owner=self.owner,
-                    provider_ref=receipt.ref,
-                    provider_group=provider.group_of(receipt.ref),
-                    last_error=None,
-                    next_sync_at=None if receipt.state in FINAL else now,
+                    **_held_by_provider(provider, receipt, now),
                 )
             else:
                 # The provider says it never got it: handing it off again cannot double it.
