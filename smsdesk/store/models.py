@@ -86,6 +86,9 @@ class Message(SQLModel, table=True):
     last_error: str | None = None
     # Set when the user must decide (e.g. a held message missed its time while nothing ran).
     attention: str | None = None
+    # A reminder belongs to an appointment; re-importing moves or cancels it.
+    appointment_id: int | None = Field(default=None, foreign_key="appointment.id", index=True)
+    reminder_offset_minutes: int | None = None
     lease_owner: str | None = None
     lease_expires_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     next_sync_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
@@ -105,3 +108,64 @@ class Event(SQLModel, table=True):
     state_from: str | None = None
     state_to: str | None = None
     detail: str = ""
+
+
+class Contact(SQLModel, table=True):
+    __tablename__ = "contact"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = ""
+    number: str = Field(unique=True, index=True)  # E.164
+    zone: str | None = None  # IANA zone; guessed from the number, editable
+    fields_json: str = "{}"  # custom fields for templates (first_name, ...)
+    created_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class ContactGroup(SQLModel, table=True):
+    __tablename__ = "contact_group"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+
+
+class GroupMember(SQLModel, table=True):
+    __tablename__ = "group_member"
+
+    group_id: int = Field(foreign_key="contact_group.id", primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", primary_key=True)
+
+
+class OptOut(SQLModel, table=True):
+    """A number that must not be messaged (it replied STOP, or a provider said so)."""
+
+    __tablename__ = "opt_out"
+
+    number: str = Field(primary_key=True)  # E.164; not tied to a contact
+    at: datetime = Field(sa_column=_utc())
+    source: str  # "manual", "import", "Telnyx: recipient opted out (40300)", ...
+
+
+class Template(SQLModel, table=True):
+    __tablename__ = "template"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    text: str
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class Appointment(SQLModel, table=True):
+    """An appointment imported from a calendar file or CSV; its reminders follow it."""
+
+    __tablename__ = "appointment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_uid: str = Field(unique=True, index=True)  # "ics:<UID>" or "csv:<id>"
+    number: str  # E.164
+    name: str = ""
+    starts_at: datetime = Field(sa_column=_utc())
+    zone: str
+    location: str = ""
+    cancelled: bool = False
+    updated_at: datetime = Field(sa_column=_utc())

@@ -173,3 +173,46 @@ def test_a_kill_during_migration_leaves_a_database_that_migrates_on_next_start(
         names = {r[0] for r in c.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))}
     assert {"message", "event", "batch", "draft", "provider_account"} <= names
     db.dispose()
+
+
+def test_upgrading_an_older_database_keeps_its_messages_and_a_backup(
+    isolated_home: Path,
+) -> None:
+    from alembic import command
+
+    from smsdesk.store.migrate import alembic_config
+
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    path = database_path(isolated_home)
+    old = Database(Database.open(isolated_home, migrate=False).engine, path)
+    cfg = alembic_config()
+    with old._write_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")  # the schema as the first release left it
+    old.dispose()
+    conn = sqlite3.connect(path)  # a message stored by that release
+    conn.executescript(
+        """
+        INSERT INTO provider_account (id, name, kind, settings_json, is_default, created_at)
+            VALUES (1, 'Sandbox', 'sandbox', '{}', 1, '2026-11-01 09:00:00');
+        INSERT INTO batch VALUES ('b-old', 1, 'from the old days', 'UTC', '2026-11-01 09:00:00');
+        INSERT INTO message (id, batch_id, account_id, recipient, text, encoding, segments,
+            send_at, zone, state, handling, attempts, created_at, updated_at)
+            VALUES ('m-old', 'b-old', 1, '+15551234567', 'from the old days', 'GSM-7', 1,
+            '2026-12-01 10:00:00', 'UTC', 'queued', 'hand_off_now', 0,
+            '2026-11-01 09:00:00', '2026-11-01 09:00:00');
+        """
+    )
+    conn.commit()
+    conn.close()
+
+    upgraded = Database.open(isolated_home)  # migrates 0001 -> newest
+    with upgraded.read() as s:
+        assert [m.text for m in s.exec(select(Message))] == ["from the old days"]
+    upgraded.dispose()
+    backup = path.with_name("smsdesk.db.before-upgrade-from-0001.bak")
+    assert _mode(backup) == 0o600
+    copy = sqlite3.connect(backup)
+    assert copy.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+    assert copy.execute("SELECT text FROM message").fetchall() == [("from the old days",)]
+    copy.close()
