@@ -190,8 +190,8 @@ def test_upgrading_an_older_database_keeps_its_messages_and_a_backup(
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0001")  # the schema as the first release left it
     old.dispose()
-    conn = sqlite3.connect(path)  # a message stored by that release
-    conn.executescript(
+    raw = sqlite3.connect(path)  # a message stored by that release
+    raw.executescript(
         """
         INSERT INTO provider_account (id, name, kind, settings_json, is_default, created_at)
             VALUES (1, 'Sandbox', 'sandbox', '{}', 1, '2026-11-01 09:00:00');
@@ -203,8 +203,8 @@ def test_upgrading_an_older_database_keeps_its_messages_and_a_backup(
             '2026-11-01 09:00:00', '2026-11-01 09:00:00');
         """
     )
-    conn.commit()
-    conn.close()
+    raw.commit()
+    raw.close()
 
     upgraded = Database.open(isolated_home)  # migrates 0001 -> newest
     with upgraded.read() as s:
