@@ -1,0 +1,118 @@
+<#
+.SYNOPSIS
+  Builds smsdesk for Windows: dist\smsdesk\ (PyInstaller one-folder), a portable zip and the
+  Inno Setup installer dist\smsdesk-VERSION-windows-x64-setup.exe.
+
+.DESCRIPTION
+  Run from anywhere, in PowerShell 5.1 or 7:
+      powershell -ExecutionPolicy Bypass -File packaging\windows\build.ps1
+  Needs: Python 3.11+ (64-bit) on PATH as `py -3.11` or `python`, and Inno Setup 6.3+
+  (winget install JRSoftware.InnoSetup, or choco install innosetup). Build tools go into a
+  private venv in build\venv-win.
+
+  Code signing is optional: set SMSDESK_SIGN_PFX (path to a .pfx) and SMSDESK_SIGN_PASSWORD,
+  and signtool.exe (Windows SDK) signs the executables and the installer. Never commit them.
+#>
+param(
+    [switch]$SkipInstaller  # only the PyInstaller folder and the zip
+)
+$ErrorActionPreference = "Stop"
+Set-StrictMode -Version Latest
+
+$Repo = (Resolve-Path "$PSScriptRoot\..\..").Path
+Set-Location $Repo
+$Started = Get-Date
+$Venv = Join-Path $Repo "build\venv-win"
+$Dist = Join-Path $Repo "dist"
+
+function Invoke-Checked {
+    param([string]$Exe, [string[]]$Arguments)
+    & $Exe @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "$Exe $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
+}
+
+# --- build environment ------------------------------------------------------------------
+if (-not (Test-Path "$Venv\Scripts\python.exe")) {
+    if (Get-Command py -ErrorAction SilentlyContinue) {
+        Invoke-Checked py @("-3.11", "-m", "venv", $Venv)
+    } else {
+        Invoke-Checked python @("-m", "venv", $Venv)
+    }
+}
+$Py = "$Venv\Scripts\python.exe"
+Invoke-Checked $Py @("-m", "pip", "install", "--quiet", "--upgrade", "pip")
+# smsdesk's dependencies, PyInstaller, and Pillow (turns the PNG icon into the .exe's .ico).
+Invoke-Checked $Py @("-m", "pip", "install", "--quiet", $Repo, "pyinstaller>=6.10,<7", "pillow")
+
+# --- PyInstaller ------------------------------------------------------------------------
+Invoke-Checked "$Venv\Scripts\pyinstaller.exe" @(
+    "--noconfirm", "--clean", "--log-level", "WARN",
+    "--distpath", $Dist, "--workpath", (Join-Path $Repo "build\pyinstaller"),
+    "packaging\pyinstaller\smsdesk.spec")
+
+$Bundle = Join-Path $Dist "smsdesk"
+$Version = ((& "$Bundle\smsdesk.exe" --version) -split " ")[1]
+if (-not $Version) { throw "the frozen smsdesk.exe did not report a version" }
+Write-Host "== smsdesk $Version"
+
+# --- quick smoke test of the frozen CLI (temporary data folder) ---------------------------
+$SmokeHome = Join-Path ([IO.Path]::GetTempPath()) ("smsdesk-smoke-" + [guid]::NewGuid())
+$env:SMSDESK_HOME = $SmokeHome
+try {
+    $At = (Get-Date).ToUniversalTime().AddDays(2).ToString("yyyy-MM-ddTHH:mm:ssZ")
+    $Scheduled = & "$Bundle\smsdesk.exe" schedule --to +15551234567 --text "smoke" --at $At --json | ConvertFrom-Json
+    if ($LASTEXITCODE -ne 0) { throw "schedule failed" }
+    Invoke-Checked "$Bundle\smsdesk.exe" @("dispatch", "--once")
+    $Id = $Scheduled.messages[0].message.id
+    $Shown = & "$Bundle\smsdesk.exe" show $Id --json | ConvertFrom-Json
+    if (@($Shown)[0].state -ne "scheduled") { throw "message $Id is $(@($Shown)[0].state), expected scheduled" }
+    # Windows Credential Manager must be the keyring (not keyring.backends.fail).
+    "smoke-key" | & "$Bundle\smsdesk.exe" provider add "Smoke Telnyx" --kind telnyx --sender +15551230000
+    if ($LASTEXITCODE -ne 0) { throw "provider add (keyring) failed" }
+    Invoke-Checked "$Bundle\smsdesk.exe" @("provider", "remove", "Smoke Telnyx")
+    # The window: starts offscreen and is still running after 10 s.
+    $env:QT_QPA_PLATFORM = "offscreen"
+    $Gui = Start-Process -FilePath "$Bundle\smsdesk-gui.exe" -PassThru
+    Start-Sleep -Seconds 10
+    if ($Gui.HasExited) { throw "the window exited early (code $($Gui.ExitCode))" }
+    Stop-Process -Id $Gui.Id
+    Write-Host "== smoke test passed"
+} finally {
+    Remove-Item Env:\SMSDESK_HOME, Env:\QT_QPA_PLATFORM -ErrorAction SilentlyContinue
+    Remove-Item -Recurse -Force $SmokeHome -ErrorAction SilentlyContinue
+}
+
+# --- optional signing -------------------------------------------------------------------
+function Invoke-Sign([string[]]$Files) {
+    if (-not $env:SMSDESK_SIGN_PFX) { return }
+    $SignTool = Get-ChildItem "${env:ProgramFiles(x86)}\Windows Kits\10\bin\*\x64\signtool.exe" |
+        Sort-Object FullName -Descending | Select-Object -First 1
+    if (-not $SignTool) { throw "SMSDESK_SIGN_PFX is set but signtool.exe was not found" }
+    Invoke-Checked $SignTool.FullName (@("sign", "/fd", "SHA256", "/td", "SHA256",
+        "/tr", "http://timestamp.digicert.com", "/f", $env:SMSDESK_SIGN_PFX,
+        "/p", $env:SMSDESK_SIGN_PASSWORD) + $Files)
+}
+Invoke-Sign @("$Bundle\smsdesk.exe", "$Bundle\smsdesk-gui.exe")
+
+# --- portable zip -----------------------------------------------------------------------
+$Zip = Join-Path $Dist "smsdesk-$Version-windows-x64.zip"
+Remove-Item $Zip -ErrorAction SilentlyContinue
+Compress-Archive -Path $Bundle -DestinationPath $Zip
+
+# --- installer --------------------------------------------------------------------------
+if (-not $SkipInstaller) {
+    $Iscc = Get-Command iscc.exe -ErrorAction SilentlyContinue | Select-Object -ExpandProperty Source
+    if (-not $Iscc) {
+        $Iscc = @("${env:ProgramFiles(x86)}\Inno Setup 6\ISCC.exe", "$env:ProgramFiles\Inno Setup 6\ISCC.exe",
+            "$env:LOCALAPPDATA\Programs\Inno Setup 6\ISCC.exe") | Where-Object { Test-Path $_ } | Select-Object -First 1
+    }
+    if (-not $Iscc) { throw "Inno Setup 6 not found: winget install JRSoftware.InnoSetup" }
+    Invoke-Checked $Iscc @("/Q", "/DAppVersion=$Version", "/DSourceDir=$Bundle", "/DOutputDir=$Dist",
+        "packaging\windows\smsdesk.iss")
+    $Setup = Join-Path $Dist "smsdesk-$Version-windows-x64-setup.exe"
+    Invoke-Sign @($Setup)
+}
+
+$Elapsed = [int]((Get-Date) - $Started).TotalSeconds
+Write-Host "== done in ${Elapsed}s"
+Get-ChildItem $Dist -File | Where-Object Name -like "smsdesk-$Version-*" | Format-Table Name, Length
