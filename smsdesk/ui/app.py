@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from smsdesk.core.errors import SmsdeskError
 
@@ -26,6 +27,7 @@ def run_gui() -> int:
             file=sys.stderr,
         )
         return 1
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from smsdesk.engine.context import AppContext
@@ -38,6 +40,11 @@ def run_gui() -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     QApplication.setApplicationName("smsdesk")
     QApplication.setDesktopFileName("io.github.smsdesk.SmsDesk")
+    # Frozen builds unpack resources/ beside the code; a source checkout has it at the top.
+    base = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
+    icon = base / "resources" / "icons" / "smsdesk-256.png"
+    if icon.exists():
+        QApplication.setWindowIcon(QIcon(str(icon)))
     instance = SingleInstance(server_name(home_dir()))
     if not instance.claim():
         return 0  # the running window was asked to come to the front
