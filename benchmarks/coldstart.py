@@ -1,0 +1,53 @@
+"""Cold start: spawn to first paint of smsdesk's main window vs a bare PySide6 window."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks import dataset
+from benchmarks.common import Row, Sizes, env_for, median, ms
+
+
+def _once(mode: str, home: Path) -> float:
+    started = time.time()
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.startup_driver", mode],
+        env=env_for(home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise RuntimeError(f"{mode} start-up failed: {proc.stderr[-2000:]}")
+    return float(json.loads(proc.stdout.strip().splitlines()[-1])["painted"]) - started
+
+
+def run(sizes: Sizes) -> list[Row]:
+    source = dataset.cached(sizes.start_messages)
+    with tempfile.TemporaryDirectory(prefix="smsdesk-start-") as tmp:
+        home = Path(tmp)
+        shutil.copy(source / "smsdesk.db", home / "smsdesk.db")
+        _once("smsdesk", home)  # warm the OS file cache and .pyc files for both
+        _once("bare", home)
+        bare: list[float] = []
+        app: list[float] = []
+        for _ in range(sizes.runs):  # interleaved, so drift on a shared machine hits both
+            bare.append(_once("bare", home))
+            app.append(_once("smsdesk", home))
+    ratio = median(app) / median(bare)
+    return [
+        Row(
+            f"cold start to first paint, {sizes.start_messages:,} messages",
+            f"{ms(median(app))} = {ratio:.1f}× bare",
+            f"bare QWidget {ms(median(bare))}",
+            "≤ 1.5× bare",
+            "met" if ratio <= 1.5 else "MISSED",
+            f"{sizes.runs} runs, min {ms(min(app))} / {ms(min(bare))}",
+        )
+    ]
