@@ -1,0 +1,359 @@
+"""Appointments read from a calendar export (iCalendar) or a CSV, as plain values.
+
+iCalendar (.ics) files
+    Every VEVENT is one appointment. UID is required (it is how a re-imported file updates
+    an appointment). The start is DTSTART: with a TZID (defined by a VTIMEZONE in the file,
+    or an IANA name such as Europe/London), in UTC ("Z"), or floating (no zone), which is
+    read in ``default_zone``. The recipient's ``zone`` is that IANA zone, or
+    ``default_zone`` when the file's zone has no IANA name.
+
+    The phone number is taken from, first match wins:
+
+    1. an ATTENDEE whose address is a ``tel:`` URI (``ATTENDEE;CN=Jane Doe:tel:+447911123456``);
+    2. an ``X-SMSDESK-PHONE`` property;
+    3. a ``Phone: …`` or ``Tel: …`` line in DESCRIPTION.
+
+    The name is that attendee's CN, else SUMMARY (other attendees are usually staff).
+    Events with STATUS:CANCELLED come back with ``cancelled=True`` so their reminders can
+    be cancelled. Refused, with a reason: all-day events (no time to remind
+    before), repeating events (RRULE, RDATE or RECURRENCE-ID: only one occurrence would be
+    reminded), unknown TZIDs and local times that do not exist or happen twice. When a UID
+    appears twice the higher SEQUENCE wins (the later one on a tie).
+
+CSV files
+    Columns id, name, phone (or number, mobile …), start, zone, location, status. ``start``
+    is ISO 8601 with an offset, or a local ``YYYY-MM-DD HH:MM`` in the row's zone (else
+    ``default_zone``). A status of "cancelled" marks the appointment cancelled.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Final
+from zoneinfo import ZoneInfo
+
+import icalendar
+
+from smsdesk.core.contacts_csv import ALIASES, RejectedRow, match_columns, read_csv_table
+from smsdesk.core.csv_numbers import repair_number
+from smsdesk.core.errors import InvalidInput
+from smsdesk.core.timeparse import localize, parse_when, resolve_zone
+
+_FILE: Final = "file"
+_REMINDERS: Final = "reminders"
+
+# Only a Phone:/Tel: label at the start of a description line, so "Hotel: …" is not read.
+_PHONE_LINE = re.compile(r"^[ \t]*(?:phone|tel)[ \t]*:[ \t]*(.+?)[ \t]*$", re.I | re.M)
+_BEGIN_EVENT = re.compile(r"^BEGIN:VEVENT\s*$", re.I | re.M)
+# Zones that say "no particular place"; the recipient's zone then falls back to the default.
+_PLACELESS: Final = frozenset({"UTC", "Etc/UTC", "GMT", "Etc/GMT", "Z", "Etc/Zulu", "Zulu"})
+_NO_NUMBER: Final = (
+    "no phone number (add an ATTENDEE with a tel: URI, an X-SMSDESK-PHONE property or a "
+    "'Phone: …' line in the description)"
+)
+
+MAX_OFFSET: Final = timedelta(days=365)
+_OFFSET = re.compile(
+    r"(?:(?P<d>[0-9]+)\s*d)?\s*(?:(?P<h>[0-9]+)\s*h)?\s*(?:(?P<m>[0-9]+)\s*m)?", re.I
+)
+
+_CSV_ALIASES: Final = {
+    "uid": ("id", "uid", "appointment id", "booking id", "reference"),
+    "name": ("name", "full name", "patient", "customer", "client"),
+    "number": ALIASES["number"],
+    "start": ("start", "starts", "starts at", "start time", "datetime", "date time", "when"),
+    "zone": ALIASES["zone"],
+    "location": ("location", "place", "where", "clinic", "site"),
+    "status": ("status", "state"),
+}
+
+
+@dataclass(frozen=True)
+class AppointmentIn:
+    uid: str
+    number: str  # E.164
+    name: str
+    starts_at: datetime  # aware UTC
+    zone: str  # IANA name of the recipient's zone
+    location: str
+    cancelled: bool = False
+
+
+class _Reject(Exception):
+    """One event or row refused; carries the reason into a RejectedRow."""
+
+
+def _number(raw: str, default_region: str | None) -> str:
+    try:
+        return repair_number(raw, default_region).number
+    except InvalidInput as exc:
+        if exc.field == "region":  # a bad setting, not a bad appointment
+            raise
+        raise _Reject(exc.message) from None
+
+
+# ---------------------------------------------------------------- iCalendar
+
+
+def _text(event: icalendar.cal.Component, name: str) -> str:
+    value = event.get(name)
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return str(value or "").strip()
+
+
+def _iana(tzinfo: object, tzid: str | None) -> str | None:
+    if isinstance(tzinfo, ZoneInfo) and tzinfo.key:
+        return None if tzinfo.key in _PLACELESS else tzinfo.key
+    if tzid and tzid not in _PLACELESS:  # a VTIMEZONE whose TZID is also an IANA name
+        try:
+            resolve_zone(tzid)
+        except InvalidInput:
+            return None
+        return tzid
+    return None
+
+
+def _start(event: icalendar.cal.Component, default_zone: ZoneInfo) -> tuple[datetime, str | None]:
+    prop = event.get("DTSTART")
+    if prop is None:
+        raise _Reject("no start time (DTSTART)")
+    try:
+        start = prop.dt
+    except ValueError as exc:  # icalendar's BrokenCalendarProperty
+        raise _Reject(f"unreadable start time: {exc}") from None
+    if not isinstance(start, datetime):
+        if isinstance(start, date):
+            raise _Reject("all-day event: no time for a reminder")
+        raise _Reject("the start (DTSTART) is not a date and time")
+    tzid = prop.params.get("TZID")
+    if start.tzinfo is None:
+        if tzid:  # icalendar leaves times with a TZID it cannot resolve naive
+            raise _Reject(f"unknown time zone '{tzid}'; add its VTIMEZONE or use an IANA name")
+        try:
+            return localize(start, default_zone), None
+        except InvalidInput as exc:
+            raise _Reject(exc.message) from None
+    return start.astimezone(UTC), _iana(start.tzinfo, str(tzid) if tzid else None)
+
+
+def _contact(event: icalendar.cal.Component) -> tuple[str, str]:
+    """(raw number, name) from the event; raises _Reject when there is no number."""
+    attendees = event.get("ATTENDEE")
+    if attendees is None:
+        attendees = []
+    elif not isinstance(attendees, list):
+        attendees = [attendees]
+    name = _text(event, "SUMMARY")
+    for attendee in attendees:
+        address = str(attendee).strip()
+        if address.lower().startswith("tel:"):
+            cn = str(attendee.params.get("CN", "")).strip()
+            return address[4:].split(";")[0], cn or name
+    phone = _text(event, "X-SMSDESK-PHONE")
+    if phone:
+        return phone, name
+    found = _PHONE_LINE.search(_text(event, "DESCRIPTION"))
+    if found:
+        return found[1], name
+    raise _Reject(_NO_NUMBER)
+
+
+def _sequence(event: icalendar.cal.Component) -> int:
+    try:
+        return int(str(event.get("SEQUENCE", 0)))
+    except ValueError:
+        return 0
+
+
+def _event(
+    event: icalendar.cal.Component,
+    default_region: str | None,
+    zone: ZoneInfo,
+    zone_name: str,
+) -> AppointmentIn:
+    uid = _text(event, "UID")
+    if not uid:
+        raise _Reject("no UID; the calendar must give every event one")
+    if any(key in event for key in ("RRULE", "RDATE", "RECURRENCE-ID")):
+        raise _Reject("repeating event; export the single appointments instead")
+    starts_at, event_zone = _start(event, zone)
+    raw_number, name = _contact(event)
+    number = _number(raw_number, default_region)
+    return AppointmentIn(
+        uid=uid,
+        number=number,
+        name=name,
+        starts_at=starts_at,
+        zone=event_zone or zone_name,
+        location=_text(event, "LOCATION"),
+        cancelled=_text(event, "STATUS").upper() == "CANCELLED",
+    )
+
+
+def read_ics(
+    data: bytes, *, default_region: str | None, default_zone: str
+) -> tuple[list[AppointmentIn], list[RejectedRow]]:
+    """The appointments in an iCalendar file and the events refused, with reasons."""
+    zone = resolve_zone(default_zone)
+    try:
+        calendar = icalendar.Calendar.from_ical(data)
+    except ValueError:  # icalendar reports every unreadable file as a ValueError
+        raise InvalidInput(
+            "The file is not a valid iCalendar (.ics) file; export the calendar again",
+            field=_FILE,
+        ) from None
+    if calendar.name != "VCALENDAR":
+        raise InvalidInput("The file is not an iCalendar file: it has no VCALENDAR", field=_FILE)
+
+    # RejectedRow wants a line: where each VEVENT begins, in the order walk() visits them.
+    text = data.decode("utf-8", errors="replace")
+    starts = [text.count("\n", 0, m.start()) + 1 for m in _BEGIN_EVENT.finditer(text)]
+    kept: dict[str, tuple[int, AppointmentIn]] = {}
+    rejected: list[RejectedRow] = []
+    for index, event in enumerate(calendar.walk("VEVENT")):
+        line = starts[index] if index < len(starts) else 0
+        try:
+            appointment = _event(event, default_region, zone, zone.key or default_zone)
+        except _Reject as exc:
+            raw = " ".join(filter(None, (_text(event, "UID"), _text(event, "SUMMARY"))))
+            rejected.append(RejectedRow(line, raw, str(exc)))
+            continue
+        sequence = _sequence(event)
+        earlier = kept.get(appointment.uid)
+        if earlier is None or sequence >= earlier[0]:
+            kept[appointment.uid] = (sequence, appointment)
+    return [appointment for _, appointment in kept.values()], rejected
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def read_appointments_csv(
+    data: bytes, *, default_region: str | None, default_zone: str
+) -> tuple[list[AppointmentIn], list[RejectedRow]]:
+    """The appointments in a CSV file and the rows refused, with reasons."""
+    zone = resolve_zone(default_zone)
+    table = read_csv_table(data)
+    found = match_columns(table.header, _CSV_ALIASES)
+    missing = [name for name in ("uid", "number", "start") if name not in found]
+    if missing:
+        wanted = {"uid": "id", "number": "phone", "start": "start"}
+        raise InvalidInput(
+            f"The file has no {' or '.join(repr(wanted[m]) for m in missing)} column; "
+            f"its columns are: {', '.join(h for h in table.header if h) or 'none'}",
+            field="mapping",
+        )
+
+    appointments: list[AppointmentIn] = []
+    rejected: list[RejectedRow] = []
+    seen: dict[str, int] = {}
+    for line, cells in table.rows:
+
+        def cell(name: str, cells: list[str] = cells) -> str:
+            at = found.get(name)
+            return cells[at].strip() if at is not None and at < len(cells) else ""
+
+        try:
+            uid = cell("uid")
+            if not uid:
+                raise _Reject("no id")
+            if uid in seen:
+                raise _Reject(f"id '{uid}' is already used on line {seen[uid]}")
+            number = _number(cell("number"), default_region)
+            zone_name = cell("zone")
+            try:
+                row_zone = resolve_zone(zone_name) if zone_name else zone
+                starts_at = parse_when(cell("start"), row_zone)
+            except InvalidInput as exc:
+                raise _Reject(exc.message) from None
+        except _Reject as exc:
+            rejected.append(RejectedRow(line, table.delimiter.join(cells), str(exc)))
+            continue
+        seen[uid] = line
+        appointments.append(
+            AppointmentIn(
+                uid=uid,
+                number=number,
+                name=cell("name"),
+                starts_at=starts_at,
+                zone=zone_name or zone.key or default_zone,
+                location=cell("location"),
+                cancelled=cell("status").lower() in ("cancelled", "canceled"),
+            )
+        )
+    return appointments, rejected
+
+
+# ---------------------------------------------------------------- reminders
+
+
+def reminder_times(
+    starts_at: datetime,
+    offsets: Sequence[timedelta],
+    now: datetime,
+    min_lead: timedelta = timedelta(minutes=5),
+) -> list[tuple[timedelta, datetime | None]]:
+    """For each offset, when its reminder goes out (aware UTC), or None when that is
+    earlier than ``now + min_lead``: too late for that reminder.
+
+    The arithmetic is in UTC on purpose: "48 hours before" stays 48 real hours across a
+    DST change, whatever the wall clocks say.
+    """
+    if starts_at.tzinfo is None or now.tzinfo is None:
+        raise ValueError("reminder_times needs aware datetimes")
+    start = starts_at.astimezone(UTC)
+    earliest = now.astimezone(UTC) + min_lead
+    result: list[tuple[timedelta, datetime | None]] = []
+    for offset in offsets:
+        send = start - offset
+        result.append((offset, send if send >= earliest else None))
+    return result
+
+
+def _offset_text(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds()) // 60
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if n]
+    return "".join(parts) or "0m"
+
+
+def parse_offsets(text: str) -> list[timedelta]:
+    """ "48h,2h,30m,1d" -> timedeltas, in the order given; units d, h, m, combinable
+    ("1h30m")."""
+    items = [item.strip() for item in text.split(",")]
+    items = [item for item in items if item]
+    if not items:
+        raise InvalidInput("No reminder times; write them like 48h,2h,30m", field=_REMINDERS)
+    offsets: list[timedelta] = []
+    for item in items:
+        if item.startswith("-"):
+            raise InvalidInput(
+                f"'{item}' is negative; reminders go before the appointment, write e.g. 2h",
+                field=_REMINDERS,
+            )
+        match = _OFFSET.fullmatch(item)
+        if match is None or not any(match.groupdict().values()):
+            raise InvalidInput(
+                f"'{item}' is not a reminder time; write it like 48h, 2h, 30m or 1d",
+                field=_REMINDERS,
+            )
+        days, hours, minutes = (int(match[unit] or 0) for unit in ("d", "h", "m"))
+        # Whole minutes as an int first: a huge count would overflow timedelta.
+        total = (days * 24 + hours) * 60 + minutes
+        if total == 0:
+            raise InvalidInput(f"'{item}' is zero; a reminder needs time before", field=_REMINDERS)
+        if total > MAX_OFFSET // timedelta(minutes=1):
+            raise InvalidInput(f"'{item}' is more than a year ahead", field=_REMINDERS)
+        offset = timedelta(minutes=total)
+        if offset in offsets:
+            raise InvalidInput(
+                f"'{item}' is a duplicate reminder ({_offset_text(offset)} is listed twice)",
+                field=_REMINDERS,
+            )
+        offsets.append(offset)
+    return offsets

@@ -1,0 +1,428 @@
+"""A CSV of contacts turned into an import preview; nothing is written here.
+
+The preview says, row by row, what would be imported, what was repaired on the way (see
+:mod:`smsdesk.core.csv_numbers`) and what was refused and why, so a person can fix the
+file before anything reaches the address book. Refused rows never stop the import; only a
+file that cannot be read at all (not UTF-8, broken CSV, no number column) does.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Final
+
+import phonenumbers
+from phonenumbers import PhoneNumber
+from phonenumbers.timezone import (
+    UNKNOWN_TIMEZONE,
+    _country_level_time_zones_for_number,
+    time_zones_for_geographical_number,
+)
+
+from smsdesk.core.csv_numbers import repair_number
+from smsdesk.core.errors import InvalidInput
+from smsdesk.core.timeparse import resolve_zone
+
+_FILE: Final = "file"
+_MAPPING: Final = "mapping"
+
+FIELDS: Final = ("name", "number", "zone", "first_name", "last_name")
+
+# Header spellings seen in real exports, compared after header_key() (lower case, single
+# spaces, "_" and "-" read as spaces).
+ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
+    "number": (
+        "number",
+        "phone",
+        "mobile",
+        "cell",
+        "tel",
+        "telephone",
+        "phone number",
+        "mobile number",
+        "msisdn",
+    ),
+    "name": ("name", "full name", "patient", "customer"),
+    "zone": ("zone", "time zone", "timezone", "tz"),
+    "first_name": ("first name", "given name", "firstname"),
+    "last_name": ("last name", "surname", "family name"),
+}
+
+_DELIMITERS: Final = (",", ";", "\t")
+_SNIFF_LINES: Final = 20
+PROGRESS_EVERY: Final = 1000
+
+# Cells a spreadsheet would run as a formula when the export is opened (CSV injection).
+_FORMULA_START: Final = ("=", "@", "\t", "\r", "+", "-")
+_PLAIN_NUMBER = re.compile(r"[+-][0-9 ().\-]*")
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    line: int  # where the row starts in the file, 1-based, counting the header
+    name: str
+    number: str  # E.164
+    zone: str | None  # IANA name, given or guessed from the number
+    fields: dict[str, str]  # first_name, last_name and custom columns
+    repairs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    line: int
+    raw: str
+    reason: str
+
+
+@dataclass
+class ImportPreview:
+    columns: list[str]
+    mapping: dict[str, str]  # field -> column header
+    rows: list[ContactRow] = field(default_factory=list)  # accepted, duplicates merged
+    rejected: list[RejectedRow] = field(default_factory=list)
+    merged: int = 0  # rows merged into an earlier row with the same number
+
+    @property
+    def accepted(self) -> int:
+        return len(self.rows)
+
+    @property
+    def repaired(self) -> int:
+        return sum(1 for row in self.rows if row.repairs)
+
+
+@dataclass
+class CsvTable:
+    header: list[str]  # stripped header cells
+    rows: list[tuple[int, list[str]]]  # (line, cells) below the header, blank rows dropped
+    delimiter: str
+
+
+def header_key(header: str) -> str:
+    """How headers are compared: "Phone_Number " and "phone number" are the same."""
+    return " ".join(re.sub(r"[_\-]", " ", header).lower().split())
+
+
+def custom_field_name(header: str, position: int) -> str:
+    """The merge-field name of an unmatched column: lower case, spaces as "_"."""
+    name = "_".join(header.lower().split())
+    return name or f"column_{position}"
+
+
+def _decode(data: bytes) -> str:
+    body = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = exc.start + len(data) - len(body)
+        line = data[:offset].count(b"\n") + 1
+        raise InvalidInput(
+            f"The file is not UTF-8 text (line {line}, byte {offset + 1}); save it as 'CSV UTF-8'",
+            field=_FILE,
+        ) from None
+
+
+def _sniff(text: str) -> str:
+    """The delimiter that gives the widest header and the most rows of the same width.
+
+    csv.Sniffer is avoided: it guesses from character frequencies and happily picks a
+    letter or a space on small files.
+    """
+    sample = "".join(text.splitlines(keepends=True)[:_SNIFF_LINES])
+    best, best_score = ",", (False, 0, 0)
+    for delimiter in _DELIMITERS:
+        try:
+            widths = [len(r) for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r]
+        except csv.Error:  # a quoted field cut by the sample; other delimiters may do
+            continue
+        if not widths:
+            continue
+        score = (widths[0] > 1, sum(w == widths[0] for w in widths), widths[0])
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def read_csv_table(data: bytes) -> CsvTable:
+    """The header and rows of a UTF-8 CSV file (",", ";" or tab separated)."""
+    text = _decode(data)
+    if not text.strip():
+        raise InvalidInput("The file is empty", field=_FILE)
+    nul = text.find("\0")
+    if nul >= 0:  # the csv module accepts NUL since 3.11; it means binary or UTF-16 data
+        line = text.count("\n", 0, nul) + 1
+        raise InvalidInput(
+            f"Line {line} of the file is not valid CSV (it contains a NUL character); "
+            "save it as 'CSV UTF-8'",
+            field=_FILE,
+        )
+    delimiter = _sniff(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    records: list[tuple[int, list[str]]] = []
+    start = 1
+    try:
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                records.append((start, cells))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise InvalidInput(
+            f"Line {start} of the file is not valid CSV ({exc}); check its quotes and save "
+            "it as CSV again",
+            field=_FILE,
+        ) from None
+    if not records:
+        raise InvalidInput("The file is empty", field=_FILE)
+    header = [cell.strip() for cell in records[0][1]]
+    if len(records) == 1:
+        raise InvalidInput("The file has a header but no rows", field=_FILE)
+    return CsvTable(header, records[1:], delimiter)
+
+
+def match_columns(
+    header: Sequence[str],
+    aliases: Mapping[str, tuple[str, ...]],
+    mapping: Mapping[str, str] | None = None,
+) -> dict[str, int]:
+    """field -> column index: the explicit ``mapping`` first (field -> header; "" leaves a
+    field unmapped), then the first unused column whose header is one of the aliases."""
+    keys = [header_key(h) for h in header]
+    listed = ", ".join(h for h in header if h) or "none"
+    found: dict[str, int] = {}
+    for target, column in (mapping or {}).items():
+        if target not in aliases:
+            raise InvalidInput(
+                f"Unknown field '{target}'; use one of {', '.join(aliases)}", field=_MAPPING
+            )
+        if not column.strip():
+            continue
+        if header_key(column) not in keys:
+            raise InvalidInput(
+                f"The file has no column '{column}'; its columns are: {listed}", field=_MAPPING
+            )
+        found[target] = keys.index(header_key(column))
+    for target, names in aliases.items():
+        if mapping is not None and target in mapping:
+            continue
+        used = set(found.values())
+        for index, key in enumerate(keys):
+            if key in names and index not in used:
+                found[target] = index
+                break
+    return found
+
+
+def _from_e164(e164: str) -> PhoneNumber:
+    # Cheaper than phonenumbers.parse; safe because the number was validated already and
+    # country codes are prefix-free.
+    size = next(
+        n for n in (1, 2, 3) if int(e164[1 : 1 + n]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+    )
+    national = e164[1 + size :]
+    zeros = len(national) - len(national.lstrip("0"))
+    return PhoneNumber(
+        country_code=int(e164[1 : 1 + size]),
+        national_number=int(national),
+        italian_leading_zero=True if zeros else None,
+        number_of_leading_zeros=zeros if zeros > 1 else None,
+    )
+
+
+# phonenumbers looks time zones up by at most this many leading digits (its
+# TIMEZONE_LONGEST_PREFIX), so every number sharing them shares both candidate lists.
+_ZONE_PREFIX_DIGITS: Final = 9
+
+
+@lru_cache(maxsize=16384)
+def _candidate_zones(prefix: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(geographic, country-level) zones for numbers starting with ``prefix``."""
+    number = _from_e164(prefix)
+    return time_zones_for_geographical_number(number), _country_level_time_zones_for_number(number)
+
+
+def guess_zone(e164: str) -> str | None:
+    """The number's time zone when phonenumbers names exactly one, else None.
+
+    Same answer as ``phonenumbers.timezone.time_zones_for_number``, but the lists are
+    cached by prefix and the costly number-type check is only made when the geographic and
+    country-level lists differ and one of them would be an answer.
+    """
+    geographic, country = _candidate_zones(e164[: 1 + _ZONE_PREFIX_DIGITS])
+    if geographic == country:
+        zones = geographic
+    elif len(geographic) != 1 and len(country) != 1:
+        return None
+    else:
+        zones = geographic if _is_geographic(e164) else country
+    return zones[0] if len(zones) == 1 and zones[0] != UNKNOWN_TIMEZONE else None
+
+
+@lru_cache(maxsize=65536)
+def _is_geographic(e164: str) -> bool:
+    number = _from_e164(e164)
+    kind = phonenumbers.number_type(number)
+    if kind == phonenumbers.PhoneNumberType.UNKNOWN:  # pragma: no cover - validated before
+        return False
+    return bool(phonenumbers.is_number_type_geographical(kind, number.country_code or 0))
+
+
+@lru_cache(maxsize=1024)
+def _zone_problem(name: str) -> str | None:
+    try:
+        resolve_zone(name)
+    except InvalidInput as exc:
+        return exc.message
+    return None
+
+
+def _merge(first: ContactRow, later: ContactRow) -> ContactRow:
+    """``first`` with its gaps filled from ``later``; what ``first`` has is kept."""
+    fields = dict(first.fields)
+    for key, value in later.fields.items():
+        if value and not fields.get(key):
+            fields[key] = value
+    return replace(
+        first,
+        name=first.name or later.name,
+        zone=first.zone or later.zone,
+        fields=fields,
+        repairs=tuple(dict.fromkeys(first.repairs + later.repairs)),
+    )
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where each field sits in a row, worked out once per file."""
+
+    width: int
+    delimiter: str
+    number: int
+    name: int | None
+    zone: int | None
+    first_name: int | None
+    last_name: int | None
+    extra: tuple[tuple[str, int], ...]  # fields dict key -> column
+
+
+def _read_row(
+    line: int, cells: list[str], layout: _Layout, default_region: str | None
+) -> ContactRow | RejectedRow:
+    def reject(reason: str) -> RejectedRow:
+        return RejectedRow(line, layout.delimiter.join(cells), reason)
+
+    width = layout.width
+    if len(cells) > width and any(cell.strip() for cell in cells[width:]):
+        return reject(
+            f"{len(cells)} values but the header has {width} columns; "
+            "check for an unquoted separator"
+        )
+    if len(cells) < width:  # spreadsheets drop trailing empty cells
+        cells = cells + [""] * (width - len(cells))
+
+    raw_number = cells[layout.number].strip()
+    if not raw_number:
+        return reject("No phone number")
+    try:
+        repaired = repair_number(raw_number, default_region)
+    except InvalidInput as exc:
+        if exc.field == "region":  # a bad setting, not a bad row
+            raise
+        return reject(exc.message)
+
+    given_zone = cells[layout.zone].strip() if layout.zone is not None else ""
+    zone: str | None = given_zone or None
+    if given_zone:
+        problem = _zone_problem(given_zone)
+        if problem is not None:
+            return reject(problem)
+    else:
+        zone = guess_zone(repaired.number)
+
+    name = cells[layout.name].strip() if layout.name is not None else ""
+    if not name:
+        parts = (cells[i].strip() for i in (layout.first_name, layout.last_name) if i is not None)
+        name = " ".join(part for part in parts if part)
+    return ContactRow(
+        line=line,
+        name=name,
+        number=repaired.number,
+        zone=zone,
+        fields={key: cells[i].strip() for key, i in layout.extra},
+        repairs=repaired.repairs,
+    )
+
+
+def read_contacts_csv(
+    data: bytes,
+    *,
+    default_region: str | None,
+    mapping: Mapping[str, str] | None = None,
+    progress: Callable[[int, int], bool] | None = None,
+) -> ImportPreview:
+    """What importing ``data`` would do. ``mapping`` is field -> column header and wins
+    over the header aliases; ``progress(done, total)`` is called every 1000 rows and after
+    the last, and returning False cancels with InvalidInput("Import cancelled")."""
+    table = read_csv_table(data)
+    columns = table.header
+    found = match_columns(columns, ALIASES, mapping)
+    if "number" not in found:
+        raise InvalidInput(
+            "The file has no phone number column; name one 'phone' or 'number' or choose it "
+            f"(its columns are: {', '.join(h for h in columns if h) or 'none'})",
+            field=_MAPPING,
+        )
+    named = [(t, found[t]) for t in ("first_name", "last_name") if t in found]
+    used = set(found.values())
+    custom = [(custom_field_name(h, i + 1), i) for i, h in enumerate(columns) if i not in used]
+    layout = _Layout(
+        width=len(columns),
+        delimiter=table.delimiter,
+        number=found["number"],
+        name=found.get("name"),
+        zone=found.get("zone"),
+        first_name=found.get("first_name"),
+        last_name=found.get("last_name"),
+        extra=tuple(named + custom),
+    )
+    preview = ImportPreview(columns, {target: columns[i] for target, i in found.items()})
+
+    by_number: dict[str, int] = {}
+    total = len(table.rows)
+    for done, (line, cells) in enumerate(table.rows, 1):
+        row = _read_row(line, cells, layout, default_region)
+        if isinstance(row, RejectedRow):
+            preview.rejected.append(row)
+        elif (earlier := by_number.get(row.number)) is None:
+            by_number[row.number] = len(preview.rows)
+            preview.rows.append(row)
+        else:
+            preview.rows[earlier] = _merge(preview.rows[earlier], row)
+            preview.merged += 1
+        at_step = done % PROGRESS_EVERY == 0 or done == total
+        if progress is not None and at_step and not progress(done, total):
+            raise InvalidInput("Import cancelled", field=_FILE)
+    return preview
+
+
+def _cell(value: str) -> str:
+    # A leading apostrophe makes a spreadsheet show the text instead of running it; phone
+    # numbers such as "+44 20 …" are left alone (the import strips such apostrophes anyway).
+    if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def write_contacts_csv(rows: Iterable[Mapping[str, str]], columns: Sequence[str]) -> str:
+    """CSV text with a header row; a missing value is an empty cell."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([_cell(c) for c in columns])
+    for row in rows:
+        writer.writerow([_cell(row.get(c, "")) for c in columns])
+    return out.getvalue()

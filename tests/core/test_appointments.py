@@ -1,0 +1,278 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smsdesk.core.appointments import (
+    AppointmentIn,
+    parse_offsets,
+    read_appointments_csv,
+    read_ics,
+    reminder_times,
+)
+from smsdesk.core.contacts_csv import RejectedRow
+from smsdesk.core.errors import InvalidInput
+
+DATA = Path(__file__).parent / "data"
+LONDON = ZoneInfo("Europe/London")
+
+
+def utc(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
+
+
+def _ics(
+    name: str, region: str = "GB", zone: str = "Europe/London"
+) -> tuple[list[AppointmentIn], list[RejectedRow]]:
+    return read_ics((DATA / name).read_bytes(), default_region=region, default_zone=zone)
+
+
+def test_clinic_calendar_with_vtimezone() -> None:
+    appointments, rejected = _ics("clinic_v1.ics")
+
+    assert appointments == [
+        AppointmentIn(
+            uid="appt-1@riverside.example",
+            number="+447911123456",
+            name="Jane Doe",  # the tel: attendee's CN
+            starts_at=utc(12, 1, 9, 30),  # GMT in December
+            zone="Europe/London",
+            location="Riverside Clinic, Room 2",
+        ),
+        AppointmentIn(
+            uid="appt-2@riverside.example",
+            number="+447911123457",  # X-SMSDESK-PHONE
+            name="John Smith",  # SUMMARY
+            starts_at=utc(7, 15, 13, 15),  # 14:15 BST
+            zone="Europe/London",
+            location="Riverside Clinic",
+        ),
+        AppointmentIn(
+            uid="appt-3@riverside.example",
+            number="+447911123458",  # "Phone:" line in the description
+            name="Hygienist",  # the mailto: attendee is staff, not the patient
+            starts_at=utc(12, 3, 16, 0),
+            zone="Europe/London",  # a UTC time says nothing about where
+            location="",
+        ),
+        AppointmentIn(
+            uid="appt-4@riverside.example",
+            number="+447911123459",
+            name="Ann Lee",
+            starts_at=utc(12, 4, 11, 0),
+            zone="Europe/London",
+            location="",
+            cancelled=True,
+        ),
+    ]
+    assert [(r.line, r.reason) for r in rejected] == [
+        (56, "all-day event: no time for a reminder"),
+        (
+            64,
+            "no phone number (add an ATTENDEE with a tel: URI, an X-SMSDESK-PHONE property "
+            "or a 'Phone: …' line in the description)",
+        ),
+        (70, "repeating event; export the single appointments instead"),
+        (78, "no UID; the calendar must give every event one"),
+    ]
+    assert rejected[0].raw == "appt-5@riverside.example Clinic closed (training day)"
+    lines = (DATA / "clinic_v1.ics").read_text().splitlines()
+    assert all(lines[r.line - 1].strip() == "BEGIN:VEVENT" for r in rejected)
+
+
+def test_an_appointment_moved_between_two_exports() -> None:
+    before = {a.uid: a for a in _ics("clinic_v1.ics")[0]}
+    after = {a.uid: a for a in _ics("clinic_v2.ics")[0]}
+    uid = "appt-1@riverside.example"
+    assert before[uid].starts_at == utc(12, 1, 9, 30)
+    assert after[uid].starts_at == utc(12, 2, 15, 30)
+    assert after[uid].number == before[uid].number
+
+
+def test_floating_times_are_read_in_the_default_zone() -> None:
+    appointments, rejected = _ics("floating.ics", "US", "America/New_York")
+    assert [(a.uid, a.starts_at, a.zone, a.number) for a in appointments] == [
+        ("float-1@example.com", utc(12, 1, 14, 0), "America/New_York", "+14155552671"),
+    ]
+    assert [r.reason for r in rejected] == [
+        "2026-03-08 02:30 does not exist in America/New_York (clocks skip forward at 02:00); "
+        "choose another time",
+        "unknown time zone 'Mars/Olympus_Mons'; add its VTIMEZONE or use an IANA name",
+    ]
+
+
+def test_a_vtimezone_without_an_iana_name() -> None:
+    appointments, rejected = _ics("custom_zone.ics", zone="Europe/Dublin")
+    assert rejected == []
+    # The file's own rules give the instant (09:30 BST); the zone name falls back.
+    assert appointments[0].starts_at == utc(7, 1, 8, 30)
+    assert appointments[0].zone == "Europe/Dublin"
+
+
+def test_reminder_48h_before_an_appointment_just_after_the_clocks_change() -> None:
+    (appointment,), _ = _ics("dst_change.ics")
+    assert appointment.starts_at == utc(3, 29, 9, 0)  # 10:00 BST, the first BST morning
+
+    ((offset, send),) = reminder_times(
+        appointment.starts_at, [timedelta(hours=48)], now=utc(3, 1, 0, 0)
+    )
+    assert offset == timedelta(hours=48)
+    assert send == utc(3, 27, 9, 0)
+    assert appointment.starts_at - send == timedelta(hours=48)
+    # Exactly 48 real hours, so the wall clock reads 09:00 GMT, not 10:00.
+    assert send.astimezone(LONDON).strftime("%H:%M %Z") == "09:00 GMT"
+
+
+def test_the_higher_sequence_wins_within_one_file() -> None:
+    text = (DATA / "clinic_v2.ics").read_text()
+    event = text[text.index("BEGIN:VEVENT") : text.index("END:VEVENT") + len("END:VEVENT")]
+    older = event.replace("SEQUENCE:1", "SEQUENCE:0").replace("20261202T153000", "20261201T0900")
+    doubled = text.replace(event, event + "\r\n" + older)
+    appointments, _ = read_ics(doubled.encode(), default_region="GB", default_zone="Europe/London")
+    assert [a.starts_at for a in appointments] == [utc(12, 2, 15, 30)]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        (DATA / "broken.ics").read_bytes(),
+        b"",
+        b"hello",
+        b"BEGIN:VEVENT\r\nUID:x\r\nEND:VEVENT\r\n",
+        b"\xff\xfe\x00B\x00E",
+    ],
+)
+def test_malformed_calendars(data: bytes) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        read_ics(data, default_region="GB", default_zone="Europe/London")
+    assert caught.value.field == "file"
+    assert "\n" not in str(caught.value)
+
+
+def test_unknown_default_zone() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        _ics("clinic_v2.ics", zone="Mars/Base")
+    assert caught.value.field == "zone"
+
+
+def test_appointments_csv() -> None:
+    data = (DATA / "appointments.csv").read_bytes()
+    appointments, rejected = read_appointments_csv(
+        data, default_region="GB", default_zone="Europe/London"
+    )
+    assert appointments == [
+        AppointmentIn(
+            "A-100", "+447911123456", "Jane Doe", utc(12, 1, 9, 30), "Europe/London", "Room 2"
+        ),
+        AppointmentIn(
+            "A-101", "+12125551234", "Ben Ode", utc(12, 1, 14, 30), "America/New_York", "Midtown"
+        ),
+        AppointmentIn(
+            "A-102", "+447911123459", "Ann Lee", utc(12, 2, 10, 0), "Europe/London", "Room 1", True
+        ),
+    ]
+    assert [(r.line, r.reason) for r in rejected] == [
+        (
+            5,
+            "'next tuesday' is not a date and time; write it like 2026-12-01 09:00 or "
+            "2026-12-01T09:00+01:00",
+        ),
+        (
+            6,
+            "2026-03-29 01:30 does not exist in Europe/London (clocks skip forward at 01:00); "
+            "choose another time",
+        ),
+        (7, "id 'A-101' is already used on line 3"),
+        (8, "no id"),
+        (9, "Unknown time zone 'Mars/Base'; use an IANA name such as Europe/London"),
+        (10, "'12345' is too short for a phone number in GB"),
+    ]
+
+
+def test_appointments_csv_needs_id_phone_and_start() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        read_appointments_csv(
+            b"name,phone\nAna,+14155552671\n", default_region=None, default_zone="UTC"
+        )
+    assert str(caught.value) == (
+        "The file has no 'id' or 'start' column; its columns are: name, phone"
+    )
+
+
+def test_reminder_times_skip_the_ones_too_late() -> None:
+    start = utc(12, 2, 9, 0)
+    offsets = [timedelta(days=1), timedelta(hours=2), timedelta(minutes=30)]
+    now = utc(12, 2, 7, 0)
+    assert reminder_times(start, offsets, now) == [
+        (timedelta(days=1), None),
+        (timedelta(hours=2), None),  # 07:00 is now: earlier than now + 5 minutes
+        (timedelta(minutes=30), utc(12, 2, 8, 30)),
+    ]
+    assert reminder_times(start, [timedelta(hours=2)], now - timedelta(minutes=5)) == [
+        (timedelta(hours=2), utc(12, 2, 7, 0))
+    ]
+    assert reminder_times(start, [timedelta(hours=2)], now, min_lead=timedelta(0)) == [
+        (timedelta(hours=2), utc(12, 2, 7, 0))
+    ]
+    with pytest.raises(ValueError):
+        reminder_times(datetime(2026, 12, 2, 9, 0), offsets, now)
+
+
+def test_parse_offsets() -> None:
+    assert parse_offsets("48h,2h,30m,1d") == [
+        timedelta(hours=48),
+        timedelta(hours=2),
+        timedelta(minutes=30),
+        timedelta(days=1),
+    ]
+    assert parse_offsets(" 1h30m , 2D ,") == [timedelta(minutes=90), timedelta(days=2)]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "No reminder times"),
+        ("soon", "'soon' is not a reminder time"),
+        ("2x", "'2x' is not a reminder time"),
+        ("h", "'h' is not a reminder time"),
+        ("0h", "'0h' is zero"),
+        ("-2h", "'-2h' is negative"),
+        ("48h,2d", "'2d' is a duplicate reminder (2d is listed twice)"),
+        ("400d", "'400d' is more than a year ahead"),
+        ("99999999999999999999m", "'99999999999999999999m' is more than a year ahead"),
+    ],
+)
+def test_parse_offsets_refuses(text: str, message: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_offsets(text)
+    assert str(caught.value).startswith(message)
+    assert caught.value.field == "reminders"
+
+
+@given(st.lists(st.integers(min_value=1, max_value=365 * 24 * 60), min_size=1, unique=True))
+def test_parse_offsets_reads_back_minutes(minutes: list[int]) -> None:
+    text = ",".join(f"{m}m" for m in minutes)
+    assert parse_offsets(text) == [timedelta(minutes=m) for m in minutes]
+
+
+aware = st.datetimes(
+    min_value=datetime(2020, 1, 1), max_value=datetime(2040, 1, 1), timezones=st.just(UTC)
+)
+
+
+@given(aware, aware, st.lists(st.integers(1, 10_000), max_size=5))
+def test_reminders_are_exact_and_never_too_late(
+    start: datetime, now: datetime, minutes: list[int]
+) -> None:
+    offsets = [timedelta(minutes=m) for m in minutes]
+    for offset, send in reminder_times(start, offsets, now):
+        if send is None:
+            assert start - offset < now + timedelta(minutes=5)
+        else:
+            assert send == start - offset
+            assert send >= now + timedelta(minutes=5)
