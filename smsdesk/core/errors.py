@@ -10,6 +10,9 @@ class SmsdeskError(Exception):
     """
 
     def __init__(self, message: str, *, hint: str = "", field: str = "") -> None:
+        # Messages often quote what the user typed; its line breaks and control characters
+        # are shown escaped so that an error is always one readable line.
+        message = _visible(message)
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -38,3 +41,7 @@ class StorageError(SmsdeskError):
 
 class SecretStoreError(SmsdeskError):
     """The system keyring is missing, locked or refused access."""
+
+
+def _visible(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -31,6 +31,8 @@ class Receipt:
     ref: str  # the provider's id, used for status, reschedule and cancel
     state: State  # SCHEDULED, SENT, DELIVERED, ...
     send_at: datetime | None = None
+    detail: str = ""  # the provider's reason, when the state is FAILED
+    opted_out: bool = False  # FAILED because the recipient opted out
 
 
 @dataclass(frozen=True)

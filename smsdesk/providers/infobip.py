@@ -445,7 +445,17 @@ class InfobipProvider:
         state = _final_state(entry)
         if state is None and bulk:
             state = _pending_state(self._scheduled_bulk_status(bulk))
-        return Receipt(key, ref, state or State.SENT, parse_time(entry.get("sentAt")))
+        failed = state is State.FAILED
+        raw_status = entry.get("status")
+        status: Mapping[str, Any] = raw_status if isinstance(raw_status, dict) else {}
+        return Receipt(
+            key,
+            ref,
+            state or State.SENT,
+            parse_time(entry.get("sentAt")),
+            detail=f"Infobip rejected it: {_failure_detail(entry)}" if failed else "",
+            opted_out=failed and status.get("name") in OPTED_OUT_NAMES,
+        )
 
     # -- the rest ---------------------------------------------------------------------------
 

@@ -31,17 +31,18 @@ class Database:
     @classmethod
     def open(cls, home: Path, *, migrate: bool = True) -> Database:
         url = os.environ.get("SMSDESK_DATABASE_URL")
-        if url:
-            db = cls(create_engine(url, pool_pre_ping=True), None)
-        else:
-            home.mkdir(mode=0o700, parents=True, exist_ok=True)
-            path = database_path(home)
-            create_private_file(path)
-            db = cls(_sqlite_engine(path), path)
-        if migrate:
-            from smsdesk.store.migrate import migrate_to_head
+        with _storage_errors():
+            if url:
+                db = cls(create_engine(url, pool_pre_ping=True), None)
+            else:
+                home.mkdir(mode=0o700, parents=True, exist_ok=True)
+                path = database_path(home)
+                create_private_file(path)
+                db = cls(_sqlite_engine(path), path)
+            if migrate:
+                from smsdesk.store.migrate import migrate_to_head
 
-            migrate_to_head(db)
+                migrate_to_head(db)
         return db
 
     @contextmanager
@@ -67,9 +68,15 @@ class Database:
 def _storage_errors() -> Iterator[None]:
     try:
         yield
-    except OperationalError as exc:
+    except (OperationalError, sqlite3.OperationalError) as exc:
+        reason = getattr(exc, "orig", None) or exc
         raise StorageError(
-            f"The local database could not be used: {exc.orig}",
+            f"The local database could not be used: {reason}",
+            hint="Check that the disk is not full and the data folder is writable.",
+        ) from exc
+    except OSError as exc:
+        raise StorageError(
+            f"The data folder could not be used: {exc.strerror or exc}",
             hint="Check that the disk is not full and the data folder is writable.",
         ) from exc
 

@@ -43,6 +43,9 @@ class Desk:
 
     def __init__(self, clock: ManualClock, sim: TelnyxSimulator, home: Path) -> None:
         self.clock, self.sim, self.home = clock, sim, home
+        # The clock starts at 04:00 in New York: these tests are about Telnyx, not about
+        # quiet hours, which would move every message to 08:00.
+        assert self.cli("settings", "--quiet-mode", "off").code == 0
 
     def cli(self, *argv: str, stdin: str = "") -> Run:
         return run_cli(self.clock, *argv, stdin=stdin)

@@ -37,6 +37,8 @@ def svc(service: Service, sim: TelnyxSimulator) -> Service:
         options={"timeout": "0.2"},
         make_default=True,
     )
+    # 09:00 UTC is 04:00 in New York; these tests are about faults, not quiet hours.
+    service.update_settings(quiet_mode="off")
     return service
 
 

@@ -88,6 +88,8 @@ class Simulator:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Without this every answer waits ~40 ms for Nagle's algorithm on loopback.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # quiet: the simulator keeps its own log
