@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import IO, Any, NoReturn
 
 from smsdesk import __version__
+from smsdesk.cli_book import BOOK_HANDLERS, add_book_parsers
 from smsdesk.core.clock import Clock
 from smsdesk.core.errors import InvalidInput, SmsdeskError
 from smsdesk.core.lifecycle import State
@@ -47,11 +48,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--to",
         action="append",
-        required=True,
+        default=[],
         metavar="NUMBER",
         help="recipient; repeat, or separate with commas",
     )
-    s.add_argument("--text", required=True, help="message text ('-' reads standard input)")
+    s.add_argument("--group", metavar="GROUP", help="every contact in this group")
+    body = s.add_mutually_exclusive_group(required=True)
+    body.add_argument(
+        "--text", help="message text, may use {first_name|there} ('-' reads standard input)"
+    )
+    body.add_argument("--template", metavar="NAME", help="a saved template")
+    s.add_argument(
+        "--local-time",
+        action="store_true",
+        help="send at WHEN's wall-clock time in each recipient's own time zone",
+    )
     s.add_argument(
         "--at",
         required=True,
@@ -89,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("--once", action="store_true", help="one full pass, then exit")
 
     pr = sub.add_parser("provider", help="provider accounts")
-    prs = pr.add_subparsers(dest="provider_command", required=True, parser_class=_Parser)
+    prs = pr.add_subparsers(dest="sub", required=True, parser_class=_Parser)
     pa = prs.add_parser("add", parents=[common], help="add an account (API key from stdin)")
     pa.add_argument("name")
     pa.add_argument("--kind", required=True)
@@ -108,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("name")
     prm = prs.add_parser("remove", parents=[common], help="remove an account and its key")
     prm.add_argument("name")
+    add_book_parsers(sub, common)
     return p
 
 
@@ -157,9 +169,8 @@ def _run(args: argparse.Namespace, clock: Clock | None, stdin: IO[str], out: IO[
     ctx = AppContext.open(clock=clock)
     try:
         service = Service(ctx)
-        handler = _HANDLERS[
-            args.command if args.command != "provider" else f"provider {args.provider_command}"
-        ]
+        sub = getattr(args, "sub", None)
+        handler = _HANDLERS[f"{args.command} {sub}" if sub else args.command]
         result, text = handler(args, service, ctx, stdin)
         print(dumps(result) if args.json else text, file=out)
         if isinstance(result, list) and result and hasattr(result[0], "ok"):
@@ -181,22 +192,35 @@ def _schedule(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) 
     zone = _zone_name(args, ctx)
     send_at = parse_when(args.at, resolve_zone(zone))
     recipients = [n for raw in args.to for n in split_recipients(raw)]
+    if not recipients and not args.group:
+        raise InvalidInput("Give --to NUMBER or --group GROUP.", field="recipients")
+    if args.template:
+        from smsdesk.engine.contacts import ContactBook
+
+        text = ContactBook(ctx).template(args.template).text
+    else:
+        text = _read_text(args.text, stdin)
     result = service.schedule(
         recipients,
-        _read_text(args.text, stdin),
+        text,
         send_at,
         zone,
         account=args.provider,
         sender=args.sender,
+        group=args.group,
+        recipient_local=args.local_time,
     )
     first = result.messages[0].message
     lines = [
         f"Batch {result.batch_id}: {len(result.messages)} message(s) for "
         f"{format_local(first.send_at, resolve_zone(zone))} via {first.provider}"
     ]
-    lines += [
-        f"  {m.message.id}  {m.message.recipient}  {m.handling_text}" for m in result.messages
-    ]
+    for m in result.messages:
+        when = format_local(m.message.send_at, resolve_zone(m.message.zone))
+        lines.append(f"  {m.message.id}  {m.message.recipient}  {when}  {m.handling_text}")
+        if m.note:
+            lines.append(f"      {m.note}")
+    lines += [f"  skipped {number}: {why}" for number, why in result.skipped]
     return result, "\n".join(lines)
 
 
@@ -339,7 +363,8 @@ def _provider_remove(
     return {"name": args.name, "removed": True}, f"Removed '{args.name}'."
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Any] = {
+    **BOOK_HANDLERS,
     "schedule": _schedule,
     "preview": _preview,
     "list": _list,

@@ -68,7 +68,7 @@ def _held_by_provider(provider: Provider, receipt: Receipt, now: datetime) -> di
         "provider_ref": receipt.ref,
         "provider_group": provider.group_of(receipt.ref),
         "due_at": None,
-        "last_error": None,
+        "last_error": receipt.detail or None,
         # Nothing changes at the provider before the send time: ask after it.
         "next_sync_at": None if receipt.state in FINAL else max(receipt.send_at or now, now),
     }
@@ -151,6 +151,7 @@ class Dispatcher:
 
     def _process(self, claimed: Sequence[Message], report: PassReport) -> None:
         ready: dict[int, list[tuple[Message, datetime | None]]] = defaultdict(list)
+        claimed = self._drop_opted_out(claimed, report)
         for msg in claimed:
             try:
                 if State(msg.state) in (State.HANDING_OFF, State.UNKNOWN):
@@ -170,6 +171,32 @@ class Dispatcher:
                     self._hand_off(account_id, chunk, report)
                 except SmsdeskError as exc:
                     self._blocked([m for m, _ in chunk], exc)
+
+    def _drop_opted_out(self, claimed: Sequence[Message], report: PassReport) -> list[Message]:
+        """Checked again at hand-off: a recipient may have opted out since scheduling."""
+        queued = [m for m in claimed if m.state == State.QUEUED.value]
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as s:
+            opted = queries.opted_out(s, {m.recipient for m in queued})
+            for msg in queued:
+                entry = opted.get(msg.recipient)
+                if entry is None:
+                    continue
+                reason = f"not sent: the recipient opted out ({entry.source})"
+                if queries.transition(
+                    s,
+                    msg.id,
+                    State.QUEUED,
+                    State.FAILED,
+                    now,
+                    kind="failed",
+                    detail=reason,
+                    owner=self.owner,
+                    last_error=reason,
+                    due_at=None,
+                ):
+                    report.failed += 1
+        return [m for m in claimed if m.recipient not in opted or m.state != State.QUEUED.value]
 
     def _blocked(self, msgs: Sequence[Message], exc: SmsdeskError) -> None:
         """The provider cannot even be used (no key, locked keyring, bad settings): leave the
@@ -299,6 +326,13 @@ class Dispatcher:
                     )
                     report.handed_off += 1
                 else:
+                    if outcome.opted_out:
+                        # Never message this number again (also checked when scheduling).
+                        recipient = s.get(Message, msg_id)
+                        if recipient is not None:
+                            queries.record_opt_out(
+                                s, recipient.recipient, now, f"{account_name}: {outcome.reason}"
+                            )
                     queries.transition(
                         s,
                         msg_id,
@@ -445,6 +479,11 @@ class Dispatcher:
             return
         with self.ctx.db.write() as s:
             if receipt is not None:
+                if receipt.opted_out:
+                    queries.record_opt_out(
+                        s, msg.recipient, now, f"{account.name}: {receipt.detail}"
+                    )
+                detail = f"{account.name} has it as {receipt.ref}"
                 queries.transition(
                     s,
                     msg.id,
@@ -452,9 +491,28 @@ class Dispatcher:
                     receipt.state,
                     now,
                     kind="reconciled",
-                    detail=f"{account.name} has it as {receipt.ref}",
+                    detail=f"{detail}: {receipt.detail}" if receipt.detail else detail,
                     owner=self.owner,
                     **_held_by_provider(provider, receipt, now),
+                )
+            elif msg.attempts >= self.max_attempts:
+                # Every hand-off so far went unanswered; stop rather than try for ever.
+                reason = (
+                    f"gave up after {msg.attempts} attempts: {account.name} never confirmed "
+                    f"receiving it ({msg.last_error or 'no answer'})"
+                )
+                queries.transition(
+                    s,
+                    msg.id,
+                    State.UNKNOWN,
+                    State.FAILED,
+                    now,
+                    kind="failed",
+                    detail=reason,
+                    owner=self.owner,
+                    last_error=reason,
+                    due_at=None,
+                    next_sync_at=None,
                 )
             else:
                 # The provider says it never got it: handing it off again cannot double it.
@@ -467,7 +525,7 @@ class Dispatcher:
                     kind="reconciled",
                     detail=f"{account.name} never received it; it will be handed off again",
                     owner=self.owner,
-                    due_at=now,
+                    due_at=now,  # the check itself waited RECONCILE_INTERVAL; the cap bounds it
                     next_sync_at=None,
                 )
         report.reconciled += 1

@@ -13,7 +13,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -24,9 +24,12 @@ from smsdesk.core.errors import ConflictError, InvalidInput, NotFound
 from smsdesk.core.lifecycle import State
 from smsdesk.core.phones import normalize_number
 from smsdesk.core.planner import Action, Plan, describe_plan, plan_handoff
+from smsdesk.core.quiet_hours import QuietHours
 from smsdesk.core.segments import count_segments
 from smsdesk.core.timeparse import format_local, resolve_zone
 from smsdesk.core.urls import check_provider_url
+from smsdesk.engine.audience import Planned, plan_audience
+from smsdesk.engine.contacts import ContactBook
 from smsdesk.engine.context import AppContext
 from smsdesk.engine.views import (
     AccountView,
@@ -153,55 +156,88 @@ class Service:
         *,
         account: str | None = None,
         sender: str | None = None,
+        group: str | None = None,
+        recipient_local: bool = False,
+        values: dict[str, dict[str, object]] | None = None,
+        appointment: tuple[int, int] | None = None,
     ) -> BatchResult:
-        """Validate everything, then store the batch and one queued message per recipient."""
+        """Validate everything, then store the batch and one queued message per recipient.
+
+        ``text`` may hold merge fields ({first_name|there}); ``recipient_local`` sends at the
+        same wall-clock time in each recipient's zone; quiet hours and opt-outs apply.
+        ``appointment`` = (appointment id, offset minutes) marks the messages as reminders.
+        """
         acct = self.ctx.account(account)
         tz = resolve_zone(zone)
         self.validate_text(text)
-        numbers = self.normalize_recipients(recipients, acct)
+        book = ContactBook(self.ctx)
+        numbers = self.normalize_recipients(recipients, acct) if recipients or not group else []
+        for number in book.group_numbers(group) if group else []:
+            if number not in numbers:
+                numbers.append(number)
+        if not numbers:
+            raise InvalidInput(f"The group '{group}' has no members.", field="recipients")
         sender = self._validate_sender(sender, acct)
         self.validate_send_at(send_at)
+        audience = plan_audience(
+            book,
+            self.ctx.settings,
+            numbers,
+            text,
+            send_at,
+            tz,
+            recipient_local=recipient_local,
+            extra_values=values,
+        )
+        for planned in audience.planned:
+            self.validate_text(planned.text)
+            self.validate_send_at(planned.send_at)
         now = self.ctx.clock.now()
         caps = self.ctx.capabilities(acct)
-        plan = plan_handoff(send_at, caps, now)
-        info = count_segments(text)
         batch_id = _new_id("b")
         assert acct.id is not None
-        msgs: list[Message] = []
+        stored: list[tuple[Message, Planned, Plan]] = []
         with self.ctx.db.write() as s:
             s.add(Batch(id=batch_id, account_id=acct.id, text=text, zone=tz.key, created_at=now))
-            for number in numbers:
+            for planned in audience.planned:
+                plan = plan_handoff(planned.send_at, caps, now)
+                info = count_segments(planned.text)
                 msg = Message(
                     id=_new_id("m"),
                     batch_id=batch_id,
                     account_id=acct.id,
-                    recipient=number,
+                    recipient=planned.number,
                     sender=sender,
-                    text=text,
+                    text=planned.text,
                     encoding=info.encoding,
                     segments=info.segments,
-                    send_at=send_at,
-                    zone=tz.key,
+                    send_at=planned.send_at,
+                    zone=planned.zone,
                     state=State.QUEUED.value,
                     handling=plan.action.value,
                     due_at=now if plan.action is Action.HAND_OFF_NOW else plan.act_at,
+                    appointment_id=appointment[0] if appointment else None,
+                    reminder_offset_minutes=appointment[1] if appointment else None,
                     created_at=now,
                     updated_at=now,
                 )
                 s.add(msg)
                 s.flush()
-                queries.add_event(
-                    s,
-                    msg.id,
-                    now,
-                    "created",
-                    f"to be sent {format_local(send_at, tz)}",
-                    state_to=State.QUEUED.value,
-                )
-                msgs.append(msg)
-        sentence = self._describe(plan, acct.name, send_at, tz)
+                when = format_local(planned.send_at, resolve_zone(planned.zone))
+                detail = f"to be sent {when}" + (f"; {planned.note}" if planned.note else "")
+                queries.add_event(s, msg.id, now, "created", detail, state_to=State.QUEUED.value)
+                stored.append((msg, planned, plan))
         return BatchResult(
-            batch_id, tuple(ScheduledMessage(MessageView.of(m, acct.name), sentence) for m in msgs)
+            batch_id,
+            tuple(
+                ScheduledMessage(
+                    MessageView.of(m, acct.name),
+                    self._describe(plan, acct.name, p.send_at, resolve_zone(p.zone)),
+                    p.note,
+                )
+                for m, p, plan in stored
+            ),
+            tuple(audience.skipped),
         )
 
     def describe_handling(self, send_at: datetime, zone: str, account: str | None = None) -> str:
@@ -561,9 +597,29 @@ class Service:
         zone: str | None = None,
         default_region: str | None = None,
         catch_up_grace_minutes: int | None = None,
+        quiet_hours: str | None = None,
+        quiet_mode: str | None = None,
     ) -> Settings:
-        """Validate and save; an empty string clears a value (back to the system's)."""
+        """Validate and save; an empty string clears a value (back to the system's).
+
+        ``quiet_hours`` is "HH:MM-HH:MM" (quiet from the first time to the second)."""
         new = replace(self.ctx.settings)
+        if quiet_hours is not None:
+            start, sep, end = quiet_hours.partition("-")
+            try:
+                if not sep:
+                    raise ValueError("no dash")
+                QuietHours(time.fromisoformat(start.strip()), time.fromisoformat(end.strip()))
+            except ValueError:
+                raise InvalidInput(
+                    f"Quiet hours '{quiet_hours}' are not HH:MM-HH:MM, e.g. 21:00-08:00.",
+                    field="quiet_hours",
+                ) from None
+            new.quiet_start, new.quiet_end = start.strip(), end.strip()
+        if quiet_mode is not None:
+            if quiet_mode not in ("move", "refuse", "off"):
+                raise InvalidInput("Quiet-hours mode is move, refuse or off.", field="quiet_mode")
+            new.quiet_mode = quiet_mode
         if zone is not None:
             new.zone = resolve_zone(zone).key if zone else None
         if default_region is not None:

@@ -71,12 +71,14 @@ class MessageView:
 class ScheduledMessage:
     message: MessageView
     handling_text: str  # the plain sentence: how this message will be handled
+    note: str = ""  # e.g. "moved from 22:30 to 08:00 next day (quiet hours ...)"
 
 
 @dataclass(frozen=True)
 class BatchResult:
     batch_id: str
     messages: tuple[ScheduledMessage, ...]
+    skipped: tuple[tuple[str, str], ...] = ()  # (number, why not): opted out
 
 
 @dataclass(frozen=True)

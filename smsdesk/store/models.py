@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index
+from sqlalchemy import Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from smsdesk.store.types import UTCDateTime
@@ -63,6 +63,15 @@ class Message(SQLModel, table=True):
         Index("ix_message_due", "state", "due_at"),
         # The Queue pages through messages by (send_at, id): keyset paging.
         Index("ix_message_send_at_id", "send_at", "id"),
+        # ...and filtered by state, without walking every other state's rows.
+        Index("ix_message_state_send_at_id", "state", "send_at", "id"),
+        # The status bar counts messages needing attention: few rows, so a partial index.
+        Index(
+            "ix_message_attention",
+            "id",
+            sqlite_where=text("attention IS NOT NULL"),
+            postgresql_where=text("attention IS NOT NULL"),
+        ),
     )
 
     id: str = Field(primary_key=True)

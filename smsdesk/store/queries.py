@@ -11,7 +11,7 @@ from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col, select
 
 from smsdesk.core.lifecycle import State, check_transition
-from smsdesk.store.models import Event, Message
+from smsdesk.store.models import Event, Message, OptOut
 
 
 def _claimable(now: datetime) -> Any:
@@ -51,11 +51,13 @@ def claim_due(
         update(Message)
         .where(col(Message.id).in_(candidates.scalar_subquery()), _claimable(now))
         .values(lease_owner=owner, lease_expires_at=expires)
+        .returning(col(Message.id))
     )
-    session.execute(stmt)
-    claimed = select(Message).where(
-        col(Message.lease_owner) == owner, col(Message.lease_expires_at) == expires
-    )
+    # RETURNING names the rows just claimed; reading them back by owner would scan the table.
+    ids = list(session.execute(stmt).scalars())
+    if not ids:
+        return []
+    claimed = select(Message).where(col(Message.id).in_(ids)).order_by(col(Message.due_at))
     return list(session.exec(claimed).all())
 
 
@@ -128,3 +130,19 @@ def add_event(
 def events_of(session: Session, message_id: str) -> list[Event]:
     stmt = select(Event).where(Event.message_id == message_id).order_by(col(Event.id))
     return list(session.exec(stmt).all())
+
+
+def opted_out(session: Session, numbers: Iterable[str]) -> dict[str, OptOut]:
+    wanted = list(numbers)
+    found = session.exec(select(OptOut).where(col(OptOut.number).in_(wanted))).all()
+    return {o.number: o for o in found}
+
+
+def record_opt_out(session: Session, number: str, now: datetime, source: str) -> OptOut:
+    """Remember that ``number`` must not be messaged (the first reason is kept)."""
+    existing = session.get(OptOut, number)
+    if existing is not None:
+        return existing
+    entry = OptOut(number=number, at=now, source=source)
+    session.add(entry)
+    return entry

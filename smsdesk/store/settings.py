@@ -17,6 +17,11 @@ class Settings:
     zone: str | None = None  # IANA zone; None means the system's
     # Held messages that came due while nothing ran go out if no later than this.
     catch_up_grace_minutes: int = 15
+    # Quiet hours, recipient-local: nothing lands between quiet_start and quiet_end.
+    # quiet_mode: "move" (to the next allowed time, and say so), "refuse", or "off".
+    quiet_start: str = "21:00"
+    quiet_end: str = "08:00"
+    quiet_mode: str = "move"
 
     @classmethod
     def load(cls, home: Path) -> Settings:

@@ -267,8 +267,7 @@ def test_other_invalid_commands_exit_2(cli: Cli, argv: list[str]) -> None:
 def test_usage_errors_name_the_command_to_ask_for_help(cli: Cli) -> None:
     r = cli("schedule", "--to", "+15551234567")
     assert r.err.strip() == (
-        "smsdesk: the following arguments are required: --text, --at "
-        "(see 'smsdesk schedule --help')"
+        "smsdesk: the following arguments are required: --at (see 'smsdesk schedule --help')"
     )
 
 

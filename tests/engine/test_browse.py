@@ -16,7 +16,10 @@ from smsdesk.engine.service import Service
 def _fill(service: Service, clock: ManualClock, n: int) -> None:
     for i in range(n):
         service.schedule(
-            [f"+1555123{i:04d}"], f"Reminder {i}", clock.now() + timedelta(hours=1 + i), "UTC"
+            [f"+1555123{i:04d}"],
+            f"Reminder {i}",
+            clock.now() + timedelta(minutes=20 * (1 + i)),
+            "UTC",
         )
 
 
@@ -45,7 +48,7 @@ def test_filters_and_counts(service: Service, clock: ManualClock) -> None:
     assert browser.count(QueueFilter(providers=frozenset({"Sandbox"}))) == 6
     assert browser.count(QueueFilter(providers=frozenset({"Other"}))) == 0
     window = QueueFilter(
-        start=clock.now() + timedelta(hours=2), end=clock.now() + timedelta(hours=4)
+        start=clock.now() + timedelta(minutes=40), end=clock.now() + timedelta(minutes=80)
     )
     assert [m.text for m in browser.page(window)] == ["Reminder 1", "Reminder 2"]
     with pytest.raises(InvalidInput):
@@ -53,7 +56,8 @@ def test_filters_and_counts(service: Service, clock: ManualClock) -> None:
 
 
 def test_day_counts_use_the_local_day(service: Service, clock: ManualClock) -> None:
-    # 23:30 UTC on 1 Dec is already 2 Dec in Berlin.
+    # 23:30 UTC on 1 Dec is already 2 Dec in Berlin (quiet hours would move it).
+    service.update_settings(quiet_mode="off")
     service.schedule(["+15551234567"], "late", datetime.fromisoformat("2026-12-01T23:30Z"), "UTC")
     service.schedule(["+15557654321"], "noon", datetime.fromisoformat("2026-12-01T12:00Z"), "UTC")
     Dispatcher(service.ctx).run_once()

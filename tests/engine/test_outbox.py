@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
-from sqlmodel import col
+from sqlmodel import col, select
 
 from smsdesk.core.clock import ManualClock
-from smsdesk.core.errors import SecretStoreError
+from smsdesk.core.errors import InvalidInput, SecretStoreError
 from smsdesk.core.lifecycle import State
 from smsdesk.engine.context import AppContext
 from smsdesk.engine.outbox import Dispatcher, retry_delay
 from smsdesk.engine.service import Service
-from smsdesk.providers.base import AmbiguousError, PermanentError, TransientError
+from smsdesk.providers.base import (
+    AmbiguousError,
+    Outcome,
+    Outgoing,
+    PermanentError,
+    Rejected,
+    TransientError,
+)
 from smsdesk.providers.sandbox import CAPABILITIES, SandboxProvider
-from smsdesk.store.models import Message, ProviderAccount
+from smsdesk.store.models import Message, OptOut, ProviderAccount
 from tests.engine.faults import FaultySandbox, without_scheduling
 
 MIN = timedelta(minutes=1)
@@ -333,3 +340,28 @@ def test_an_unconfirmable_hand_off_waits_for_the_user_who_may_send_it_again(
     d.run_once()
     assert _state(svc, msg_id) == "delivered"
     assert list(sandbox.inner.requests_by_key().values()) == [1]
+
+
+def test_a_provider_saying_opted_out_adds_the_number_to_the_suppression_list(
+    svc: Service, fctx: AppContext, clock: ManualClock, sandbox: FaultySandbox
+) -> None:
+    inner_schedule = sandbox.inner.schedule
+
+    def refuse_one(messages: Sequence[Outgoing]) -> list[Outcome]:
+        ok = [m for m in messages if m.to != "+15557654321"]
+        refused: list[Outcome] = [
+            Rejected(m.key, "recipient opted out (40300)", opted_out=True)
+            for m in messages
+            if m.to == "+15557654321"
+        ]
+        return inner_schedule(ok) + refused
+
+    sandbox.inner.schedule = refuse_one  # type: ignore[method-assign]  # a provider that refuses
+    _one(svc, clock, timedelta(hours=1), to="+15557654321")
+    Dispatcher(fctx).run_once()
+    with fctx.db.read() as s:
+        [entry] = s.exec(select(OptOut)).all()
+    assert entry.number == "+15557654321" and "40300" in entry.source
+    # From now on scheduling to it is refused before anything is stored.
+    with pytest.raises(InvalidInput, match="Nobody left to send to"):
+        _one(svc, clock, timedelta(hours=2), to="+15557654321")

@@ -92,6 +92,16 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_message_appointment_id"), ["appointment_id"], unique=False
         )
+        batch_op.create_index(
+            "ix_message_state_send_at_id", ["state", "send_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_message_attention",
+            ["id"],
+            unique=False,
+            sqlite_where=sa.text("attention IS NOT NULL"),
+            postgresql_where=sa.text("attention IS NOT NULL"),
+        )
         batch_op.create_foreign_key(
             "fk_message_appointment_id", "appointment", ["appointment_id"], ["id"]
         )
@@ -100,6 +110,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.drop_constraint("fk_message_appointment_id", type_="foreignkey")
+        batch_op.drop_index("ix_message_attention")
+        batch_op.drop_index("ix_message_state_send_at_id")
         batch_op.drop_index(batch_op.f("ix_message_appointment_id"))
         batch_op.drop_column("reminder_offset_minutes")
         batch_op.drop_column("appointment_id")

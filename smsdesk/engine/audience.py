@@ -1,0 +1,144 @@
+"""Who gets what, when: merge fields per recipient, recipient-local send times, quiet hours and
+opt-outs, worked out before anything is stored."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from phonenumbers.timezone import time_zones_for_number
+
+from smsdesk.core.errors import InvalidInput
+from smsdesk.core.quiet_hours import QuietHours, adjust
+from smsdesk.core.templates import parse_template, render
+from smsdesk.core.timeparse import format_local, localize, resolve_zone
+from smsdesk.engine.contacts import ContactBook
+from smsdesk.store.models import Contact
+from smsdesk.store.settings import Settings
+
+
+@dataclass(frozen=True)
+class Planned:
+    number: str
+    text: str
+    send_at: datetime
+    zone: str  # the zone this message's time is shown in
+    note: str = ""  # e.g. why its time was moved
+
+
+@dataclass(frozen=True)
+class Audience:
+    planned: list[Planned]
+    skipped: list[tuple[str, str]]  # (number, why): opted out
+
+
+def quiet_hours_of(settings: Settings) -> QuietHours | None:
+    if settings.quiet_mode == "off":
+        return None
+    try:
+        return QuietHours(
+            time.fromisoformat(settings.quiet_start), time.fromisoformat(settings.quiet_end)
+        )
+    except ValueError as exc:
+        raise InvalidInput(f"Quiet hours in settings are not valid: {exc}", field="quiet") from None
+
+
+def guess_zone(number: str) -> str | None:
+    """The recipient's zone when the number alone tells it (one zone for its prefix)."""
+    zones = time_zones_for_number(phonenumbers.parse(number))
+    return zones[0] if len(zones) == 1 and zones[0] != "Etc/Unknown" else None
+
+
+def recipient_zone(number: str, contact: Contact | None, fallback: ZoneInfo) -> ZoneInfo:
+    """The contact's zone, else the one its number implies, else the sender's."""
+    name = contact.zone if contact and contact.zone else guess_zone(number)
+    return resolve_zone(name) if name else fallback
+
+
+def respect_quiet_hours(
+    settings: Settings, quiet: QuietHours | None, number: str, at: datetime, zone: ZoneInfo
+) -> tuple[datetime, str]:
+    """``at`` moved out of the recipient's quiet hours (with why), or refused, by setting."""
+    if quiet is None:
+        return at, ""
+    moved = adjust(quiet, at, zone)
+    if not moved.moved:
+        return at, ""
+    if settings.quiet_mode == "refuse":
+        raise InvalidInput(
+            f"{format_local(at, zone)} is inside quiet hours for {number} "
+            f"({settings.quiet_start}–{settings.quiet_end} their time).",
+            field="send_at",
+        )
+    return moved.adjusted, moved.reason
+
+
+def values_for(number: str, contact: Contact | None) -> dict[str, object]:
+    """What merge fields can use for one recipient."""
+    values: dict[str, object] = {"number": number}
+    if contact is not None:
+        fields = json.loads(contact.fields_json or "{}")
+        values.update({k: v for k, v in fields.items() if v not in (None, "")})
+        if contact.name:
+            values["name"] = contact.name
+            values.setdefault("first_name", contact.name.split()[0])
+    return values
+
+
+def plan_audience(
+    book: ContactBook,
+    settings: Settings,
+    numbers: Sequence[str],
+    text: str,
+    send_at: datetime,
+    tz: ZoneInfo,
+    *,
+    recipient_local: bool = False,
+    extra_values: dict[str, dict[str, object]] | None = None,
+) -> Audience:
+    """One Planned per recipient that may be messaged; opted-out numbers are skipped."""
+    opted = book.opted_out(numbers)
+    skipped = [
+        (n, f"opted out on {format_local(opted[n].at, tz)} ({opted[n].source})")
+        for n in numbers
+        if n in opted
+    ]
+    allowed = [n for n in numbers if n not in opted]
+    if not allowed:
+        first = skipped[0] if skipped else ("", "")
+        raise InvalidInput(
+            f"Nobody left to send to: {first[0]} has {first[1]}"
+            + (f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""),
+            field="recipients",
+        )
+    template = parse_template(text)
+    contacts = book.by_numbers(allowed)
+    quiet = quiet_hours_of(settings)
+    wall = send_at.astimezone(tz).replace(tzinfo=None)
+    planned: list[Planned] = []
+    for number in allowed:
+        contact = contacts.get(number)
+        body = text
+        if template.fields:
+            values = values_for(number, contact)
+            values.update((extra_values or {}).get(number, {}))
+            try:
+                body = render(template, values)
+            except InvalidInput as exc:
+                raise InvalidInput(f"For {number}: {exc.message}", field="text") from None
+        zone = recipient_zone(number, contact, tz)
+        at = send_at
+        if recipient_local and zone.key != tz.key:
+            try:
+                at = localize(wall, zone)
+            except InvalidInput as exc:
+                raise InvalidInput(
+                    f"For {number} in {zone.key}: {exc.message}", field="send_at"
+                ) from None
+        at, note = respect_quiet_hours(settings, quiet, number, at, zone)
+        planned.append(Planned(number, body, at, zone.key if recipient_local else tz.key, note))
+    return Audience(planned, skipped)

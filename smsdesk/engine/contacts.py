@@ -1,0 +1,381 @@
+"""The contact book: contacts and groups, CSV import and export, opt-outs, saved templates."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func
+from sqlmodel import Session, col, select
+
+from smsdesk.core.contacts_csv import ImportPreview, read_contacts_csv, write_contacts_csv
+from smsdesk.core.errors import InvalidInput, NotFound
+from smsdesk.core.phones import normalize_number
+from smsdesk.core.templates import lint, parse_template
+from smsdesk.core.timeparse import format_local, resolve_zone
+from smsdesk.engine.context import AppContext
+from smsdesk.store import queries
+from smsdesk.store.models import (
+    Contact,
+    ContactGroup,
+    GroupMember,
+    Message,
+    OptOut,
+    ProviderAccount,
+    Template,
+)
+
+IMPORT_CHUNK = 2000  # rows per transaction: progress can be shown, other writers get turns
+
+
+@dataclass(frozen=True)
+class ContactView:
+    id: int
+    name: str
+    number: str
+    zone: str | None
+    fields: dict[str, str]
+    groups: tuple[str, ...]
+    opted_out_at: datetime | None
+    opt_out_source: str | None
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    added: int
+    updated: int
+    rejected: int
+    repaired: int
+    merged: int
+    group: str | None
+
+
+@dataclass(frozen=True)
+class TemplateView:
+    name: str
+    text: str
+    fields: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+class ContactBook:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    # -- contacts -------------------------------------------------------------------------
+
+    def list_contacts(
+        self, search: str = "", group: str | None = None, limit: int = 1000
+    ) -> list[ContactView]:
+        stmt = select(Contact).order_by(col(Contact.name), col(Contact.number)).limit(limit)
+        if search.strip():
+            needle = f"%{search.strip()}%"
+            stmt = stmt.where(col(Contact.name).like(needle) | col(Contact.number).like(needle))
+        with self.ctx.db.read() as s:
+            if group:
+                gid = self._group_id(s, group)
+                stmt = stmt.join(GroupMember, col(GroupMember.contact_id) == col(Contact.id)).where(
+                    GroupMember.group_id == gid
+                )
+            contacts = list(s.exec(stmt).all())
+            return self._views(s, contacts)
+
+    def _views(self, s: Session, contacts: Sequence[Contact]) -> list[ContactView]:
+        ids = [c.id for c in contacts]
+        groups: dict[int, list[str]] = {}
+        for contact_id, name in s.exec(
+            select(GroupMember.contact_id, ContactGroup.name)
+            .join(ContactGroup, col(ContactGroup.id) == col(GroupMember.group_id))
+            .where(col(GroupMember.contact_id).in_(ids))
+        ):
+            groups.setdefault(contact_id, []).append(name)
+        opted = self.opted_out([c.number for c in contacts], s)
+        return [
+            ContactView(
+                id=c.id or 0,
+                name=c.name,
+                number=c.number,
+                zone=c.zone,
+                fields=json.loads(c.fields_json or "{}"),
+                groups=tuple(sorted(groups.get(c.id or 0, []))),
+                opted_out_at=opted[c.number].at if c.number in opted else None,
+                opt_out_source=opted[c.number].source if c.number in opted else None,
+            )
+            for c in contacts
+        ]
+
+    def by_numbers(self, numbers: Iterable[str]) -> dict[str, Contact]:
+        wanted = list(numbers)
+        with self.ctx.db.read() as s:
+            found = s.exec(select(Contact).where(col(Contact.number).in_(wanted))).all()
+        return {c.number: c for c in found}
+
+    def save_contact(
+        self,
+        number: str,
+        *,
+        name: str = "",
+        zone: str | None = None,
+        fields: dict[str, str] | None = None,
+        groups: Sequence[str] = (),
+    ) -> ContactView:
+        """Add a contact, or update the one with this number."""
+        e164 = normalize_number(number, self.ctx.settings.default_region)
+        zone_name = resolve_zone(zone).key if zone else None
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as s:
+            contact = s.exec(select(Contact).where(Contact.number == e164)).first()
+            if contact is None:
+                contact = Contact(number=e164, created_at=now, updated_at=now)
+            contact.name = name.strip() or contact.name
+            contact.zone = zone_name or contact.zone
+            merged = {**json.loads(contact.fields_json or "{}"), **(fields or {})}
+            contact.fields_json = json.dumps(merged, ensure_ascii=False)
+            contact.updated_at = now
+            s.add(contact)
+            s.flush()
+            for group in groups:
+                self._join(s, self._ensure_group(s, group), contact.id or 0)
+            return self._views(s, [contact])[0]
+
+    def delete_contact(self, number: str) -> None:
+        e164 = normalize_number(number, self.ctx.settings.default_region)
+        with self.ctx.db.write() as s:
+            contact = s.exec(select(Contact).where(Contact.number == e164)).first()
+            if contact is None:
+                raise NotFound(f"No contact with number {e164}.", field="number")
+            s.execute(delete(GroupMember).where(col(GroupMember.contact_id) == contact.id))
+            s.delete(contact)
+
+    # -- groups ---------------------------------------------------------------------------
+
+    def groups(self) -> list[tuple[str, int]]:
+        """Group names with their member counts."""
+        with self.ctx.db.read() as s:
+            rows = s.exec(
+                select(ContactGroup.name, func.count(col(GroupMember.contact_id)))
+                .join(GroupMember, col(GroupMember.group_id) == col(ContactGroup.id), isouter=True)
+                .group_by(col(ContactGroup.name))
+                .order_by(col(ContactGroup.name))
+            ).all()
+        return [(name, count) for name, count in rows]
+
+    def group_numbers(self, group: str) -> list[str]:
+        with self.ctx.db.read() as s:
+            gid = self._group_id(s, group)
+            return list(
+                s.exec(
+                    select(Contact.number)
+                    .join(GroupMember, col(GroupMember.contact_id) == col(Contact.id))
+                    .where(GroupMember.group_id == gid)
+                    .order_by(col(Contact.number))
+                ).all()
+            )
+
+    @staticmethod
+    def _group_id(s: Session, name: str) -> int:
+        gid = s.exec(select(ContactGroup.id).where(ContactGroup.name == name.strip())).first()
+        if gid is None:
+            raise NotFound(f"No group named '{name}'.", field="group")
+        return gid
+
+    @staticmethod
+    def _ensure_group(s: Session, name: str) -> int:
+        name = name.strip()
+        if not name:
+            raise InvalidInput("A group needs a name.", field="group")
+        gid = s.exec(select(ContactGroup.id).where(ContactGroup.name == name)).first()
+        if gid is None:
+            group = ContactGroup(name=name)
+            s.add(group)
+            s.flush()
+            gid = group.id
+        assert gid is not None
+        return gid
+
+    @staticmethod
+    def _join(s: Session, group_id: int, contact_id: int) -> None:
+        if s.get(GroupMember, (group_id, contact_id)) is None:
+            s.add(GroupMember(group_id=group_id, contact_id=contact_id))
+
+    # -- CSV ------------------------------------------------------------------------------
+
+    def preview_import(
+        self,
+        data: bytes,
+        *,
+        mapping: dict[str, str] | None = None,
+        progress: Callable[[int, int], bool] | None = None,
+    ) -> ImportPreview:
+        """Read and check a CSV file; nothing is written."""
+        return read_contacts_csv(
+            data,
+            default_region=self.ctx.settings.default_region,
+            mapping=mapping,
+            progress=progress,
+        )
+
+    def commit_import(
+        self,
+        preview: ImportPreview,
+        *,
+        group: str | None = None,
+        progress: Callable[[int, int], bool] | None = None,
+    ) -> ImportSummary:
+        """Write what the preview accepted: new numbers added, known ones updated.
+
+        Written in chunks so a window can show progress; cancelling stops after the current
+        chunk, keeping what was written (each chunk is whole)."""
+        now = self.ctx.clock.now()
+        added = updated = 0
+        rows = preview.rows
+        for start in range(0, len(rows), IMPORT_CHUNK):
+            chunk = rows[start : start + IMPORT_CHUNK]
+            with self.ctx.db.write() as s:
+                gid = self._ensure_group(s, group) if group else None
+                known = {
+                    c.number: c
+                    for c in s.exec(
+                        select(Contact).where(col(Contact.number).in_([r.number for r in chunk]))
+                    )
+                }
+                for row in chunk:
+                    contact = known.get(row.number)
+                    if contact is None:
+                        contact = Contact(number=row.number, created_at=now, updated_at=now)
+                        added += 1
+                    else:
+                        updated += 1
+                    contact.name = row.name or contact.name
+                    contact.zone = row.zone or contact.zone
+                    fields = {**json.loads(contact.fields_json or "{}"), **row.fields}
+                    contact.fields_json = json.dumps(fields, ensure_ascii=False)
+                    contact.updated_at = now
+                    s.add(contact)
+                    if gid is not None:
+                        s.flush()
+                        self._join(s, gid, contact.id or 0)
+            if progress is not None and not progress(start + len(chunk), len(rows)):
+                break
+        return ImportSummary(
+            added, updated, len(preview.rejected), preview.repaired, preview.merged, group
+        )
+
+    def export_contacts_csv(self) -> str:
+        contacts = self.list_contacts(limit=10_000_000)
+        extra = sorted({k for c in contacts for k in c.fields})
+        columns = ["name", "number", "zone", "groups", "opted_out_at", *extra]
+        rows = [
+            {
+                "name": c.name,
+                "number": c.number,
+                "zone": c.zone or "",
+                "groups": "; ".join(c.groups),
+                "opted_out_at": c.opted_out_at.isoformat() if c.opted_out_at else "",
+                **c.fields,
+            }
+            for c in contacts
+        ]
+        return write_contacts_csv(rows, columns)
+
+    def export_history_csv(self) -> str:
+        """Every message with its state, for audit."""
+        with self.ctx.db.read() as s:
+            names = {a.id: a.name for a in s.exec(select(ProviderAccount))}
+            msgs = s.exec(select(Message).order_by(col(Message.send_at), col(Message.id))).all()
+        columns = [
+            "id",
+            "batch",
+            "recipient",
+            "send_at_utc",
+            "send_at_local",
+            "zone",
+            "provider",
+            "state",
+            "segments",
+            "provider_ref",
+            "last_error",
+            "text",
+        ]
+        rows = [
+            {
+                "id": m.id,
+                "batch": m.batch_id,
+                "recipient": m.recipient,
+                "send_at_utc": m.send_at.isoformat(),
+                "send_at_local": format_local(m.send_at, resolve_zone(m.zone)),
+                "zone": m.zone,
+                "provider": names.get(m.account_id, "?"),
+                "state": m.state,
+                "segments": str(m.segments),
+                "provider_ref": m.provider_ref or "",
+                "last_error": m.last_error or "",
+                "text": m.text,
+            }
+            for m in msgs
+        ]
+        return write_contacts_csv(rows, columns)
+
+    # -- opt-outs -------------------------------------------------------------------------
+
+    def opted_out(self, numbers: Iterable[str], s: Session | None = None) -> dict[str, OptOut]:
+        wanted = list(numbers)
+        if s is None:
+            with self.ctx.db.read() as own:
+                return queries.opted_out(own, wanted)
+        return queries.opted_out(s, wanted)
+
+    def opt_out(self, number: str, source: str = "manual") -> OptOut:
+        e164 = normalize_number(number, self.ctx.settings.default_region, allow_test_numbers=True)
+        with self.ctx.db.write() as s:
+            return queries.record_opt_out(s, e164, self.ctx.clock.now(), source)
+
+    def opt_in(self, number: str) -> None:
+        e164 = normalize_number(number, self.ctx.settings.default_region, allow_test_numbers=True)
+        with self.ctx.db.write() as s:
+            found = s.get(OptOut, e164)
+            if found is None:
+                raise NotFound(f"{e164} has not opted out.", field="number")
+            s.delete(found)
+
+    def list_opt_outs(self) -> list[OptOut]:
+        with self.ctx.db.read() as s:
+            return list(s.exec(select(OptOut).order_by(col(OptOut.at).desc())).all())
+
+    # -- templates ------------------------------------------------------------------------
+
+    def save_template(self, name: str, text: str) -> TemplateView:
+        name = name.strip()
+        if not name:
+            raise InvalidInput("A template needs a name.", field="name")
+        parsed = parse_template(text)  # refuses a malformed template before storing it
+        with self.ctx.db.write() as s:
+            found = s.exec(select(Template).where(Template.name == name)).first()
+            template = found or Template(name=name, text=text, updated_at=self.ctx.clock.now())
+            template.text = text
+            template.updated_at = self.ctx.clock.now()
+            s.add(template)
+        return TemplateView(name, text, parsed.fields, tuple(lint(text)))
+
+    def template(self, name: str) -> TemplateView:
+        with self.ctx.db.read() as s:
+            found = s.exec(select(Template).where(Template.name == name.strip())).first()
+        if found is None:
+            raise NotFound(f"No template named '{name}'.", field="template")
+        return TemplateView(
+            found.name, found.text, parse_template(found.text).fields, tuple(lint(found.text))
+        )
+
+    def templates(self) -> list[TemplateView]:
+        with self.ctx.db.read() as s:
+            names = s.exec(select(Template.name).order_by(col(Template.name))).all()
+        return [self.template(n) for n in names]
+
+    def delete_template(self, name: str) -> None:
+        with self.ctx.db.write() as s:
+            found = s.exec(select(Template).where(Template.name == name.strip())).first()
+            if found is None:
+                raise NotFound(f"No template named '{name}'.", field="template")
+            s.delete(found)
