@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from smsdesk.core.errors import SmsdeskError
 from smsdesk.core.lifecycle import AT_PROVIDER, FINAL, State, can_transition
@@ -183,20 +183,27 @@ class Dispatcher:
                 if entry is None:
                     continue
                 reason = f"not sent: the recipient opted out ({entry.source})"
-                if queries.transition(
-                    s,
-                    msg.id,
-                    State.QUEUED,
-                    State.FAILED,
-                    now,
-                    kind="failed",
-                    detail=reason,
-                    owner=self.owner,
-                    last_error=reason,
-                    due_at=None,
-                ):
+                if self._fail(s, msg.id, State.QUEUED, reason, now):
                     report.failed += 1
         return [m for m in claimed if m.recipient not in opted or m.state != State.QUEUED.value]
+
+    def _fail(
+        self, s: Session, msg_id: str, old: State, reason: str, now: datetime, **extra: Any
+    ) -> bool:
+        """Fail one message with its reason (compare-and-set, as every change)."""
+        return queries.transition(
+            s,
+            msg_id,
+            old,
+            State.FAILED,
+            now,
+            kind="failed",
+            detail=reason,
+            owner=self.owner,
+            last_error=reason,
+            due_at=None,
+            **extra,
+        )
 
     def _blocked(self, msgs: Sequence[Message], exc: SmsdeskError) -> None:
         """The provider cannot even be used (no key, locked keyring, bad settings): leave the
@@ -333,18 +340,7 @@ class Dispatcher:
                             queries.record_opt_out(
                                 s, recipient.recipient, now, f"{account_name}: {outcome.reason}"
                             )
-                    queries.transition(
-                        s,
-                        msg_id,
-                        State.HANDING_OFF,
-                        State.FAILED,
-                        now,
-                        kind="failed",
-                        detail=outcome.reason,
-                        owner=self.owner,
-                        last_error=outcome.reason,
-                        due_at=None,
-                    )
+                    self._fail(s, msg_id, State.HANDING_OFF, outcome.reason, now)
                     report.failed += 1
         missing = {k: v for k, v in ids.items() if k not in seen}
         if missing:
@@ -363,18 +359,7 @@ class Dispatcher:
                 tries = attempts.get(key, 1)
                 if tries >= self.max_attempts:
                     reason = f"gave up after {tries} attempts: {exc}"
-                    queries.transition(
-                        s,
-                        msg_id,
-                        State.HANDING_OFF,
-                        State.FAILED,
-                        now,
-                        kind="failed",
-                        detail=reason,
-                        owner=self.owner,
-                        last_error=reason,
-                        due_at=None,
-                    )
+                    self._fail(s, msg_id, State.HANDING_OFF, reason, now)
                     report.failed += 1
                     continue
                 delay = retry_delay(tries, exc.retry_after)
@@ -501,19 +486,7 @@ class Dispatcher:
                     f"gave up after {msg.attempts} attempts: {account.name} never confirmed "
                     f"receiving it ({msg.last_error or 'no answer'})"
                 )
-                queries.transition(
-                    s,
-                    msg.id,
-                    State.UNKNOWN,
-                    State.FAILED,
-                    now,
-                    kind="failed",
-                    detail=reason,
-                    owner=self.owner,
-                    last_error=reason,
-                    due_at=None,
-                    next_sync_at=None,
-                )
+                self._fail(s, msg.id, State.UNKNOWN, reason, now, next_sync_at=None)
             else:
                 # The provider says it never got it: handing it off again cannot double it.
                 queries.transition(
