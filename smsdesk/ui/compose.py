@@ -16,10 +16,12 @@ from PySide6.QtGui import (
     QKeyEvent,
     QKeySequence,
     QShortcut,
+    QShowEvent,
     QSyntaxHighlighter,
     QTextCharFormat,
 )
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDateTimeEdit,
     QFormLayout,
@@ -38,8 +40,10 @@ from smsdesk.core.errors import InvalidInput, SmsdeskError
 from smsdesk.core.phones import normalize_number, split_recipients
 from smsdesk.core.segments import count_segments, gsm_replacements, replace_with_gsm
 from smsdesk.core.timeparse import format_local, localize, resolve_zone
+from smsdesk.engine.contacts import ContactBook
 from smsdesk.engine.service import Service
 from smsdesk.engine.views import BatchResult, DraftView, MessageView, PreviewView
+from smsdesk.ui.merge_preview import MergePreview, fill_groups, fill_templates, recipient_numbers
 from smsdesk.ui.tasks import TaskRunner
 from smsdesk.ui.widgets import (
     error_label,
@@ -52,6 +56,7 @@ from smsdesk.ui.widgets import (
 )
 
 AUTOSAVE_MS = 1500
+MERGE_PREVIEW_MS = 200  # the preview reads contacts: once typing pauses, not per key
 # The same separators as core.phones.split_recipients, as spans, so bad entries can be marked.
 _RECIPIENT = re.compile(r"[^,;\t\r\n]+")
 
@@ -113,6 +118,10 @@ class ComposeView(QWidget):
         self.recipients_status.setObjectName("recipientsStatus")
         self.recipients_status.setAccessibleName("Recipients check")
         self.recipients_error = error_label("recipientsError", "Recipients error")
+        self.book = ContactBook(service.ctx)
+        self.group_combo = QComboBox()
+        self.group_combo.setObjectName("groupCombo")
+        self.group_combo.setAccessibleName("Also send to group")
 
         self.account_combo = QComboBox()
         self.account_combo.setObjectName("accountCombo")
@@ -130,6 +139,10 @@ class ComposeView(QWidget):
         self.message_edit.setPlaceholderText("Your message")
         self.message_edit.setTabChangesFocus(True)
         self._highlighter = Ucs2Highlighter(self.message_edit)
+        self.templates_combo = QComboBox()
+        self.templates_combo.setObjectName("templatesCombo")
+        self.templates_combo.setAccessibleName("Insert a saved template")
+        self.merge_preview = MergePreview(self.book)
         self.counter_label = QLabel()
         self.counter_label.setObjectName("counterLabel")
         self.counter_label.setAccessibleName("Characters and segments")
@@ -152,6 +165,13 @@ class ComposeView(QWidget):
         self.zone_combo = zone_combo("zoneCombo", "Time zone")
         self.send_at_error = error_label("sendAtError", "Send time error")
         self.zone_error = error_label("zoneError", "Time zone error")
+        self.recipient_local_check = QCheckBox(
+            "Send at this time in each recipient's own time zone"
+        )
+        self.recipient_local_check.setObjectName("recipientLocalCheck")
+        self.recipient_local_check.setAccessibleName(
+            "Send at this time in each recipient's own time zone"
+        )
         self.handling_label = QLabel()
         self.handling_label.setObjectName("handlingLabel")
         self.handling_label.setAccessibleName("How it will be handled")
@@ -184,6 +204,10 @@ class ComposeView(QWidget):
         self.autosave_timer.setSingleShot(True)
         self.autosave_timer.setInterval(AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave)
+        self.merge_timer = QTimer(self)
+        self.merge_timer.setSingleShot(True)
+        self.merge_timer.setInterval(MERGE_PREVIEW_MS)
+        self.merge_timer.timeout.connect(self.update_merge_preview)
 
         self.recipients_edit.textChanged.connect(self._recipients_changed)
         self.message_edit.textChanged.connect(self._text_changed)
@@ -192,6 +216,8 @@ class ComposeView(QWidget):
         self.send_at_edit.dateTimeChanged.connect(self._when_changed)
         self.zone_combo.currentTextChanged.connect(self._when_changed)
         self.replace_button.clicked.connect(self.replace_culprits)
+        self.group_combo.currentIndexChanged.connect(self._group_changed)
+        self.templates_combo.activated.connect(self._insert_template)
         self.preview_button.clicked.connect(self.preview)
         self.save_draft_button.clicked.connect(self.save_draft)
         self.schedule_button.clicked.connect(self.schedule)
@@ -203,6 +229,7 @@ class ComposeView(QWidget):
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(self.schedule)
 
+        self.reload_book()
         self.reload_accounts()
         self.new_message()
 
@@ -226,6 +253,11 @@ class ComposeView(QWidget):
         rl.addWidget(self.recipients_edit)
         rl.addWidget(self.recipients_status)
         rl.addWidget(self.recipients_error)
+        group_row = QHBoxLayout()
+        group_row.addWidget(QLabel("and group"))
+        group_row.addWidget(self.group_combo, 1)
+        group_row.addStretch(2)
+        rl.addLayout(group_row)
         # Only the message editor takes spare height; the other rows stay compact.
         recipients.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         form.addRow("&To", recipients)
@@ -244,8 +276,10 @@ class ComposeView(QWidget):
         counter_row.addWidget(self.counter_label)
         counter_row.addStretch(1)
         counter_row.addWidget(self.replace_button)
+        counter_row.addWidget(self.templates_combo)
         ml.addLayout(counter_row)
         ml.addWidget(self.culprits_label)
+        ml.addWidget(self.merge_preview)
         ml.addWidget(self.text_error)
         form.addRow("&Message", message)
         when = QWidget()
@@ -254,6 +288,7 @@ class ComposeView(QWidget):
         wl.addWidget(with_error(self.send_at_edit, self.send_at_error), 1)
         wl.addWidget(with_error(self.zone_combo, self.zone_error), 1)
         form.addRow("&When", when)
+        form.addRow("", self.recipient_local_check)
         form.addRow("", self.handling_label)
         for label, buddy in (
             ("&To", self.recipients_edit),
@@ -305,6 +340,22 @@ class ComposeView(QWidget):
         self._recipients_changed()
         self._when_changed()
 
+    def reload_book(self) -> None:
+        """Re-read groups and saved templates (after an import, or when Compose is shown)."""
+        fill_groups(self.group_combo, self.book)
+        fill_templates(self.templates_combo, self.book)
+        self.merge_preview.invalidate()
+        self.schedule_merge_preview()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # Templates and groups may have been added from the command line meanwhile.
+        self.reload_book()
+        super().showEvent(event)
+
+    def group(self) -> str | None:
+        data = self.group_combo.currentData()
+        return data if isinstance(data, str) else None
+
     def user_zone(self) -> str:
         return resolve_zone(self.service.settings().zone).key
 
@@ -312,6 +363,8 @@ class ComposeView(QWidget):
         """An empty form (Ctrl+N): defaults are the next full hour in the user's zone."""
         self._fill(recipients="", text="", sender="", account=None, send_at=None, zone=None)
         self._draft_id = None
+        self.group_combo.setCurrentIndex(0)
+        self.recipient_local_check.setChecked(False)
         self.result_label.clear()
         self.recipients_edit.setFocus()
 
@@ -421,7 +474,12 @@ class ComposeView(QWidget):
         self.recipients_status.setStyleSheet("color: #c0392b;" if problems else "")
         if not problems:
             show_error(self.recipients_error, "")
+        self.schedule_merge_preview()
         self._edited()
+
+    def _group_changed(self) -> None:
+        show_error(self.recipients_error, "")
+        self.schedule_merge_preview()
 
     def _text_changed(self) -> None:
         text = self.message_edit.toPlainText()
@@ -442,13 +500,34 @@ class ComposeView(QWidget):
             )
         else:
             self.culprits_label.clear()
+        # Hidden when empty, so the merge preview sits right under the counter.
+        self.culprits_label.setVisible(bool(info.ucs2_culprits))
         table = gsm_replacements(text)
         self.replace_button.setVisible(bool(table))
         if table:
             pairs = ", ".join(f"{k} → {v or '(nothing)'}" for k, v in list(table.items())[:4])
             self.replace_button.setToolTip(f"Replace {pairs}")
         show_error(self.text_error, "")
+        self.schedule_merge_preview()
         self._edited()
+
+    def schedule_merge_preview(self) -> None:
+        self.merge_timer.start()
+
+    def update_merge_preview(self) -> None:
+        self.merge_timer.stop()
+        numbers = recipient_numbers(
+            self.book, self.recipients_edit.toPlainText(), self._region, self.group()
+        )
+        self.merge_preview.update_preview(self.message_edit.toPlainText(), numbers)
+
+    def _insert_template(self, index: int) -> None:
+        text = self.templates_combo.itemData(index)
+        self.templates_combo.setCurrentIndex(0)  # back to the prompt, ready for another
+        if isinstance(text, str):
+            # Through the cursor, so Ctrl+Z takes it out again.
+            self.message_edit.textCursor().insertText(text)
+            self.message_edit.setFocus()
 
     def replace_culprits(self) -> None:
         cursor = self.message_edit.textCursor()
@@ -518,6 +597,8 @@ class ComposeView(QWidget):
                 zone,
                 account=self.account_combo.currentText() or None,
                 sender=self.sender_edit.text().strip() or None,
+                group=self.group(),
+                recipient_local=self.recipient_local_check.isChecked(),
             )
         except SmsdeskError as exc:
             self._show_error(exc)
@@ -536,7 +617,8 @@ class ComposeView(QWidget):
         sentence = result.messages[0].handling_text if result.messages else ""
         plural = "s" if count != 1 else ""
         when = format_local(send_at, resolve_zone(zone))
-        return f"Scheduled {count} message{plural} for {when}. {sentence}"
+        skipped = f" {len(result.skipped)} opted out, skipped." if result.skipped else ""
+        return f"Scheduled {count} message{plural} for {when}. {sentence}{skipped}"
 
     def _draft_send_at(self) -> datetime | None:
         try:

@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
         self._add_calendar(confirm, ask_time)
         self._add_view("Queue", self.queue)
         self._add_drafts(confirm)
-        self._add_contacts()
+        self._add_contacts(ask_path)
         self._add_settings(confirm)
         self.setCentralWidget(self.tabs)
 
@@ -122,10 +122,12 @@ class MainWindow(QMainWindow):
         self.drafts.resume_requested.connect(self._resume_draft)
         self.compose.draft_saved.connect(lambda _d: self.drafts.refresh())
 
-    def _add_contacts(self) -> None:
-        self.contacts = ContactsView(self.service)
+    def _add_contacts(self, ask_path: AskPath | None) -> None:
+        # One injected path hook answers both the open (import) and save (export) prompts.
+        self.contacts = ContactsView(self.service, self.tasks, ask_open=ask_path, ask_save=ask_path)
         self._add_view("Contacts", self.contacts)
         self.contacts.message_requested.connect(self.message_to)
+        self.contacts.changed.connect(self.compose.reload_book)
 
     def _add_settings(self, confirm: Confirm | None) -> None:
         self.settings_view = SettingsView(self.service, self.tasks, confirm=confirm)
@@ -155,10 +157,11 @@ class MainWindow(QMainWindow):
         self.show_view("Compose")
         self.compose.new_message()
 
-    def message_to(self, number: str) -> None:
+    def message_to(self, numbers: str) -> None:
+        """A new message to ``numbers`` (one, or several comma separated)."""
         self.show_view("Compose")
         self.compose.new_message()
-        self.compose.recipients_edit.setPlainText(number)
+        self.compose.recipients_edit.setPlainText(numbers)
         self.compose.message_edit.setFocus()
 
     def find_in_queue(self) -> None:

@@ -157,25 +157,3 @@ def test_the_window_follows_the_engine_without_waiting_for_its_refresh(
     finally:
         engine.stop()
         engine._dispatcher.ctx.close()
-
-
-def test_contacts_lists_who_was_messaged_and_starts_a_message(
-    qtbot: QtBot, window: MainWindow, service: Service, clock: ManualClock
-) -> None:
-    service.schedule(["+15551234567", "+15557654321"], "A", clock.now() + timedelta(hours=1), "UTC")
-    service.schedule(["+15551234567"], "B", clock.now() + timedelta(hours=2), "UTC")
-    window.refresh()
-    contacts = window.contacts
-    table = contacts.table
-    rows = [
-        [table.item(r, c).text() for c in range(3)]  # type: ignore[union-attr]  # filled
-        for r in range(table.rowCount())
-    ]
-    assert [r[:2] for r in rows] == [["+15551234567", "2"], ["+15557654321", "1"]]
-    assert rows[0][2] == "Tue 1 Dec 2026 11:00 UTC"
-    qtbot.keyClicks(contacts.search_edit, "7654")
-    qtbot.waitUntil(lambda: table.rowCount() == 1)
-    table.selectRow(0)
-    qtbot.mouseClick(contacts.message_button, Qt.MouseButton.LeftButton)
-    assert window.tabs.currentWidget() is window.compose
-    assert window.compose.recipients_edit.toPlainText() == "+15557654321"
