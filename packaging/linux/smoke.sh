@@ -97,6 +97,8 @@ echo "window ran, held the single-instance socket, no errors"
 
 step "CLI: schedule on the Sandbox 70 s ahead, hand off, wait, dispatch, delivered"
 AT="$(date -u -d '+70 seconds' +%Y-%m-%dT%H:%M:%SZ)"
+# Quiet hours would move a message sent at night to 08:00; this test is about the bundle.
+"$APP" settings --quiet-mode off >/dev/null
 "$APP" schedule --to +15551234567 --text "smoke test" --at "$AT" --json >"$TMP/schedule.json"
 ID="$(json 'd["messages"][0]["message"]["id"]' <"$TMP/schedule.json")"
 echo "scheduled $ID for $AT"
