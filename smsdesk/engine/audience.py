@@ -47,23 +47,30 @@ def quiet_hours_of(settings: Settings) -> QuietHours | None:
         raise InvalidInput(f"Quiet hours in settings are not valid: {exc}", field="quiet") from None
 
 
-def guess_zone(number: str) -> str | None:
-    """The recipient's zone when the number alone tells it (one zone for its prefix)."""
+def recipient_zone(number: str, contact: Contact | None, fallback: ZoneInfo) -> ZoneInfo | None:
+    """The recipient's zone: the contact's, else the one its number implies (the sender's
+    when that is among the number's zones, or when the country spans several), or None when
+    the number belongs to no place at all (fictional or non-geographic numbers)."""
+    if contact is not None and contact.zone:
+        return resolve_zone(contact.zone)
     zones = time_zones_for_number(phonenumbers.parse(number))
-    return zones[0] if len(zones) == 1 and zones[0] != "Etc/Unknown" else None
-
-
-def recipient_zone(number: str, contact: Contact | None, fallback: ZoneInfo) -> ZoneInfo:
-    """The contact's zone, else the one its number implies, else the sender's."""
-    name = contact.zone if contact and contact.zone else guess_zone(number)
-    return resolve_zone(name) if name else fallback
+    if not zones or zones == ("Etc/Unknown",):
+        return None
+    if fallback.key in zones or len(zones) > 1:
+        return fallback
+    return resolve_zone(zones[0])
 
 
 def respect_quiet_hours(
-    settings: Settings, quiet: QuietHours | None, number: str, at: datetime, zone: ZoneInfo
+    settings: Settings,
+    quiet: QuietHours | None,
+    number: str,
+    at: datetime,
+    zone: ZoneInfo | None,
 ) -> tuple[datetime, str]:
-    """``at`` moved out of the recipient's quiet hours (with why), or refused, by setting."""
-    if quiet is None:
+    """``at`` moved out of the recipient's quiet hours (with why), or refused, by setting.
+    A number that belongs to no place (``zone`` None) has no quiet hours to respect."""
+    if quiet is None or zone is None:
         return at, ""
     moved = adjust(quiet, at, zone)
     if not moved.moved:
@@ -130,7 +137,8 @@ def plan_audience(
                 body = render(template, values)
             except InvalidInput as exc:
                 raise InvalidInput(f"For {number}: {exc.message}", field="text") from None
-        zone = recipient_zone(number, contact, tz)
+        place = recipient_zone(number, contact, tz)
+        zone = place or tz
         at = send_at
         if recipient_local and zone.key != tz.key:
             try:
@@ -139,6 +147,6 @@ def plan_audience(
                 raise InvalidInput(
                     f"For {number} in {zone.key}: {exc.message}", field="send_at"
                 ) from None
-        at, note = respect_quiet_hours(settings, quiet, number, at, zone)
+        at, note = respect_quiet_hours(settings, quiet, number, at, place)
         planned.append(Planned(number, body, at, zone.key if recipient_local else tz.key, note))
     return Audience(planned, skipped)

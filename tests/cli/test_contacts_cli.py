@@ -237,3 +237,35 @@ def test_quiet_hours_move_a_late_message_and_say_so(cli: Cli) -> None:
     )
     assert refused.code == 2 and "inside quiet hours" in refused.err
     assert cli("settings", "--quiet-hours", "25:00-08:00").code == 2
+
+
+def test_quiet_hours_need_to_know_where_the_recipient_is(cli: Cli) -> None:
+    # A UK mobile belongs to London's clock (the sender's zone is among its zones): moved.
+    uk = cli(
+        "schedule",
+        "--to",
+        "+447911123456",
+        "--text",
+        "Late",
+        "--at",
+        "2026-12-01 22:30",
+        "--tz",
+        "Europe/London",
+        "--json",
+    )
+    assert uk.json()["messages"][0]["message"]["send_at"] == "2026-12-02T08:00:00+00:00"
+    # The Sandbox's fictional +1 555 numbers belong to no place: nothing to be quiet for.
+    fictional = cli(
+        "schedule",
+        "--to",
+        "+15551234567",
+        "--text",
+        "Late",
+        "--at",
+        "2026-12-01 22:30",
+        "--tz",
+        "Europe/London",
+        "--json",
+    )
+    [m] = fictional.json()["messages"]
+    assert (m["message"]["send_at"], m["note"]) == ("2026-12-01T22:30:00+00:00", "")
