@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, tuple_
@@ -30,15 +30,6 @@ class QueueFilter:
         unknown = self.states - {s.value for s in State}
         if unknown:
             raise InvalidInput(f"Unknown state(s): {', '.join(sorted(unknown))}", field="state")
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """Someone this desk has messaged (the Contacts list until contacts are kept)."""
-
-    number: str
-    messages: int
-    last_send_at: datetime
 
 
 # A position in the queue: the (send_at, id) of the last row of the previous page.
@@ -116,22 +107,3 @@ class Browser:
             for send_at, state in s.exec(stmt):
                 counts[send_at.astimezone(tz).date()][state] += 1
         return {day: dict(by_state) for day, by_state in counts.items()}
-
-    def recipients(self, search: str = "", limit: int = 500) -> list[Recipient]:
-        """Everyone messaged, most recent first; ``search`` matches the number."""
-        last = func.max(Message.send_at)
-        stmt = (
-            select(Message.recipient, func.count(), last)
-            .group_by(col(Message.recipient))
-            .order_by(last.desc())
-            .limit(limit)
-        )
-        if search.strip():
-            stmt = stmt.where(col(Message.recipient).like(f"%{search.strip()}%"))
-        with self.ctx.db.read() as s:
-            rows = s.exec(stmt).all()
-        # max() over the stored column comes back as stored: attach UTC like the column does.
-        return [
-            Recipient(number, count, when if when.tzinfo else when.replace(tzinfo=UTC))
-            for number, count, when in rows
-        ]
