@@ -147,18 +147,13 @@ def main(
     try:
         return _run(args, clock, stdin or sys.stdin, out)
     except InvalidInput as exc:
-        print(f"smsdesk: {_one_line(exc)}", file=err)
+        print(f"smsdesk: {exc}", file=err)
         return EXIT_INVALID
     except SmsdeskError as exc:
-        print(f"smsdesk: {_one_line(exc)}", file=err)
+        print(f"smsdesk: {exc}", file=err)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
-
-
-def _one_line(exc: Exception) -> str:
-    # Errors may quote what the user typed, line breaks and control characters included.
-    return " ".join("".join(c if c.isprintable() else " " for c in str(exc)).split())
 
 
 def _run(args: argparse.Namespace, clock: Clock | None, stdin: IO[str], out: IO[str]) -> int:
