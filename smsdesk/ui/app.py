@@ -1,4 +1,8 @@
-"""Starting the window, with the outbox engine running in a worker thread beside it."""
+"""Starting the window, with the outbox engine running in a worker thread beside it.
+
+The window is shown before storage is opened (see startup.py): nothing here may import
+SQLAlchemy or sqlmodel, which alone take several times as long as painting a window.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from smsdesk.core.errors import SmsdeskError
+START_AT_THE_LATEST_MS = 500
 
 
 def _no_display() -> bool:
@@ -27,15 +31,14 @@ def run_gui() -> int:
             file=sys.stderr,
         )
         return 1
+    from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QApplication
 
-    from smsdesk.engine.context import AppContext
-    from smsdesk.engine.service import Service
     from smsdesk.store.paths import home_dir
-    from smsdesk.ui.engine_control import EngineControl
     from smsdesk.ui.main_window import MainWindow
     from smsdesk.ui.single_instance import SingleInstance, server_name
+    from smsdesk.ui.startup import Startup
 
     app = QApplication.instance() or QApplication(sys.argv)
     QApplication.setApplicationName("smsdesk")
@@ -45,25 +48,21 @@ def run_gui() -> int:
     icon = base / "resources" / "icons" / "smsdesk-256.png"
     if icon.exists():
         QApplication.setWindowIcon(QIcon(str(icon)))
-    instance = SingleInstance(server_name(home_dir()))
+    home = home_dir()
+    instance = SingleInstance(server_name(home))
     if not instance.claim():
         return 0  # the running window was asked to come to the front
-    try:
-        ctx = AppContext.open()
-        # The engine gets its own context: its own database connections, no Qt objects.
-        engine_ctx = AppContext.open(ctx.home)
-    except SmsdeskError as exc:
-        QMessageBox.critical(None, "smsdesk cannot start", str(exc))
-        return 1
-    engine = EngineControl(engine_ctx)
-    engine.start()
-    window = MainWindow(Service(ctx), engine=engine)
+    window = MainWindow()
+    startup = Startup(window, home)
     instance.activated.connect(window.bring_to_front)
+    # The worker's imports compete for the interpreter, so it starts once the window is on
+    # screen; the timer covers a window that is never painted (started minimised).
+    window.first_painted.connect(startup.start)
+    QTimer.singleShot(START_AT_THE_LATEST_MS, startup.start)
     window.show()
     try:
         return app.exec()
     finally:
         instance.close()
-        engine.stop(timeout=5)
-        ctx.close()
-        engine_ctx.close()
+        window.close()  # waits for the window's own tasks
+        startup.close()

@@ -221,13 +221,17 @@ class CalendarView(QWidget):
         layout.addLayout(left, 3)
         layout.addLayout(right, 2)
 
+        # Today is picked before the signals are connected: the data is read when the
+        # window first shows this view (refresh), not while the window is being built.
+        today = self.today()
+        self.calendar.setSelectedDate(QDate(today.year, today.month, today.day))
         self.calendar.selectionChanged.connect(self._show_day)
         self.calendar.currentPageChanged.connect(lambda _y, _m: self.refresh())
         self.today_button.clicked.connect(self.go_to_today)
         self.edit_button.clicked.connect(self.edit_selected)
         self.day_list.itemSelectionChanged.connect(self._update_buttons)
         actions.finished.connect(self.status_label.setText)
-        self.go_to_today()
+        self._update_buttons()
 
     @property
     def zone(self) -> str:

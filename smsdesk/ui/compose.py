@@ -229,7 +229,7 @@ class ComposeView(QWidget):
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(self.schedule)
 
-        self.reload_book()
+        # Groups and templates are read when the view is shown (showEvent), not here too.
         self.reload_accounts()
         self.new_message()
 

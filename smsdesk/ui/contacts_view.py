@@ -178,7 +178,7 @@ class ContactsView(QWidget):
         self.message_button.clicked.connect(self._message_selected)
         self.table.activated.connect(lambda _index: self._message_selected())
         self.table.selectionModel().selectionChanged.connect(lambda *_a: self._update_buttons())
-        self.refresh()
+        self._update_buttons()  # the book is read when the window first shows this view
 
     @staticmethod
     def _button(text: str, name: str, accessible: str) -> QPushButton:

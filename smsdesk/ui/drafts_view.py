@@ -58,7 +58,7 @@ class DraftsView(QWidget):
         self.delete_button.clicked.connect(self.delete_selected)
         self.list.itemActivated.connect(lambda _item: self.resume_selected())
         self.list.currentRowChanged.connect(self._update_buttons)
-        self.refresh()
+        self._update_buttons()  # drafts are read when the window first shows this view
 
     def refresh(self) -> None:
         current = self.selected_id()

@@ -68,8 +68,6 @@ class SettingsView(QWidget):
         self.kind_combo = QComboBox()
         self.kind_combo.setObjectName("accountKindCombo")
         self.kind_combo.setAccessibleName("Provider")
-        for kind, title in self.service.account_kinds():
-            self.kind_combo.addItem(title, kind)
         self.key_edit = self._line("apiKeyEdit", "API key")
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.key_edit.setPlaceholderText("stored in the system keyring, never in a file")
@@ -132,7 +130,7 @@ class SettingsView(QWidget):
         self.test_button.clicked.connect(self.test_selected)
         self.save_button.clicked.connect(self.save_settings)
         self.accounts_list.currentRowChanged.connect(self._update_buttons)
-        self.refresh()
+        self._update_buttons()  # accounts are read when the window first shows this view
 
     @staticmethod
     def _button(name: str, text: str) -> QPushButton:
@@ -149,6 +147,10 @@ class SettingsView(QWidget):
         return edit
 
     def refresh(self) -> None:
+        if not self.kind_combo.count():
+            # Listing the kinds loads every provider module: only once Settings is shown.
+            for kind, title in self.service.account_kinds():
+                self.kind_combo.addItem(title, kind)
         current = self.selected_account()
         self.accounts_list.clear()
         for acct in self.service.list_accounts():

@@ -92,7 +92,7 @@ def test_every_control_has_an_accessible_name(window: MainWindow) -> None:
 
 
 def test_status_bar_shows_where_messages_are(
-    window: MainWindow, service: Service, clock: ManualClock
+    qtbot: QtBot, window: MainWindow, service: Service, clock: ManualClock
 ) -> None:
     service.schedule(["+15551234567"], "Soon", clock.now() + timedelta(hours=1), "UTC")
     Dispatcher(service.ctx).run_once()
@@ -100,7 +100,8 @@ def test_status_bar_shows_where_messages_are(
     window.refresh()
     status = window.findChild(QLabel, "engineStatus")
     assert status is not None
-    assert "Held on this computer: 1" in status.text()
+    # The counts are read in the background and arrive by signal.
+    qtbot.waitUntil(lambda: "Held on this computer: 1" in status.text())
     assert "at provider: 1" in status.text()
     # The Sandbox takes a 3-day message at once: its hand-off is due now.
     assert "next hand-off: Tue 1 Dec 2026 09:00" in status.text()
@@ -127,7 +128,7 @@ def test_a_failure_is_announced(
     Dispatcher(service.ctx).run_once()
     window.refresh()
     assert service.list_messages()[0].state == "failed"
-    assert "last error:" in window.status.text()
+    qtbot.waitUntil(lambda: "last error:" in window.status.text())
 
 
 def test_a_second_launch_raises_the_first(qtbot: QtBot, tmp_path: Path) -> None:
@@ -145,11 +146,12 @@ def test_the_window_follows_the_engine_without_waiting_for_its_refresh(
 ) -> None:
     engine = EngineControl(AppContext.open(service.ctx.home, clock=clock))
     window.engine = engine
-    engine.changed.connect(window.refresh)
+    engine.changed.connect(window.refresh_visible)
     service.schedule(["+15551234567"], "Soon", clock.now() + timedelta(hours=1), "UTC")
+    window.show_view("Queue")
     window.refresh()
     assert window.queue.model.rowCount() == 1
-    assert "Held on this computer: 1" in window.status.text()
+    qtbot.waitUntil(lambda: "Held on this computer: 1" in window.status.text())
     engine.start()
     try:
         # The engine hands it off in its thread; the window hears of it by signal.

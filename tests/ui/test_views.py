@@ -82,6 +82,7 @@ def test_delete_a_draft(qtbot: QtBot, window: MainWindow, service: Service) -> N
 def test_settings_accounts_and_connection_test(
     qtbot: QtBot, window: MainWindow, service: Service
 ) -> None:
+    window.show_view("Settings")  # Settings reads its accounts when first shown
     view = window.settings_view
     qtbot.keyClicks(view.name_edit, "Clinic Telnyx")
     view.kind_combo.setCurrentText("Telnyx")

@@ -1,0 +1,152 @@
+"""Start-up: the window paints before storage is open, then fills; errors stop it cleanly.
+And keeping up to date without blocking: hidden tabs wait, the status counts run elsewhere."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from pytestqt.qtbot import QtBot
+from sqlalchemy import text
+
+from smsdesk.core.clock import ManualClock
+from smsdesk.engine.service import Service
+from smsdesk.engine.views import Summary
+from smsdesk.store.db import Database
+from smsdesk.ui.app import run_gui
+from smsdesk.ui.main_window import OPENING, MainWindow, Opening
+from smsdesk.ui.startup import TITLE, Startup
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_shell_paints_without_the_storage_stack() -> None:
+    # A fresh interpreter: this one has imported SQLAlchemy for the fixtures already.
+    script = (
+        "import sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "import smsdesk.ui.app, smsdesk.ui.startup\n"
+        "from smsdesk.ui.main_window import MainWindow\n"
+        "w = MainWindow(); w.show(); app.processEvents()\n"
+        "heavy = ('sqlalchemy', 'sqlmodel', 'pydantic', 'alembic', 'smsdesk.providers')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy\n"
+        "             or m.startswith('smsdesk.providers')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_window_shows_first_and_fills_once_storage_is_open(
+    qtbot: QtBot, isolated_home: Path, service: Service, clock: ManualClock
+) -> None:
+    service.schedule(["+15551234567"], "Checkup", clock.now() + timedelta(days=30), "UTC")
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    assert all(isinstance(window.tabs.widget(i), Opening) for i in range(window.tabs.count()))
+    assert window.status.text() == OPENING
+    assert not window.is_attached
+
+    startup = Startup(window, isolated_home, start_engine=False)
+    with qtbot.waitSignal(window.attached, timeout=30_000):
+        startup.start()
+    try:
+        assert window.tabs.currentWidget() is window.compose
+        assert not any(isinstance(window.tabs.widget(i), Opening) for i in range(6))
+        window.show_view("Queue")
+        assert window.queue.model.rowCount() == 1
+        qtbot.waitUntil(lambda: "Held on this computer: 1" in window.status.text())
+    finally:
+        window.close()
+        startup.close()
+
+
+def test_a_storage_error_at_start_is_shown_and_exits_non_zero(
+    qtbot: QtBot, qapp: QApplication, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database.open(isolated_home)
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    db.dispose()
+    shown: list[tuple[str, str]] = []
+
+    def critical(parent: QWidget, title: str, message: str) -> None:
+        # What the user sees at that moment: the message, over a window that cannot be used.
+        assert isinstance(parent, MainWindow) and not parent.is_attached
+        shown.append((title, message))
+
+    monkeypatch.setattr(QMessageBox, "critical", critical)
+    assert run_gui() == 1
+    assert len(shown) == 1
+    assert shown[0][0] == TITLE
+    assert "newer version of smsdesk" in shown[0][1]
+
+
+def test_hidden_tabs_are_not_refreshed_until_shown(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[str] = []
+    browser = window.calendar.browser
+    day_counts = browser.day_counts
+
+    def counting(*args: Any) -> dict[date, dict[str, int]]:
+        reads.append("calendar")
+        return day_counts(*args)
+
+    monkeypatch.setattr(browser, "day_counts", counting)
+    assert window.tabs.currentWidget() is window.compose
+    window.refresh_visible()  # what the timer and the engine's ``changed`` call
+    window.refresh_visible()
+    assert reads == []  # the calendar was never shown: never read
+    window.show_view("Calendar")
+    assert reads == ["calendar"]
+    window.show_view("Compose")
+    window.show_view("Calendar")
+    assert reads == ["calendar"]  # nothing changed meanwhile: not read again
+    window.show_view("Compose")
+    window.refresh_visible()
+    assert reads == ["calendar"]
+    window.show_view("Calendar")
+    assert reads == ["calendar", "calendar"]  # out of date since that refresh
+
+
+def test_the_summary_runs_off_the_gui_thread_one_at_a_time(
+    qtbot: QtBot, window: MainWindow, service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    qtbot.waitUntil(lambda: window.summary is not None)  # the one attach started
+    threads: list[threading.Thread] = []
+    gate = threading.Event()
+    summary = service.summary
+
+    def gated() -> Summary:
+        threads.append(threading.current_thread())
+        gate.wait(30)
+        return summary()
+
+    monkeypatch.setattr(service, "summary", gated)
+    window.refresh_status()
+    qtbot.waitUntil(lambda: len(threads) == 1)
+    window.refresh_status()  # while one runs: remembered, not started
+    window.refresh_status()
+    assert len(threads) == 1
+    gate.set()
+    qtbot.waitUntil(lambda: len(threads) == 2 and not window._summary_running)
+    assert len(threads) == 2  # the two requests made while it ran became one more count
+    assert threading.main_thread() not in threads
