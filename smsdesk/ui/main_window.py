@@ -60,7 +60,7 @@ class Opening(QWidget):
         # Centred by stretches, which needs no Qt.AlignmentFlag (see the imports).
         row = QHBoxLayout()
         row.addStretch(1)
-        row.addWidget(self.label, 4)
+        row.addWidget(self.label)
         row.addStretch(1)
         column = QVBoxLayout(self)
         column.addStretch(1)

@@ -60,7 +60,11 @@ def open_storage(home: Path) -> Opened:
     import smsdesk.ui.engine_control
     import smsdesk.ui.queue_view
     import smsdesk.ui.settings_view  # noqa: F401
+    from smsdesk.engine.service import Service
 
+    # Describing the accounts loads their providers' modules (httpx and all, a quarter of a
+    # second); Compose describes them as it is built, so do it once here first.
+    Service(ctx).list_accounts()
     return Opened(ctx, engine_ctx)
 
 
