@@ -386,7 +386,7 @@ class MainWindow(QWidget):
         self._summary_running = False
         if self._summary_again:
             self._summary_again = False
-            QTimer.singleShot(0, self.refresh_status)
+            self.refresh_status()
 
     def show_status(self) -> None:
         """Write the status bar from the last counts (no database access)."""
