@@ -100,6 +100,12 @@ class AppContext:
             raise NotFound(f"Provider account {account_id} no longer exists.")
         return found
 
+    def accounts_by_id(self) -> dict[int, ProviderAccount]:
+        """Every account, removed ones included (their messages still name them): one query
+        for a whole batch of messages instead of one per message."""
+        with self.db.read() as s:
+            return {a.id: a for a in s.exec(select(ProviderAccount)) if a.id is not None}
+
     def provider(self, account: ProviderAccount) -> Provider:
         assert account.id is not None
         cached = self._providers.get(account.id)

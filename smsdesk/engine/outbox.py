@@ -8,10 +8,12 @@ messages are settled by asking the provider for that key, never by sending again
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,10 +21,11 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from smsdesk.core.errors import SmsdeskError
+from smsdesk.core.errors import NotFound, SmsdeskError
 from smsdesk.core.lifecycle import AT_PROVIDER, FINAL, State, can_transition
 from smsdesk.core.planner import Action, plan_handoff
 from smsdesk.engine.context import AppContext
+from smsdesk.engine.pacing import Pacer
 from smsdesk.providers.base import (
     AmbiguousError,
     Outgoing,
@@ -34,7 +37,8 @@ from smsdesk.providers.base import (
     TransientError,
 )
 from smsdesk.store import queries
-from smsdesk.store.models import Message
+from smsdesk.store.models import Message, ProviderAccount
+from smsdesk.store.queries import Claimed, Move
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,15 @@ RECONCILE_INTERVAL = timedelta(seconds=30)
 RETRY_BASE = timedelta(seconds=15)
 RETRY_CAP = timedelta(minutes=30)
 BLOCKED_RETRY = timedelta(minutes=5)
+MIN_CLAIM = 200
+# Paced hand-offs (one message per request under a rate limit): enough requests in flight to
+# fill the limit when an answer takes ASSUMED_LATENCY, never more than MAX_WORKERS threads
+# (each holds a pooled database connection; SQLAlchemy's pool has 5 + 10 overflow).
+MAX_WORKERS = 8
+ASSUMED_LATENCY = 0.5  # seconds
+
+Accounts = dict[int, ProviderAccount]
+Ready = list[tuple[Claimed, datetime | None]]
 
 
 @dataclass
@@ -60,6 +73,10 @@ class PassReport:
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
+
+    def add(self, other: PassReport) -> None:
+        for name, value in other.as_dict().items():
+            setattr(self, name, getattr(self, name) + value)
 
 
 def _held_by_provider(provider: Provider, receipt: Receipt, now: datetime) -> dict[str, Any]:
@@ -89,25 +106,31 @@ class Dispatcher:
         *,
         owner: str | None = None,
         lease: timedelta = timedelta(minutes=2),
-        claim_limit: int = 200,
+        claim_limit: int | None = None,
         max_attempts: int = 8,
+        pacer: Pacer | None = None,
     ) -> None:
         self.ctx = ctx
         self.owner = owner or f"dispatcher-{uuid.uuid4().hex[:12]}"
         self.lease = lease
+        # None: at least MIN_CLAIM and at least the largest batch a provider takes, so that a
+        # claim can fill a whole bulk request (Infobip takes 1,000 per request).
         self.claim_limit = claim_limit
         self.max_attempts = max_attempts
+        # Kept across passes: a rate limit is per account, not per pass.
+        self.pacer = pacer or Pacer()
 
     # -- the pass -------------------------------------------------------------------------
 
     def run_once(self) -> PassReport:
         """Hand off what is due, send what is due, reconcile, then sync statuses."""
         report = PassReport()
+        limit = self.claim_size()
         # Bounded: each round either settles messages or pushes their due time forward.
         for _ in range(1000):
             now = self.ctx.clock.now()
             with self.ctx.db.write() as s:
-                claimed = queries.claim_due(s, self.owner, now, self.lease, self.claim_limit)
+                claimed = queries.claim_due(s, self.owner, now, self.lease, limit)
             if not claimed:
                 break
             try:
@@ -117,6 +140,12 @@ class Dispatcher:
                     queries.release(s, [m.id for m in claimed], self.owner)
         self.sync_statuses(report)
         return report
+
+    def claim_size(self) -> int:
+        if self.claim_limit is not None:
+            return self.claim_limit
+        sizes = [self.ctx.capabilities(a).batch_size for a in self.ctx.accounts_by_id().values()]
+        return max([MIN_CLAIM, *sizes])
 
     def run_forever(self, stop: threading.Event, idle: timedelta = timedelta(seconds=30)) -> None:
         while not stop.is_set():
@@ -149,30 +178,76 @@ class Dispatcher:
 
     # -- hand-off ---------------------------------------------------------------------------
 
-    def _process(self, claimed: Sequence[Message], report: PassReport) -> None:
-        ready: dict[int, list[tuple[Message, datetime | None]]] = defaultdict(list)
+    def _process(self, claimed: Sequence[Claimed], report: PassReport) -> None:
+        ready: dict[int, Ready] = defaultdict(list)
         claimed = self._drop_opted_out(claimed, report)
+        # One query for the accounts of the whole claim, not one per message.
+        accounts = self.ctx.accounts_by_id()
         for msg in claimed:
             try:
                 if State(msg.state) in (State.HANDING_OFF, State.UNKNOWN):
                     self._reconcile(msg, report)
                     continue
-                decision = self._decide(msg, report)
+                decision = self._decide(msg, _account(accounts, msg.account_id), report)
             except SmsdeskError as exc:  # e.g. the account's key is missing from the keyring
                 self._blocked([msg], exc)
                 continue
             if decision is not None:
                 ready[msg.account_id].append((msg, decision[0]))
         for account_id, items in ready.items():
-            batch = self.ctx.capabilities(self.ctx.account_by_id(account_id)).batch_size
-            for start in range(0, len(items), max(batch, 1)):
-                chunk = items[start : start + batch]
-                try:
-                    self._hand_off(account_id, chunk, report)
-                except SmsdeskError as exc:
-                    self._blocked([m for m, _ in chunk], exc)
+            account = accounts[account_id]
+            caps = self.ctx.capabilities(account)
+            size = max(caps.batch_size, 1)
+            chunks = [items[start : start + size] for start in range(0, len(items), size)]
+            rate = caps.rate_limit_per_second
+            if size == 1 and rate:
+                # What the pace gets through in half the lease; the rest is released at the
+                # end of this round and claimed again, so no lease runs out mid-way.
+                budget = max(1, int(rate * self.lease.total_seconds() / 2))
+                self._paced(account, chunks[:budget], rate, report)
+            else:
+                for chunk in chunks:
+                    self._one_chunk(account, chunk, report)
 
-    def _drop_opted_out(self, claimed: Sequence[Message], report: PassReport) -> list[Message]:
+    def _one_chunk(self, account: ProviderAccount, chunk: Ready, report: PassReport) -> None:
+        try:
+            self._hand_off(account, chunk, report)
+        except SmsdeskError as exc:
+            self._blocked([m for m, _ in chunk], exc)
+
+    def _paced(
+        self, account: ProviderAccount, chunks: list[Ready], rate: float, report: PassReport
+    ) -> None:
+        """One message per request: keep several requests in flight (one after another
+        reaches only 1 / round trip), each started at the pace of the account's rate limit.
+        Every chunk still goes through ``_hand_off``, so exactly-once is untouched."""
+        assert account.id is not None
+        bucket = self.pacer.bucket(account.id, rate)
+        workers = min(MAX_WORKERS, math.ceil(rate * ASSUMED_LATENCY), len(chunks))
+        if workers <= 1:
+            for chunk in chunks:
+                bucket.acquire()
+                self._one_chunk(account, chunk, report)
+            return
+        try:  # opened once here rather than by the first threads at the same time
+            self.ctx.provider(account)
+        except SmsdeskError as exc:
+            self._blocked([m for chunk in chunks for m, _ in chunk], exc)
+            return
+        parts = [PassReport() for _ in chunks]
+
+        def run(chunk: Ready, part: PassReport) -> None:
+            bucket.acquire()
+            self._one_chunk(account, chunk, part)
+
+        with ThreadPoolExecutor(workers, thread_name_prefix="smsdesk-handoff") as pool:
+            futures = [pool.submit(run, c, p) for c, p in zip(chunks, parts, strict=True)]
+        for part in parts:
+            report.add(part)
+        for future in futures:
+            future.result()  # an unexpected error surfaces here, as it would unpaced
+
+    def _drop_opted_out(self, claimed: Sequence[Claimed], report: PassReport) -> list[Claimed]:
         """Checked again at hand-off: a recipient may have opted out since scheduling."""
         queued = [m for m in claimed if m.state == State.QUEUED.value]
         now = self.ctx.clock.now()
@@ -205,7 +280,7 @@ class Dispatcher:
             **extra,
         )
 
-    def _blocked(self, msgs: Sequence[Message], exc: SmsdeskError) -> None:
+    def _blocked(self, msgs: Sequence[Claimed], exc: SmsdeskError) -> None:
         """The provider cannot even be used (no key, locked keyring, bad settings): leave the
         messages where they are, say why, and look again later without stalling the rest."""
         now = self.ctx.clock.now()
@@ -225,7 +300,9 @@ class Dispatcher:
                     )
                 )
 
-    def _decide(self, msg: Message, report: PassReport) -> tuple[datetime | None] | None:
+    def _decide(
+        self, msg: Claimed, account: ProviderAccount, report: PassReport
+    ) -> tuple[datetime | None] | None:
         """Returns (send_at for the provider, None meaning now) when the message goes now."""
         now = self.ctx.clock.now()
         if now - msg.send_at > self.ctx.grace:
@@ -240,7 +317,6 @@ class Dispatcher:
                 queries.add_event(s, msg.id, now, "missed", note)
             report.missed += 1
             return None
-        account = self.ctx.account_by_id(msg.account_id)
         plan = plan_handoff(msg.send_at, self.ctx.provider(account).capabilities, now)
         act_at = plan.act_at if plan.action is Action.HOLD_UNTIL else msg.send_at
         if plan.action is not Action.HAND_OFF_NOW and act_at > now:
@@ -254,36 +330,33 @@ class Dispatcher:
             return None
         return (msg.send_at if plan.action is Action.HAND_OFF_NOW else None,)
 
-    def _hand_off(
-        self, account_id: int, items: list[tuple[Message, datetime | None]], report: PassReport
-    ) -> None:
-        account = self.ctx.account_by_id(account_id)
+    def _hand_off(self, account: ProviderAccount, items: Ready, report: PassReport) -> None:
         provider = self.ctx.provider(account)
         now = self.ctx.clock.now()
+        keys = {msg.id: msg.idempotency_key or f"smsdesk-{uuid.uuid4().hex}" for msg, _ in items}
+        moves = [
+            Move(
+                msg.id,
+                State.HANDING_OFF,
+                "handing_off",
+                f"handing to {account.name}"
+                + (" for sending now" if send_at is None else " to schedule"),
+                {"idempotency_key": keys[msg.id], "attempts": msg.attempts + 1},
+            )
+            for msg, send_at in items
+        ]
+        # Commit handing_off and the key before the request: the heart of exactly-once.
+        with self.ctx.db.write() as s:
+            moved = queries.transition_many(s, moves, State.QUEUED, now, owner=self.owner)
         outgoing: list[Outgoing] = []
         attempts: dict[str, int] = {}
         ids: dict[str, str] = {}  # idempotency key -> message id
-        # Commit handing_off and the key before the request: the heart of exactly-once.
-        with self.ctx.db.write() as s:
-            for msg, send_at in items:
-                key = msg.idempotency_key or f"smsdesk-{uuid.uuid4().hex}"
-                ok = queries.transition(
-                    s,
-                    msg.id,
-                    State.QUEUED,
-                    State.HANDING_OFF,
-                    now,
-                    kind="handing_off",
-                    detail=f"handing to {account.name}"
-                    + (" for sending now" if send_at is None else " to schedule"),
-                    owner=self.owner,
-                    idempotency_key=key,
-                    attempts=msg.attempts + 1,
-                )
-                if ok:
-                    outgoing.append(Outgoing(key, msg.recipient, msg.text, msg.sender, send_at))
-                    attempts[key] = msg.attempts + 1
-                    ids[key] = msg.id
+        for msg, send_at in items:
+            if msg.id in moved:  # the others moved on meanwhile (cancelled...): not sent
+                key = keys[msg.id]
+                outgoing.append(Outgoing(key, msg.recipient, msg.text, msg.sender, send_at))
+                attempts[key] = msg.attempts + 1
+                ids[key] = msg.id
         if not outgoing:
             return
         try:
@@ -301,11 +374,19 @@ class Dispatcher:
             log.exception("hand-off raised")
             self._record_unknown(ids, f"unexpected error: {type(exc).__name__}", report)
             return
-        self._record_outcomes(ids, outcomes, account.name, provider, report)
+        recipients = {o.key: o.to for o in outgoing}
+        self._record_outcomes(ids, recipients, outcomes, account.name, provider, report)
+
+    def _failure(self, msg_id: str, reason: str, **extra: Any) -> Move:
+        """The move that fails one message with its reason (as ``_fail`` does)."""
+        return Move(
+            msg_id, State.FAILED, "failed", reason, {"last_error": reason, "due_at": None, **extra}
+        )
 
     def _record_outcomes(
         self,
         ids: dict[str, str],
+        recipients: dict[str, str],
         outcomes: Sequence[Receipt | Rejected],
         account_name: str,
         provider: Provider,
@@ -313,35 +394,38 @@ class Dispatcher:
     ) -> None:
         now = self.ctx.clock.now()
         seen: set[str] = set()
-        with self.ctx.db.write() as s:
-            for outcome in outcomes:
-                msg_id = ids.get(outcome.key)
-                if msg_id is None:
-                    continue
-                seen.add(outcome.key)
-                if isinstance(outcome, Receipt):
-                    queries.transition(
-                        s,
+        accepted: list[Move] = []
+        refused: list[Move] = []
+        opted_out: dict[str, str] = {}  # number -> reason (the first; one row per number)
+        for outcome in outcomes:
+            msg_id = ids.get(outcome.key)
+            if msg_id is None or outcome.key in seen:
+                continue
+            seen.add(outcome.key)
+            if isinstance(outcome, Receipt):
+                accepted.append(
+                    Move(
                         msg_id,
-                        State.HANDING_OFF,
                         outcome.state,
-                        now,
-                        kind="handed_off",
-                        detail=f"{account_name} accepted it as {outcome.ref}",
-                        owner=self.owner,
-                        **_held_by_provider(provider, outcome, now),
+                        "handed_off",
+                        f"{account_name} accepted it as {outcome.ref}",
+                        _held_by_provider(provider, outcome, now),
                     )
-                    report.handed_off += 1
-                else:
-                    if outcome.opted_out:
-                        # Never message this number again (also checked when scheduling).
-                        recipient = s.get(Message, msg_id)
-                        if recipient is not None:
-                            queries.record_opt_out(
-                                s, recipient.recipient, now, f"{account_name}: {outcome.reason}"
-                            )
-                    self._fail(s, msg_id, State.HANDING_OFF, outcome.reason, now)
-                    report.failed += 1
+                )
+            else:
+                if outcome.opted_out:
+                    number = recipients[outcome.key]
+                    opted_out.setdefault(number, f"{account_name}: {outcome.reason}")
+                refused.append(self._failure(msg_id, outcome.reason))
+        with self.ctx.db.write() as s:
+            for number, source in opted_out.items():
+                # Never message this number again (also checked when scheduling).
+                queries.record_opt_out(s, number, now, source)
+            moved = queries.transition_many(
+                s, accepted + refused, State.HANDING_OFF, now, owner=self.owner
+            )
+        report.handed_off += sum(1 for mv in accepted if mv.message_id in moved)
+        report.failed += sum(1 for mv in refused if mv.message_id in moved)
         missing = {k: v for k, v in ids.items() if k not in seen}
         if missing:
             self._record_unknown(missing, "the provider's answer did not mention it", report)
@@ -354,28 +438,29 @@ class Dispatcher:
         report: PassReport,
     ) -> None:
         now = self.ctx.clock.now()
-        with self.ctx.db.write() as s:
-            for key, msg_id in ids.items():
-                tries = attempts.get(key, 1)
-                if tries >= self.max_attempts:
-                    reason = f"gave up after {tries} attempts: {exc}"
-                    self._fail(s, msg_id, State.HANDING_OFF, reason, now)
-                    report.failed += 1
-                    continue
-                delay = retry_delay(tries, exc.retry_after)
-                queries.transition(
-                    s,
+        retries: list[Move] = []
+        failures: list[Move] = []
+        for key, msg_id in ids.items():
+            tries = attempts.get(key, 1)
+            if tries >= self.max_attempts:
+                failures.append(self._failure(msg_id, f"gave up after {tries} attempts: {exc}"))
+                continue
+            delay = retry_delay(tries, exc.retry_after)
+            retries.append(
+                Move(
                     msg_id,
-                    State.HANDING_OFF,
                     State.QUEUED,
-                    now,
-                    kind="retry",
-                    detail=f"{exc}; trying again in {int(delay.total_seconds())} s",
-                    owner=self.owner,
-                    last_error=str(exc),
-                    due_at=now + delay,
+                    "retry",
+                    f"{exc}; trying again in {int(delay.total_seconds())} s",
+                    {"last_error": str(exc), "due_at": now + delay},
                 )
-                report.retrying += 1
+            )
+        with self.ctx.db.write() as s:
+            moved = queries.transition_many(
+                s, failures + retries, State.HANDING_OFF, now, owner=self.owner
+            )
+        report.failed += sum(1 for mv in failures if mv.message_id in moved)
+        report.retrying += sum(1 for mv in retries if mv.message_id in moved)
 
     def _record_all(
         self,
@@ -387,42 +472,30 @@ class Dispatcher:
         **changes: object,
     ) -> None:
         now = self.ctx.clock.now()
+        moves = [Move(msg_id, state, kind, detail) for msg_id in ids.values()]
         with self.ctx.db.write() as s:
-            for msg_id in ids.values():
-                queries.transition(
-                    s,
-                    msg_id,
-                    State.HANDING_OFF,
-                    state,
-                    now,
-                    kind=kind,
-                    detail=detail,
-                    owner=self.owner,
-                    **changes,
-                )
+            queries.transition_many(s, moves, State.HANDING_OFF, now, owner=self.owner, **changes)
         report.failed += len(ids)
 
     def _record_unknown(self, ids: dict[str, str], why: str, report: PassReport) -> None:
         now = self.ctx.clock.now()
+        detail = f"outcome unclear ({why}); will ask the provider before doing anything"
+        moves = [Move(msg_id, State.UNKNOWN, "unknown", detail) for msg_id in ids.values()]
         with self.ctx.db.write() as s:
-            for msg_id in ids.values():
-                queries.transition(
-                    s,
-                    msg_id,
-                    State.HANDING_OFF,
-                    State.UNKNOWN,
-                    now,
-                    kind="unknown",
-                    detail=f"outcome unclear ({why}); will ask the provider before doing anything",
-                    owner=self.owner,
-                    last_error=why,
-                    next_sync_at=now + RECONCILE_INTERVAL,
-                )
+            queries.transition_many(
+                s,
+                moves,
+                State.HANDING_OFF,
+                now,
+                owner=self.owner,
+                last_error=why,
+                next_sync_at=now + RECONCILE_INTERVAL,
+            )
         report.unknown += len(ids)
 
     # -- reconciliation -------------------------------------------------------------------
 
-    def _reconcile(self, msg: Message, report: PassReport) -> None:
+    def _reconcile(self, msg: Claimed, report: PassReport) -> None:
         now = self.ctx.clock.now()
         # Opened first: if the provider cannot be used, nothing changes yet.
         account = self.ctx.account_by_id(msg.account_id)
@@ -561,3 +634,10 @@ class Dispatcher:
     def _next_sync(msg: Message, now: datetime) -> datetime:
         # Nothing changes at the provider before the send time; poll after it.
         return max(msg.send_at, now + SYNC_INTERVAL)
+
+
+def _account(accounts: Accounts, account_id: int) -> ProviderAccount:
+    found = accounts.get(account_id)
+    if found is None:
+        raise NotFound(f"Provider account {account_id} no longer exists.")
+    return found
