@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import coldstart, engine, queue
+from benchmarks import coldstart, csv_import, engine, queue
 from benchmarks.common import Row, Sizes, render
 
 SCENARIOS: dict[str, Callable[[Sizes], list[Row]]] = {
@@ -19,16 +19,7 @@ SCENARIOS: dict[str, Callable[[Sizes], list[Row]]] = {
     "queue": queue.run,
     "infobip": engine.infobip_rows,
     "telnyx": engine.telnyx_rows,
-    "csv": lambda _s: [
-        Row(
-            "CSV import of 100,000 contacts with validation",
-            "—",
-            "—",
-            "≤ 5 s",
-            "not yet measurable",
-            "the CSV importer does not exist yet",
-        )
-    ],
+    "csv": csv_import.run,
     "lateness": engine.lateness_rows,
     "database": engine.database_rows,
 }

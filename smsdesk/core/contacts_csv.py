@@ -27,6 +27,7 @@ from phonenumbers.timezone import (
 
 from smsdesk.core.csv_numbers import repair_number
 from smsdesk.core.errors import InvalidInput
+from smsdesk.core.gc_pause import collector_paused
 from smsdesk.core.timeparse import resolve_zone
 
 _FILE: Final = "file"
@@ -305,49 +306,51 @@ class _Layout:
     number: int
     name: int | None
     zone: int | None
-    first_name: int | None
-    last_name: int | None
+    name_parts: tuple[int, ...]  # first and last name columns, for a name made of both
     extra: tuple[tuple[str, int], ...]  # fields dict key -> column
+
+
+def _reject(line: int, cells: list[str], layout: _Layout, reason: str) -> RejectedRow:
+    return RejectedRow(line, layout.delimiter.join(cells), reason)
 
 
 def _read_row(
     line: int, cells: list[str], layout: _Layout, default_region: str | None
 ) -> ContactRow | RejectedRow:
-    def reject(reason: str) -> RejectedRow:
-        return RejectedRow(line, layout.delimiter.join(cells), reason)
-
     width = layout.width
     if len(cells) > width and any(cell.strip() for cell in cells[width:]):
-        return reject(
+        return _reject(
+            line,
+            cells,
+            layout,
             f"{len(cells)} values but the header has {width} columns; "
-            "check for an unquoted separator"
+            "check for an unquoted separator",
         )
     if len(cells) < width:  # spreadsheets drop trailing empty cells
         cells = cells + [""] * (width - len(cells))
 
     raw_number = cells[layout.number].strip()
     if not raw_number:
-        return reject("No phone number")
+        return _reject(line, cells, layout, "No phone number")
     try:
         repaired = repair_number(raw_number, default_region)
     except InvalidInput as exc:
         if exc.field == "region":  # a bad setting, not a bad row
             raise
-        return reject(exc.message)
+        return _reject(line, cells, layout, exc.message)
 
     given_zone = cells[layout.zone].strip() if layout.zone is not None else ""
     zone: str | None = given_zone or None
     if given_zone:
         problem = _zone_problem(given_zone)
         if problem is not None:
-            return reject(problem)
+            return _reject(line, cells, layout, problem)
     else:
         zone = guess_zone(repaired.number)
 
     name = cells[layout.name].strip() if layout.name is not None else ""
-    if not name:
-        parts = (cells[i].strip() for i in (layout.first_name, layout.last_name) if i is not None)
-        name = " ".join(part for part in parts if part)
+    if not name and layout.name_parts:
+        name = " ".join(part for part in (cells[i].strip() for i in layout.name_parts) if part)
     return ContactRow(
         line=line,
         name=name,
@@ -386,27 +389,27 @@ def read_contacts_csv(
         number=found["number"],
         name=found.get("name"),
         zone=found.get("zone"),
-        first_name=found.get("first_name"),
-        last_name=found.get("last_name"),
+        name_parts=tuple(i for _, i in named),
         extra=tuple(named + custom),
     )
     preview = ImportPreview(columns, {target: columns[i] for target, i in found.items()})
 
     by_number: dict[str, int] = {}
     total = len(table.rows)
-    for done, (line, cells) in enumerate(table.rows, 1):
-        row = _read_row(line, cells, layout, default_region)
-        if isinstance(row, RejectedRow):
-            preview.rejected.append(row)
-        elif (earlier := by_number.get(row.number)) is None:
-            by_number[row.number] = len(preview.rows)
-            preview.rows.append(row)
-        else:
-            preview.rows[earlier] = _merge(preview.rows[earlier], row)
-            preview.merged += 1
-        at_step = done % PROGRESS_EVERY == 0 or done == total
-        if progress is not None and at_step and not progress(done, total):
-            raise InvalidInput("Import cancelled", field=_FILE)
+    with collector_paused():
+        for done, (line, cells) in enumerate(table.rows, 1):
+            row = _read_row(line, cells, layout, default_region)
+            if isinstance(row, RejectedRow):
+                preview.rejected.append(row)
+            elif (earlier := by_number.get(row.number)) is None:
+                by_number[row.number] = len(preview.rows)
+                preview.rows.append(row)
+            else:
+                preview.rows[earlier] = _merge(preview.rows[earlier], row)
+                preview.merged += 1
+            at_step = done % PROGRESS_EVERY == 0 or done == total
+            if progress is not None and at_step and not progress(done, total):
+                raise InvalidInput("Import cancelled", field=_FILE)
     return preview
 
 

@@ -9,6 +9,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, ValidationResult
 
 from smsdesk.core.errors import InvalidInput
+from smsdesk.core.phone_validity import is_valid
 
 _FIELD: Final = "recipients"
 
@@ -41,6 +42,25 @@ def _where(number: PhoneNumber) -> str:
     code = number.country_code or 0
     region = phonenumbers.region_code_for_country_code(code)
     return str(region) if region not in (None, "ZZ", "001") else f"+{code}"
+
+
+def _refuse(text: str, number: PhoneNumber, allow_test_numbers: bool) -> None:
+    """Raise the reason an invalid ``number`` is refused (a valid number is always possible,
+    so this is only asked about invalid ones), unless it is an allowed test number."""
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason == ValidationResult.INVALID_COUNTRY_CODE:
+        raise _fail(f"'{text}' does not start with a known country code")
+    if reason in (ValidationResult.TOO_SHORT, ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
+        raise _fail(f"'{text}' is too short for a phone number in {_where(number)}")
+    if reason == ValidationResult.TOO_LONG:
+        raise _fail(f"'{text}' is too long for a phone number in {_where(number)}")
+    if reason != ValidationResult.IS_POSSIBLE:
+        raise _fail(f"'{text}' has the wrong number of digits for {_where(number)}")
+    is_test = number.country_code == 1 and bool(
+        _TEST_NATIONAL.fullmatch(str(number.national_number))
+    )
+    if not (allow_test_numbers and is_test):
+        raise _fail(f"'{text}' is not a valid phone number in {_where(number)}")
 
 
 def normalize_number(
@@ -80,21 +100,8 @@ def normalize_number(
             raise _fail(f"'{text}' is too long to be a phone number") from None
         raise _fail(f"'{text}' is too short to be a phone number") from None
 
-    reason = phonenumbers.is_possible_number_with_reason(number)
-    if reason == ValidationResult.INVALID_COUNTRY_CODE:
-        raise _fail(f"'{text}' does not start with a known country code")
-    if reason in (ValidationResult.TOO_SHORT, ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
-        raise _fail(f"'{text}' is too short for a phone number in {_where(number)}")
-    if reason == ValidationResult.TOO_LONG:
-        raise _fail(f"'{text}' is too long for a phone number in {_where(number)}")
-    if reason != ValidationResult.IS_POSSIBLE:
-        raise _fail(f"'{text}' has the wrong number of digits for {_where(number)}")
-
-    is_test = number.country_code == 1 and bool(
-        _TEST_NATIONAL.fullmatch(str(number.national_number))
-    )
-    if not phonenumbers.is_valid_number(number) and not (allow_test_numbers and is_test):
-        raise _fail(f"'{text}' is not a valid phone number in {_where(number)}")
+    if not is_valid(number):
+        _refuse(text, number, allow_test_numbers)
     return str(phonenumbers.format_number(number, PhoneNumberFormat.E164))
 
 

@@ -7,11 +7,18 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func
+import sqlalchemy as sa
+from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, col, select
 
-from smsdesk.core.contacts_csv import ImportPreview, read_contacts_csv, write_contacts_csv
+from smsdesk.core.contacts_csv import (
+    ContactRow,
+    ImportPreview,
+    read_contacts_csv,
+    write_contacts_csv,
+)
 from smsdesk.core.errors import InvalidInput, NotFound
+from smsdesk.core.gc_pause import collector_paused
 from smsdesk.core.phones import normalize_number
 from smsdesk.core.templates import lint, parse_template
 from smsdesk.core.timeparse import format_local, resolve_zone
@@ -28,6 +35,8 @@ from smsdesk.store.models import (
 )
 
 IMPORT_CHUNK = 2000  # rows per transaction: progress can be shown, other writers get turns
+_CONTACTS: sa.Table = Contact.metadata.tables["contact"]
+_MEMBERS: sa.Table = GroupMember.metadata.tables["group_member"]
 
 
 @dataclass(frozen=True)
@@ -231,37 +240,98 @@ class ContactBook:
         now = self.ctx.clock.now()
         added = updated = 0
         rows = preview.rows
-        for start in range(0, len(rows), IMPORT_CHUNK):
-            chunk = rows[start : start + IMPORT_CHUNK]
-            with self.ctx.db.write() as s:
-                gid = self._ensure_group(s, group) if group else None
-                known = {
-                    c.number: c
-                    for c in s.exec(
-                        select(Contact).where(col(Contact.number).in_([r.number for r in chunk]))
-                    )
-                }
-                for row in chunk:
-                    contact = known.get(row.number)
-                    if contact is None:
-                        contact = Contact(number=row.number, created_at=now, updated_at=now)
-                        added += 1
-                    else:
-                        updated += 1
-                    contact.name = row.name or contact.name
-                    contact.zone = row.zone or contact.zone
-                    fields = {**json.loads(contact.fields_json or "{}"), **row.fields}
-                    contact.fields_json = json.dumps(fields, ensure_ascii=False)
-                    contact.updated_at = now
-                    s.add(contact)
+        with collector_paused():
+            for start in range(0, len(rows), IMPORT_CHUNK):
+                chunk = rows[start : start + IMPORT_CHUNK]
+                with self.ctx.db.write() as s:
+                    gid = self._ensure_group(s, group) if group else None
+                    new, changed = self._import_chunk(s, chunk, now)
+                    added += len(new)
+                    updated += len(changed)
                     if gid is not None:
-                        s.flush()
-                        self._join(s, gid, contact.id or 0)
-            if progress is not None and not progress(start + len(chunk), len(rows)):
-                break
+                        self._join_all(s, gid, new, changed)
+                if progress is not None and not progress(start + len(chunk), len(rows)):
+                    break
         return ImportSummary(
             added, updated, len(preview.rejected), preview.repaired, preview.merged, group
         )
+
+    @staticmethod
+    def _import_chunk(
+        s: Session, chunk: Sequence[ContactRow], now: datetime
+    ) -> tuple[list[int], list[int]]:
+        """Insert the new numbers and update the known ones, one statement each for the whole
+        chunk (object by object, 100,000 contacts took a minute); returns the ids of both.
+        The preview's numbers are unique, so a chunk never inserts one twice."""
+        wanted = [row.number for row in chunk]
+        known = {
+            number: (cid, name, zone, fields_json)
+            for cid, number, name, zone, fields_json in s.execute(
+                # SQLAlchemy's select: sqlmodel's is typed for at most four columns.
+                sa.select(
+                    _CONTACTS.c.id,
+                    _CONTACTS.c.number,
+                    _CONTACTS.c.name,
+                    _CONTACTS.c.zone,
+                    _CONTACTS.c.fields_json,
+                ).where(_CONTACTS.c.number.in_(wanted))
+            )
+        }
+        inserts: list[dict[str, object]] = []
+        updates: list[dict[str, object]] = []
+        changed: list[int] = []
+        for row in chunk:
+            if (found := known.get(row.number)) is None:
+                inserts.append(
+                    {
+                        "number": row.number,
+                        "name": row.name,
+                        "zone": row.zone,
+                        "fields_json": json.dumps(row.fields, ensure_ascii=False),
+                    }
+                )
+                continue
+            cid, name, zone, fields_json = found
+            changed.append(cid)
+            merged = {**json.loads(fields_json or "{}"), **row.fields}
+            updates.append(
+                {
+                    "cid": cid,
+                    "name": row.name or name,
+                    "zone": row.zone or zone,
+                    "fields_json": json.dumps(merged, ensure_ascii=False),
+                }
+            )
+        # The table, not the class: the ORM's bulk insert splits the rows into small batches
+        # by which columns are None. The times are the same for every row: given once.
+        added: list[int] = []
+        if inserts:
+            stmt = insert(_CONTACTS).values(created_at=now, updated_at=now)
+            added = list(s.execute(stmt.returning(_CONTACTS.c.id), inserts).scalars())
+        if updates:
+            by_id = update(_CONTACTS).where(_CONTACTS.c.id == sa.bindparam("cid"))
+            s.execute(by_id.values(updated_at=now), updates)
+        return added, changed
+
+    @staticmethod
+    def _join_all(s: Session, group_id: int, added: Sequence[int], known: Sequence[int]) -> None:
+        """Put the chunk's contacts in the group; only the known ones can be members already."""
+        members = set(
+            s.exec(
+                select(GroupMember.contact_id).where(
+                    GroupMember.group_id == group_id, col(GroupMember.contact_id).in_(known)
+                )
+            ).all()
+            if known
+            else ()
+        )
+        joining = [
+            {"group_id": group_id, "contact_id": cid}
+            for cid in (*added, *known)
+            if cid not in members
+        ]
+        if joining:
+            s.execute(insert(_MEMBERS), joining)
 
     def export_contacts_csv(self) -> str:
         contacts = self.list_contacts(limit=10_000_000)

@@ -106,3 +106,20 @@ def test_dispatchers_on_one_postgresql_database_never_double(
         assert {m.state for m in s.exec(select(Message))} == {"scheduled"}
         assert len(s.exec(select(Event).where(Event.kind == "handed_off")).all()) == 200
     ctx.close()
+
+
+def test_a_contacts_import_into_a_group_works_on_postgresql(
+    pg_url: str, isolated_home: Path, clock: ManualClock
+) -> None:
+    from smsdesk.engine.contacts import IMPORT_CHUNK, ContactBook
+
+    ctx = AppContext.open(isolated_home, clock=clock)
+    ctx.settings.default_region = "GB"
+    book = ContactBook(ctx)
+    rows = IMPORT_CHUNK + 10
+    data = ("mobile\r\n" + "".join(f"07400 {n:06d}\r\n" for n in range(rows))).encode()
+    first = book.commit_import(book.preview_import(data), group="Patients")
+    again = book.commit_import(book.preview_import(data), group="Patients")
+    assert (first.added, first.updated, again.added, again.updated) == (rows, 0, 0, rows)
+    assert book.groups() == [("Patients", rows)]
+    ctx.close()
