@@ -37,10 +37,15 @@ def test_a_file_larger_than_a_chunk_is_written_whole_into_its_group(
     ctx: AppContext, isolated_home: Path
 ) -> None:
     book = _book(ctx)
+    book.save_contact("+447400999999", name="Saved one by one")
     summary = book.commit_import(book.preview_import(_csv(range(ROWS))), group="Patients")
     assert (summary.added, summary.updated, summary.group) == (ROWS, 0, "Patients")
-    assert _db(isolated_home, "SELECT COUNT(*) FROM contact") == [(ROWS,)]
+    assert _db(isolated_home, "SELECT COUNT(*) FROM contact") == [(ROWS + 1,)]
     assert book.groups() == [("Patients", ROWS)]
+    # Times are stored exactly as the ORM stores them (the import converts them itself).
+    assert _db(isolated_home, "SELECT DISTINCT created_at, updated_at FROM contact") == [
+        _db(isolated_home, "SELECT created_at, updated_at FROM contact WHERE name LIKE 'Saved%'")[0]
+    ]
     last = book.list_contacts(search=f"Pat {ROWS - 1}")[0]
     assert (last.number, last.zone, last.fields, last.groups) == (
         f"+447400{ROWS - 1:06d}",

@@ -122,4 +122,9 @@ def test_a_contacts_import_into_a_group_works_on_postgresql(
     again = book.commit_import(book.preview_import(data), group="Patients")
     assert (first.added, first.updated, again.added, again.updated) == (rows, 0, 0, rows)
     assert book.groups() == [("Patients", rows)]
+    from smsdesk.store.models import Contact
+
+    with ctx.db.read() as s:
+        stamps = set(s.exec(select(Contact.created_at)).all())
+    assert stamps == {clock.now()}  # converted once for the driver, read back as written
     ctx.close()
