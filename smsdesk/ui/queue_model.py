@@ -1,11 +1,22 @@
-"""The Queue's table model: keyset pages from the Browser, fetched as the user scrolls.
+"""The Queue's table model over any number of messages: every row exists, few are loaded.
 
-The model never loads the whole table: it asks for one page, and Qt asks for the next
-(``canFetchMore``/``fetchMore``) when the view scrolls near the end.
+``rowCount`` is the number of messages the filter matches (one COUNT when the filter or the
+data changes), so the scroll bar is true and Ctrl+End reaches the last message. Rows are
+loaded in pages of ``page_size`` aligned on row numbers, when the view first asks for them.
+A page is read by keyset from the nearest row whose (send_at, id) is known — a neighbouring
+page, the first row or the last row (a descending keyset) — skipping the rows in between from
+the index when the jump is far (a scroll bar dragged to the middle). Only ``max_pages`` pages
+stay loaded; the least recently used go, but their first and last keys stay as anchors
+(two per page visited: ~1 MiB had every page of a million rows been seen).
+
+A refresh with no new event re-reads only the rows on screen; after a change the model counts
+again and keeps the message that was at the top of the screen where the view shows it.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections import OrderedDict
 from enum import IntEnum
 from typing import Any
 
@@ -18,12 +29,14 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor
 
 from smsdesk.core.timeparse import format_local, resolve_zone
-from smsdesk.engine.browse import Browser, QueueFilter
+from smsdesk.engine.browse import Browser, Cursor, QueueFilter
 from smsdesk.engine.views import MessageView
 
 Index = QModelIndex | QPersistentModelIndex
 
 PAGE_SIZE = 200
+# Pages held at once: ~0.2 MiB per 1,000 rows, so 16 pages of 200 stay under 1 MiB.
+MAX_PAGES = 16
 MESSAGE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -66,16 +79,34 @@ def first_line(text: str) -> str:
     return text.splitlines()[0] if text else ""
 
 
+def key(m: MessageView) -> Cursor:
+    return (m.send_at, m.id)
+
+
 class QueueModel(QAbstractTableModel):
-    def __init__(self, browser: Browser, zone: str | None = None, page_size: int = PAGE_SIZE):
+    def __init__(
+        self,
+        browser: Browser,
+        zone: str | None = None,
+        page_size: int = PAGE_SIZE,
+        max_pages: int = MAX_PAGES,
+    ):
         super().__init__()
         self._browser = browser
         self._zone = resolve_zone(zone)
+        self._zone_name = zone
         self._page_size = page_size
+        self._max_pages = max(max_pages, 2)
         self._filter = QueueFilter()
-        self._rows: list[MessageView] = []
-        self._exhausted = False
-        self._fetch_page()
+        self._total = 0
+        # page number -> its rows (None where a row vanished since the count), LRU order.
+        self._pages: OrderedDict[int, list[MessageView | None]] = OrderedDict()
+        # row -> (send_at, id) known at that row since the last count; sorted rows beside it.
+        self._anchors: dict[int, Cursor] = {}
+        self._anchor_rows: list[int] = []
+        self._mark = -1
+        self.resets = 0  # how many times the rows were counted afresh (views compare it)
+        self._recount()
 
     # -- reading --------------------------------------------------------------------------
 
@@ -83,23 +114,44 @@ class QueueModel(QAbstractTableModel):
     def filter(self) -> QueueFilter:
         return self._filter
 
-    def message(self, row: int) -> MessageView:
-        return self._rows[row]
+    def total(self) -> int:
+        """How many messages match the filter, as of the last count (no query)."""
+        return self._total
+
+    def message(self, row: int) -> MessageView | None:
+        """The message at ``row``, loading its page if needed (None if it vanished)."""
+        if not 0 <= row < self._total:
+            return None
+        number = row // self._page_size
+        page = self._pages.get(number)
+        if page is None:
+            page = self._load(number)
+        else:
+            self._pages.move_to_end(number)
+        offset = row - number * self._page_size
+        return page[offset] if offset < len(page) else None
+
+    def loaded(self, row: int) -> MessageView | None:
+        """The message at ``row`` if its page is loaded; never queries."""
+        page = self._pages.get(row // self._page_size)
+        offset = row % self._page_size
+        return page[offset] if page is not None and offset < len(page) else None
+
+    def loaded_rows(self) -> int:
+        return sum(len(page) for page in self._pages.values())
 
     def row_of(self, message_id: str) -> int | None:
-        for row, m in enumerate(self._rows):
-            if m.id == message_id:
-                return row
+        """The row of a loaded message (messages in pages not loaded are not searched)."""
+        for number, page in self._pages.items():
+            for offset, m in enumerate(page):
+                if m is not None and m.id == message_id:
+                    return number * self._page_size + offset
         return None
-
-    def total(self) -> int:
-        """How many messages match the filter (a COUNT, not a load)."""
-        return self._browser.count(self._filter)
 
     # -- Qt model -------------------------------------------------------------------------
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else self._total
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(Column)
@@ -116,9 +168,13 @@ class QueueModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        if not index.isValid():
             return None
-        m = self._rows[index.row()]
+        # Loading here (not deferred) paints a jump's rows in the same frame; a page is one
+        # indexed query, and loading emits no signal, so it is safe during a paint.
+        m = self.message(index.row())
+        if m is None:
+            return None
         column = Column(index.column())
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(m, column)
@@ -153,60 +209,141 @@ class QueueModel(QAbstractTableModel):
             return m.where
         return str(m.segments)
 
-    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008 - Qt's signature
-        return not parent.isValid() and not self._exhausted
+    # -- loading pages --------------------------------------------------------------------
 
-    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008 - Qt's signature
-        if not parent.isValid():
-            self._fetch_page()
+    def _bounds(self, number: int) -> tuple[int, int]:
+        first = number * self._page_size
+        return first, min(first + self._page_size, self._total)
+
+    def _anchor(self, row: int, m: MessageView | None) -> None:
+        if m is None or row in self._anchors:
+            return
+        self._anchors[row] = key(m)
+        self._anchor_rows.insert(bisect_left(self._anchor_rows, row), row)
+
+    def _load(self, number: int) -> list[MessageView | None]:
+        first, end = self._bounds(number)
+        want = end - first
+        # The nearest known row below the page and above it; -1 and total stand for the ends.
+        at = bisect_left(self._anchor_rows, first)
+        below = self._anchor_rows[at - 1] if at > 0 else -1
+        at = bisect_left(self._anchor_rows, end)
+        above = self._anchor_rows[at] if at < len(self._anchor_rows) else self._total
+        skip_below, skip_above = first - below - 1, above - end
+        rows: list[MessageView | None]
+        if skip_below <= skip_above:
+            fetched = self._browser.page(
+                self._filter, after=self._anchors.get(below), limit=want, skip=skip_below
+            )
+            rows = [*fetched, *[None] * (want - len(fetched))]
+        else:
+            fetched = self._browser.page(
+                self._filter,
+                after=self._anchors.get(above),
+                limit=want,
+                skip=skip_above,
+                descending=True,
+            )
+            # Walking backwards from above: a short answer is missing its first rows.
+            rows = [*[None] * (want - len(fetched)), *reversed(fetched)]
+        self._keep(number, rows)
+        return rows
+
+    def _keep(self, number: int, rows: list[MessageView | None]) -> None:
+        first = number * self._page_size
+        self._anchor(first, rows[0] if rows else None)
+        self._anchor(first + len(rows) - 1, rows[-1] if rows else None)
+        self._pages[number] = rows
+        self._pages.move_to_end(number)
+        while len(self._pages) > self._max_pages:
+            self._pages.popitem(last=False)
+
+    def _load_around(self, row: int, at: Cursor) -> None:
+        """Load the page of ``row`` knowing that message ``at`` is there (after a recount)."""
+        number = row // self._page_size
+        first, end = self._bounds(number)
+        before = self._browser.page(self._filter, after=at, limit=row - first, descending=True)
+        since = self._browser.page(self._filter, after=at, limit=end - row, inclusive=True)
+        rows: list[MessageView | None] = [
+            *[None] * (row - first - len(before)),
+            *reversed(before),
+            *since,
+            *[None] * (end - row - len(since)),
+        ]
+        self._keep(number, rows)
+
+    def _recount(self) -> None:
+        """Forget every page and anchor and count again (call inside a model reset)."""
+        self.resets += 1
+        self._mark = self._browser.watermark()
+        self._total = self._browser.count(self._filter)
+        self._pages.clear()
+        self._anchors.clear()
+        self._anchor_rows.clear()
 
     # -- changing what is shown -----------------------------------------------------------
-
-    def _fetch_page(self) -> None:
-        if self._exhausted:
-            return
-        after = (self._rows[-1].send_at, self._rows[-1].id) if self._rows else None
-        page = self._browser.page(self._filter, after=after, limit=self._page_size)
-        if len(page) < self._page_size:
-            self._exhausted = True
-        if not page:
-            return
-        first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
-        self._rows.extend(page)
-        self.endInsertRows()
 
     def set_filter(self, flt: QueueFilter) -> None:
         self.beginResetModel()
         self._filter = flt
-        self._rows = []
-        self._exhausted = False
+        self._recount()
         self.endResetModel()
-        self._fetch_page()
 
     def set_zone(self, zone: str | None) -> None:
+        if zone == self._zone_name:
+            return
+        self._zone_name = zone
         self._zone = resolve_zone(zone)
-        if self._rows:
+        if self._total:
             self.dataChanged.emit(
-                self.index(0, Column.SEND_TIME), self.index(len(self._rows) - 1, Column.SEND_TIME)
+                self.index(0, Column.SEND_TIME), self.index(self._total - 1, Column.SEND_TIME)
             )
 
-    def refresh(self) -> None:
-        """Re-read the rows already loaded (states move on while the window is open).
+    def refresh(self, first: int = 0, last: int = -1) -> int | None:
+        """Bring rows ``first``..``last`` (what is on screen) up to date, cheaply.
 
-        Rows keep their place when the same messages are still there, so selections survive;
-        otherwise (new messages, filter no longer matching) the model resets.
+        When no event was recorded since the last count, only those rows are read again (by
+        id) and the other pages are dropped, to be read afresh when scrolled to. Otherwise
+        (new messages, states or times changed) the model counts again and resets, keeping the
+        message that was at ``first``; returns its new row then (None when nothing moved).
         """
-        limit = max(len(self._rows), self._page_size)
-        fresh = self._browser.page(self._filter, limit=limit)
-        if [m.id for m in fresh] == [m.id for m in self._rows]:
-            if fresh != self._rows:
-                self._rows = fresh
-                self.dataChanged.emit(
-                    self.index(0, 0), self.index(len(self._rows) - 1, len(Column) - 1)
-                )
-            return
+        last = min(last if last >= 0 else first + self._page_size - 1, self._total - 1)
+        numbers = range(first // self._page_size, last // self._page_size + 1) if last >= 0 else ()
+        if self._browser.watermark() == self._mark:
+            kept = [n for n in numbers if n in self._pages]
+            if self._reread(first, last):
+                for n in [n for n in self._pages if n not in kept]:
+                    del self._pages[n]
+                return None
+        top = self.loaded(first)
         self.beginResetModel()
-        self._rows = fresh
-        self._exhausted = len(fresh) < limit
+        before = self._total
+        self._recount()
+        row: int | None = None
+        fresh = self._browser.by_ids(self._filter, [top.id]).get(top.id) if top else None
+        if top is not None and fresh is not None and fresh.send_at == top.send_at:
+            # Counting walks the index from an end: from the nearer one.
+            total = self._total if first > before // 2 else None
+            row = self._browser.position(self._filter, key(top), total=total)
+            self._load_around(row, key(top))
         self.endResetModel()
+        return row
+
+    def _reread(self, first: int, last: int) -> bool:
+        """Read the loaded rows ``first``..``last`` again; False if one left the filter or
+        moved (only the screen's rows: a refresh stays cheap however much is loaded)."""
+        shown = {row: m for row in range(first, last + 1) if (m := self.loaded(row)) is not None}
+        fresh = self._browser.by_ids(self._filter, [m.id for m in shown.values()])
+        if len(fresh) != len(shown):
+            return False
+        if any(fresh[m.id].send_at != m.send_at for m in shown.values()):
+            return False  # rescheduled: its row is elsewhere now
+        changed = [row for row, m in shown.items() if fresh[m.id] != m]
+        for row in changed:
+            number, offset = divmod(row, self._page_size)
+            self._pages[number][offset] = fresh[shown[row].id]
+        if changed:
+            self.dataChanged.emit(
+                self.index(min(changed), 0), self.index(max(changed), len(Column) - 1)
+            )
+        return True

@@ -42,6 +42,9 @@ from smsdesk.ui.widgets import Confirm, ask_with_dialog
 AskPath = Callable[[], str | None]
 NO_DATE = QDate(2000, 1, 1)  # the minimum of the date filters, shown as "any"
 CSV_PAGE = 1000
+# Above this many selected rows the detail pane only counts them: reading every selected
+# message (a Ctrl+A over a million) would stall the window.
+DETAIL_LIMIT = 1000
 
 
 class QueueView(QWidget):
@@ -238,6 +241,11 @@ class QueueView(QWidget):
             self.status_label.setText(str(exc))
             return
         self.model.set_filter(flt)
+        if self.model.rowCount():
+            # A reset leaves no current row, and without one Ctrl+End/Ctrl+Home do nothing.
+            self.table.selectionModel().setCurrentIndex(
+                self.model.index(0, 0), QItemSelectionModel.SelectionFlag.NoUpdate
+            )
         self._update_count()
 
     def focus_search(self) -> None:
@@ -250,15 +258,51 @@ class QueueView(QWidget):
 
     def refresh(self) -> None:
         """Re-read what is shown, keeping the selection (called periodically and after
-        actions)."""
-        selected = [m.id for m in self.selected_messages()]
-        current = self.table.currentIndex()
-        current_id = self.model.message(current.row()).id if current.isValid() else None
+        actions). Cheap when nothing changed: only the rows on screen are read again."""
         self.model.set_zone(self.service.settings().zone)
-        self.model.refresh()
-        self.select_ids(selected, current_id)
+        first, last = self.visible_rows()
+        selected = [m.id for m in self._loaded_selection()]
+        current = self.model.loaded(self.table.currentIndex().row())
+        resets = self.model.resets
+        top = self.model.refresh(first, last)
+        if self.model.resets != resets:
+            # Counted afresh (rows came, went or moved): keep the same message at the top
+            # and select again what was selected, by id.
+            row = top if top is not None else min(first, self.model.rowCount() - 1)
+            if row >= 0:
+                self.table.scrollTo(
+                    self.model.index(row, 0), QAbstractItemView.ScrollHint.PositionAtTop
+                )
+            first, last = self.visible_rows()
+            for r in range(first, last + 1):
+                self.model.message(r)  # load what is on screen, so the ids can be found
+            self.select_ids(selected, current.id if current else None)
         self._update_count()
         self._selection_changed()
+
+    def visible_rows(self) -> tuple[int, int]:
+        """The first and last row on screen (0, -1 when there are none)."""
+        count = self.model.rowCount()
+        if count == 0:
+            return 0, -1
+        first = max(self.table.rowAt(0), 0)
+        last = self.table.rowAt(self.table.viewport().height() - 1)
+        return first, count - 1 if last < 0 else last
+
+    def _loaded_selection(self) -> list[MessageView]:
+        """Selected messages among the loaded rows (what can be selected again by id)."""
+        found = []
+        for top, bottom in self._spans():
+            for row in range(top, bottom + 1):
+                m = self.model.loaded(row)
+                if m is not None:
+                    found.append(m)
+        return found
+
+    def _spans(self) -> list[tuple[int, int]]:
+        """The selected rows as (top, bottom) ranges: a Ctrl+A is one range, not N rows."""
+        selection = self.table.selectionModel().selection()
+        return [(selection.at(i).top(), selection.at(i).bottom()) for i in range(selection.count())]
 
     def select_ids(self, ids: list[str], current_id: str | None = None) -> None:
         selection = self.table.selectionModel()
@@ -276,11 +320,22 @@ class QueueView(QWidget):
 
     # -- selection and details ------------------------------------------------------------
 
+    def selected_count(self) -> int:
+        return sum(bottom - top + 1 for top, bottom in self._spans())
+
     def selected_messages(self) -> list[MessageView]:
-        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
-        return [self.model.message(r) for r in rows if r < self.model.rowCount()]
+        """Every selected message, loading pages as needed."""
+        rows = sorted({r for top, bottom in self._spans() for r in range(top, bottom + 1)})
+        return [m for m in map(self.model.message, rows) if m is not None]
 
     def _selection_changed(self, *_: object) -> None:
+        count = self.selected_count()
+        if count > DETAIL_LIMIT:
+            for button in (self.cancel_button, self.reschedule_button, self.duplicate_button):
+                button.setEnabled(True)
+            self.retry_button.setEnabled(True)  # retry takes only the failed ones
+            self._show_detail(None, count)
+            return
         chosen = self.selected_messages()
         states = {m.state for m in chosen}
         self.cancel_button.setEnabled(bool(chosen))
