@@ -36,10 +36,14 @@ class Painted(QObject):
 
 def main() -> dict[str, Any]:
     app = QApplication(sys.argv[:1])
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
     from smsdesk.engine.browse import Browser, QueueFilter
     from smsdesk.engine.context import AppContext
     from smsdesk.engine.service import Service
     from smsdesk.ui.actions import MessageActions
+    from smsdesk.ui.queue_model import Column
     from smsdesk.ui.queue_view import QueueView
     from smsdesk.ui.tasks import TaskRunner
 
@@ -58,53 +62,108 @@ def main() -> dict[str, Any]:
     while spy.at is None:
         app.processEvents()
     out["open"] = spy.at - started
-    out["rows_after_open"] = view.model.rowCount()
+    app.removeEventFilter(spy)
+    model, table = view.model, view.table
+    out["total_rows"] = model.rowCount()
 
-    fetches = []
-    for _ in range(FETCHES):  # what scrolling down does: one keyset page per fetchMore
+    # Every page the model reads goes through Browser.page: time each one.
+    pages: list[float] = []
+    page = model._browser.page
+
+    def timed_page(*args: Any, **kwargs: Any) -> Any:
         t = time.perf_counter()
-        view.model.fetchMore()
-        fetches.append(time.perf_counter() - t)
-    out["page_fetch_median"] = median(fetches)
-    out["page_fetch_max"] = max(fetches)
+        try:
+            return page(*args, **kwargs)
+        finally:
+            pages.append(time.perf_counter() - t)
 
-    rows = view.model.rowCount()
+    model._browser.page = timed_page  # type: ignore[method-assign]
+
+    def settle() -> float:
+        t = time.perf_counter()
+        table.viewport().repaint()  # paint now: the rows shown are the rows read
+        app.processEvents()
+        return time.perf_counter() - t
+
+    table.setFocus()
+    table.setCurrentIndex(model.index(0, 0))
+    bar = table.verticalScrollBar()
+    scrolls = []
+    for _ in range(FETCHES):  # scrolling down a page of rows at a time
+        bar.setValue(bar.value() + 200)
+        scrolls.append(settle())
+    out["page_fetch_median"] = median(pages)
+    out["page_fetch_max"] = max(pages)
+    out["scroll_step_max"] = max(scrolls)
+
+    def last_shown() -> int:
+        return table.rowAt(table.viewport().height() - 1)
+
     t = time.perf_counter()
-    view.table.scrollToBottom()  # Ctrl+End
-    app.processEvents()
-    out["ctrl_end"] = time.perf_counter() - t
-    out["ctrl_end_rows_gained"] = view.model.rowCount() - rows
-    out["total_rows"] = view.model.total()
+    QTest.keyClick(table, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+    out["ctrl_end"] = time.perf_counter() - t + settle()
+    out["ctrl_end_row"] = table.currentIndex().row()
+    out["ctrl_end_last_shown"] = last_shown()
+    [newest] = Browser(ctx).page(QueueFilter(), limit=1, descending=True)
+    shown = model.index(model.rowCount() - 1, Column.TEXT).data(Qt.ItemDataRole.UserRole + 1)
+    out["ctrl_end_is_newest"] = shown == newest.id
+    t = time.perf_counter()
+    QTest.keyClick(table, Qt.Key.Key_Home, Qt.KeyboardModifier.ControlModifier)
+    out["ctrl_home"] = time.perf_counter() - t + settle()
+    out["ctrl_home_row"] = table.currentIndex().row()
+    for fraction in (0.5, 0.25, 0.75):  # scroll bar dragged far: rows skipped from an anchor
+        t = time.perf_counter()
+        bar.setValue(int(bar.maximum() * fraction))
+        out[f"drag_{int(fraction * 100)}"] = time.perf_counter() - t + settle()
+    QTest.keyClick(table, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+    settle()
+    for _ in range(100):  # and back up from the end, a screen at a time
+        QTest.keyClick(table, Qt.Key.Key_PageUp)
+        settle()
+    out["rows_held"] = model.loaded_rows()
+    out["rss_after_jumps_mb"] = current_rss_mb()
+    out["page_fetch_max_all"] = max(pages)
+
     browser = Browser(ctx)
-    t = time.perf_counter()
-    browser.page(QueueFilter(), limit=200, descending=True)  # what a true "last row" needs
-    out["last_page_query"] = time.perf_counter() - t
-
     for state in STATES:
         index = view.state_combo.findData(state)
+        pages.clear()
         t = time.perf_counter()
-        view.state_combo.setCurrentIndex(index)  # apply_filters: new first page + count
-        app.processEvents()
+        view.state_combo.setCurrentIndex(index)  # apply_filters: count, then the first page
+        settle()
         out[f"filter_{state}"] = time.perf_counter() - t
-        out[f"filter_{state}_rows"] = view.model.rowCount()
+        out[f"filter_{state}_page"] = max(pages)
+        t = time.perf_counter()
+        browser.count(QueueFilter(states=frozenset({state})))
+        out[f"filter_{state}_count"] = time.perf_counter() - t
+        out[f"filter_{state}_rows"] = model.rowCount()
+        pages.clear()
+        QTest.keyClick(table, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+        settle()
+        out[f"filter_{state}_end_page"] = max(pages, default=0.0)
     view.state_combo.setCurrentIndex(0)
-    app.processEvents()
+    settle()
 
-    t = time.perf_counter()
-    view.refresh()  # what the window does every 5 s on the GUI thread
-    out["periodic_refresh"] = time.perf_counter() - t
+    bar.setValue(bar.maximum() // 2)
+    settle()
+    refreshes = []
+    for _ in range(5):
+        t = time.perf_counter()
+        view.refresh()  # what the window does every 5 s on the GUI thread: nothing changed
+        refreshes.append(time.perf_counter() - t)
+    out["periodic_refresh"] = median(refreshes)
+    for where, value in (("middle", bar.maximum() // 2), ("end", bar.maximum())):
+        bar.setValue(value)
+        settle()
+        model._mark = -1  # as if an event was recorded: count again, find the top row again
+        t = time.perf_counter()
+        view.refresh()
+        out[f"refresh_after_change_{where}"] = time.perf_counter() - t
     t = time.perf_counter()
     service.summary()  # the status bar's part of the same periodic refresh
     out["status_summary"] = time.perf_counter() - t
 
     out["rss_mb"] = current_rss_mb()
-    # Memory per loaded row, to project scrolling all the way down.
-    loaded = view.model.rowCount()
-    before = current_rss_mb()
-    for _ in range(25):
-        view.model.fetchMore()
-    gained = view.model.rowCount() - loaded
-    out["mb_per_1000_rows"] = (current_rss_mb() - before) / max(gained, 1) * 1000
     out["peak_rss_mb"] = peak_rss_mb()
     view.close()
 
