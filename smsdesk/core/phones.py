@@ -9,6 +9,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, ValidationResult
 
 from smsdesk.core.errors import InvalidInput
+from smsdesk.core.phone_parse import quick_parse
 from smsdesk.core.phone_validity import is_valid
 
 _FIELD: Final = "recipients"
@@ -91,6 +92,9 @@ def normalize_number(
     if len(digits) > 17:  # E.164 allows 15; stop absurd pastes before parsing
         raise _fail(f"'{text}' is too long to be a phone number")
 
+    quick = quick_parse(candidate, region)
+    if quick is not None:  # valid, and read exactly as parse reads it
+        return f"+{quick.country_code}{quick.national_number}"
     try:
         number = phonenumbers.parse(candidate, region)
     except NumberParseException as exc:
