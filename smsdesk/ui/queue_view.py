@@ -241,12 +241,16 @@ class QueueView(QWidget):
             self.status_label.setText(str(exc))
             return
         self.model.set_filter(flt)
-        if self.model.rowCount():
-            # A reset leaves no current row, and without one Ctrl+End/Ctrl+Home do nothing.
-            self.table.selectionModel().setCurrentIndex(
-                self.model.index(0, 0), QItemSelectionModel.SelectionFlag.NoUpdate
-            )
+        self._ensure_current(0)
         self._update_count()
+
+    def _ensure_current(self, row: int) -> None:
+        # A reset (or the first load) leaves no current row, and without one Ctrl+End,
+        # Ctrl+Home and the arrow keys do nothing. Made current, not selected.
+        if not self.table.currentIndex().isValid() and 0 <= row < self.model.rowCount():
+            self.table.selectionModel().setCurrentIndex(
+                self.model.index(row, 0), QItemSelectionModel.SelectionFlag.NoUpdate
+            )
 
     def focus_search(self) -> None:
         self.search_edit.setFocus()
@@ -277,6 +281,7 @@ class QueueView(QWidget):
             for r in range(first, last + 1):
                 self.model.message(r)  # load what is on screen, so the ids can be found
             self.select_ids(selected, current.id if current else None)
+        self._ensure_current(first)
         self._update_count()
         self._selection_changed()
 

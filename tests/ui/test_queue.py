@@ -137,3 +137,18 @@ def test_retry_a_failed_message(
     assert queue.retry_button.isEnabled()
     qtbot.mouseClick(queue.retry_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: queue.model.index(0, Column.STATE).data() == "queued")
+
+
+def test_ctrl_end_works_as_soon_as_the_queue_is_shown(
+    qtbot: QtBot, window: MainWindow, service: Service, clock: ManualClock
+) -> None:
+    """No click first: the shown Queue has a current row (not a selection), so the keys move."""
+    _schedule(service, clock, 40)
+    window.show_view("Queue")
+    window.refresh()
+    table = window.queue.table
+    assert table.currentIndex().row() == 0
+    assert table.selectionModel().selectedRows() == []  # current, not selected
+    qtbot.keyClick(table, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: table.currentIndex().row() == 39)
+    assert window.queue.model.index(39, Column.TEXT).data().startswith("Reminder 39")
