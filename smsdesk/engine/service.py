@@ -28,7 +28,13 @@ from smsdesk.core.quiet_hours import QuietHours
 from smsdesk.core.segments import count_segments
 from smsdesk.core.timeparse import format_local, resolve_zone
 from smsdesk.core.urls import check_provider_url
-from smsdesk.engine.audience import Planned, plan_audience
+from smsdesk.engine.audience import (
+    Planned,
+    plan_audience,
+    quiet_hours_of,
+    recipient_zone,
+    respect_quiet_hours,
+)
 from smsdesk.engine.contacts import ContactBook
 from smsdesk.engine.context import AppContext
 from smsdesk.engine.views import (
@@ -356,8 +362,39 @@ class Service:
     # -- changing -------------------------------------------------------------------------
 
     def reschedule(self, ident: str, send_at: datetime) -> list[ActionResult]:
+        """Move messages to ``send_at``; quiet hours apply as when scheduling (a message
+        moved into its recipient's night goes at the next morning, or, by setting, the
+        change is refused and nothing changes)."""
         self.validate_send_at(send_at)
-        return self._act(self._resolve(ident), send_at)
+        msgs = self._resolve(ident)
+        times = self._out_of_quiet_hours(msgs, send_at)
+        by_time: dict[datetime, list[Message]] = defaultdict(list)
+        for msg in msgs:
+            by_time[times[msg.id][0]].append(msg)
+        results: dict[str, ActionResult] = {}
+        for at, group in by_time.items():
+            for result in self._act(group, at):
+                note = times[result.id][1]
+                if note and result.ok:
+                    result = replace(result, detail=f"{result.detail}; {note}")
+                results[result.id] = result
+        return [results[m.id] for m in msgs]
+
+    def _out_of_quiet_hours(
+        self, msgs: Sequence[Message], send_at: datetime
+    ) -> dict[str, tuple[datetime, str]]:
+        """Each message's time (and why it moved); raises, changing nothing, when quiet
+        hours refuse one."""
+        settings = self.ctx.settings
+        quiet = quiet_hours_of(settings)
+        contacts = ContactBook(self.ctx).by_numbers({m.recipient for m in msgs})
+        times: dict[str, tuple[datetime, str]] = {}
+        for msg in msgs:
+            place = recipient_zone(
+                msg.recipient, contacts.get(msg.recipient), resolve_zone(msg.zone)
+            )
+            times[msg.id] = respect_quiet_hours(settings, quiet, msg.recipient, send_at, place)
+        return times
 
     def cancel(self, ident: str) -> list[ActionResult]:
         return self._act(self._resolve(ident), None)

@@ -239,6 +239,46 @@ def test_quiet_hours_move_a_late_message_and_say_so(cli: Cli) -> None:
     assert cli("settings", "--quiet-hours", "25:00-08:00").code == 2
 
 
+def test_rescheduling_into_quiet_hours_moves_or_refuses_like_scheduling(
+    cli: Cli, isolated_home: Path
+) -> None:
+    cli("contacts", "add", "+447911123013", "--zone", "America/New_York")
+    r = cli("schedule", "--to", "+447911123013", "--text", "Flu jab",
+            "--at", "2026-12-01T15:00:00-05:00", "--json")  # fmt: skip
+    msg_id = r.json()["messages"][0]["message"]["id"]
+    moved = cli("reschedule", msg_id, "--at", "2026-12-01T23:15:00-05:00", "--json")
+    assert moved.code == 0, moved.err
+    [result] = moved.json()
+    assert result["ok"] and "quiet hours" in result["detail"]
+    assert _rows(isolated_home, f"SELECT send_at FROM message WHERE id = '{msg_id}'") == [
+        ("2026-12-02 13:00:00.000000",)  # 08:00 in New York, not 23:15
+    ]
+    assert cli("settings", "--quiet-mode", "refuse").code == 0
+    refused = cli("reschedule", msg_id, "--at", "2026-12-02T22:00:00-05:00")
+    assert refused.code == 2 and "inside quiet hours" in refused.err
+    assert _rows(isolated_home, f"SELECT send_at FROM message WHERE id = '{msg_id}'") == [
+        ("2026-12-02 13:00:00.000000",)  # unchanged
+    ]
+
+
+def test_a_batch_rescheduled_into_one_recipients_night_moves_only_that_one(
+    cli: Cli, isolated_home: Path
+) -> None:
+    cli("contacts", "add", "+447911123014", "--zone", "America/New_York")
+    cli("contacts", "add", "+447911123015", "--zone", "Europe/London")
+    r = cli("schedule", "--to", "+447911123014,+447911123015", "--text", "Clinic closed",
+            "--at", "2026-12-01T12:00:00+00:00", "--json")  # fmt: skip
+    batch = r.json()["batch_id"]
+    # 21:30 in London is quiet there; it is 16:30 in New York.
+    done = cli("reschedule", batch, "--at", "2026-12-01T21:30:00+00:00", "--json")
+    assert done.code == 0, done.err
+    assert [x["ok"] for x in done.json()] == [True, True]
+    assert sorted(_rows(isolated_home, "SELECT recipient, send_at FROM message")) == [
+        ("+447911123014", "2026-12-01 21:30:00.000000"),
+        ("+447911123015", "2026-12-02 08:00:00.000000"),
+    ]
+
+
 def test_quiet_hours_need_to_know_where_the_recipient_is(cli: Cli) -> None:
     # A UK mobile belongs to London's clock (the sender's zone is among its zones): moved.
     uk = cli(
