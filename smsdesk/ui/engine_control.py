@@ -30,6 +30,7 @@ class EngineControl(QObject):
         self._wake = threading.Event()
         self._paused = False
         self.last_error: str | None = None
+        self.turns = 0  # rounds of the loop so far, run or skipped (paused)
         self._thread: threading.Thread | None = None
 
     @property
@@ -71,5 +72,6 @@ class EngineControl(QObject):
                 except Exception as exc:  # keep the engine alive; the next pass retries
                     log.exception("dispatch pass failed")
                     self.last_error = str(exc) or type(exc).__name__
+            self.turns += 1
             self._wake.wait(min(max(wait, 0.2), IDLE.total_seconds()))
             self._wake.clear()
