@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from secrets import token_hex
 from typing import Any
 
 from sqlalchemy import update
@@ -23,9 +24,9 @@ from sqlmodel import Session, col, select
 
 from smsdesk.core.errors import NotFound, SmsdeskError
 from smsdesk.core.lifecycle import AT_PROVIDER, FINAL, State, can_transition
-from smsdesk.core.planner import Action, plan_handoff
+from smsdesk.core.planner import Action, Capabilities, plan_handoff
 from smsdesk.engine.context import AppContext
-from smsdesk.engine.pacing import Pacer
+from smsdesk.engine.pacing import Pacer, TokenBucket
 from smsdesk.providers.base import (
     AmbiguousError,
     Outgoing,
@@ -36,6 +37,7 @@ from smsdesk.providers.base import (
     Rejected,
     TransientError,
 )
+from smsdesk.providers.registry import MODULES, kind_info
 from smsdesk.store import queries
 from smsdesk.store.models import Message, ProviderAccount
 from smsdesk.store.queries import Claimed, Move
@@ -144,8 +146,9 @@ class Dispatcher:
     def claim_size(self) -> int:
         if self.claim_limit is not None:
             return self.claim_limit
-        sizes = [self.ctx.capabilities(a).batch_size for a in self.ctx.accounts_by_id().values()]
-        return max([MIN_CLAIM, *sizes])
+        # What each kind takes, without opening every account's provider to ask.
+        kinds = {a.kind for a in self.ctx.accounts_by_id().values()} & set(MODULES)
+        return max([MIN_CLAIM, *(kind_info(k).capabilities.batch_size for k in kinds)])
 
     def run_forever(self, stop: threading.Event, idle: timedelta = timedelta(seconds=30)) -> None:
         while not stop.is_set():
@@ -181,14 +184,19 @@ class Dispatcher:
     def _process(self, claimed: Sequence[Claimed], report: PassReport) -> None:
         ready: dict[int, Ready] = defaultdict(list)
         claimed = self._drop_opted_out(claimed, report)
-        # One query for the accounts of the whole claim, not one per message.
+        # Looked up once for the whole claim, not once per message.
         accounts = self.ctx.accounts_by_id()
+        grace = self.ctx.grace
+        known: dict[int, Capabilities] = {}
         for msg in claimed:
             try:
                 if State(msg.state) in (State.HANDING_OFF, State.UNKNOWN):
                     self._reconcile(msg, report)
                     continue
-                decision = self._decide(msg, _account(accounts, msg.account_id), report)
+                if msg.account_id not in known:  # opened here: a failure blocks the message
+                    account = _account(accounts, msg.account_id)
+                    known[msg.account_id] = self.ctx.provider(account).capabilities
+                decision = self._decide(msg, known[msg.account_id], grace, report)
             except SmsdeskError as exc:  # e.g. the account's key is missing from the keyring
                 self._blocked([msg], exc)
                 continue
@@ -196,7 +204,7 @@ class Dispatcher:
                 ready[msg.account_id].append((msg, decision[0]))
         for account_id, items in ready.items():
             account = accounts[account_id]
-            caps = self.ctx.capabilities(account)
+            caps = known[account_id]
             size = max(caps.batch_size, 1)
             chunks = [items[start : start + size] for start in range(0, len(items), size)]
             rate = caps.rate_limit_per_second
@@ -209,7 +217,15 @@ class Dispatcher:
                 for chunk in chunks:
                     self._one_chunk(account, chunk, report)
 
-    def _one_chunk(self, account: ProviderAccount, chunk: Ready, report: PassReport) -> None:
+    def _one_chunk(
+        self,
+        account: ProviderAccount,
+        chunk: Ready,
+        report: PassReport,
+        bucket: TokenBucket | None = None,
+    ) -> None:
+        if bucket is not None:
+            bucket.acquire()
         try:
             self._hand_off(account, chunk, report)
         except SmsdeskError as exc:
@@ -226,22 +242,19 @@ class Dispatcher:
         workers = min(MAX_WORKERS, math.ceil(rate * ASSUMED_LATENCY), len(chunks))
         if workers <= 1:
             for chunk in chunks:
-                bucket.acquire()
-                self._one_chunk(account, chunk, report)
+                self._one_chunk(account, chunk, report, bucket)
             return
         try:  # opened once here rather than by the first threads at the same time
             self.ctx.provider(account)
         except SmsdeskError as exc:
             self._blocked([m for chunk in chunks for m, _ in chunk], exc)
             return
-        parts = [PassReport() for _ in chunks]
-
-        def run(chunk: Ready, part: PassReport) -> None:
-            bucket.acquire()
-            self._one_chunk(account, chunk, part)
-
+        parts = [PassReport() for _ in chunks]  # one each: no report shared between threads
         with ThreadPoolExecutor(workers, thread_name_prefix="smsdesk-handoff") as pool:
-            futures = [pool.submit(run, c, p) for c, p in zip(chunks, parts, strict=True)]
+            futures = [
+                pool.submit(self._one_chunk, account, chunk, part, bucket)
+                for chunk, part in zip(chunks, parts, strict=True)
+            ]
         for part in parts:
             report.add(part)
         for future in futures:
@@ -251,8 +264,11 @@ class Dispatcher:
         """Checked again at hand-off: a recipient may have opted out since scheduling."""
         queued = [m for m in claimed if m.state == State.QUEUED.value]
         now = self.ctx.clock.now()
-        with self.ctx.db.write() as s:
+        with self.ctx.db.read() as s:
             opted = queries.opted_out(s, {m.recipient for m in queued})
+        if not opted:  # the usual case: no write transaction at all
+            return list(claimed)
+        with self.ctx.db.write() as s:
             for msg in queued:
                 entry = opted.get(msg.recipient)
                 if entry is None:
@@ -301,11 +317,11 @@ class Dispatcher:
                 )
 
     def _decide(
-        self, msg: Claimed, account: ProviderAccount, report: PassReport
+        self, msg: Claimed, caps: Capabilities, grace: timedelta, report: PassReport
     ) -> tuple[datetime | None] | None:
         """Returns (send_at for the provider, None meaning now) when the message goes now."""
         now = self.ctx.clock.now()
-        if now - msg.send_at > self.ctx.grace:
+        if now - msg.send_at > grace:
             # It came due while nothing ran: the user decides (send now, reschedule, cancel).
             with self.ctx.db.write() as s:
                 note = "missed its send time while smsdesk was not running"
@@ -317,7 +333,7 @@ class Dispatcher:
                 queries.add_event(s, msg.id, now, "missed", note)
             report.missed += 1
             return None
-        plan = plan_handoff(msg.send_at, self.ctx.provider(account).capabilities, now)
+        plan = plan_handoff(msg.send_at, caps, now)
         act_at = plan.act_at if plan.action is Action.HOLD_UNTIL else msg.send_at
         if plan.action is not Action.HAND_OFF_NOW and act_at > now:
             with self.ctx.db.write() as s:
@@ -333,7 +349,7 @@ class Dispatcher:
     def _hand_off(self, account: ProviderAccount, items: Ready, report: PassReport) -> None:
         provider = self.ctx.provider(account)
         now = self.ctx.clock.now()
-        keys = {msg.id: msg.idempotency_key or f"smsdesk-{uuid.uuid4().hex}" for msg, _ in items}
+        keys = {msg.id: msg.idempotency_key or f"smsdesk-{token_hex(16)}" for msg, _ in items}
         moves = [
             Move(
                 msg.id,
@@ -421,8 +437,16 @@ class Dispatcher:
             for number, source in opted_out.items():
                 # Never message this number again (also checked when scheduling).
                 queries.record_opt_out(s, number, now, source)
+            # Settled: the lease goes with this change (the round's release then has nothing
+            # left to rewrite for these rows).
             moved = queries.transition_many(
-                s, accepted + refused, State.HANDING_OFF, now, owner=self.owner
+                s,
+                accepted + refused,
+                State.HANDING_OFF,
+                now,
+                owner=self.owner,
+                lease_owner=None,
+                lease_expires_at=None,
             )
         report.handed_off += sum(1 for mv in accepted if mv.message_id in moved)
         report.failed += sum(1 for mv in refused if mv.message_id in moved)

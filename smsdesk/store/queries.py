@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table, and_, bindparam, insert, or_, update
@@ -100,11 +101,14 @@ def claim_due(
 
 
 def release(session: Session, ids: Iterable[str], owner: str) -> None:
-    session.execute(
-        update(Message)
-        .where(col(Message.id).in_(list(ids)), col(Message.lease_owner) == owner)
-        .values(lease_owner=None, lease_expires_at=None)
-    )
+    m = MESSAGES.c
+    wanted = list(ids)
+    for part in _chunks(wanted, _IN_CHUNK):
+        session.connection().execute(
+            update(MESSAGES)
+            .where(m.id.in_(part), m.lease_owner == owner)
+            .values(lease_owner=None, lease_expires_at=None)
+        )
 
 
 def transition(
@@ -182,26 +186,27 @@ class _DriverStatement:
     positional: bool
     processors: tuple[Callable[[Any], Any] | None, ...]
 
-    def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        # Most values repeat (the same instant for a whole chunk): convert each one once.
-        memo: dict[tuple[int, Any], Any] = {}
-
-        def convert(i: int, value: Any) -> Any:
-            process = self.processors[i]
-            if process is None or value is None:
-                return value
-            key = (i, value)
-            if key not in memo:
-                memo[key] = process(value)
-            return memo[key]
-
-        params: list[Any] = []
-        for row in rows:
-            values = [convert(i, row[name]) for i, name in enumerate(self.names)]
-            params.append(
-                tuple(values) if self.positional else dict(zip(self.names, values, strict=True))
-            )
-        conn.exec_driver_sql(self.sql, params)
+    def run(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+        """Execute once per row; the rows' values are converted in place. Returns the rows
+        changed (summed over the rows by both drivers used here)."""
+        for name, process in zip(self.names, self.processors, strict=True):
+            if process is None:
+                continue
+            # Most values repeat (the same instant for a whole chunk): convert each one once.
+            memo: dict[Any, Any] = {None: None}
+            for row in rows:
+                value = row[name]
+                if value not in memo:
+                    memo[value] = process(value)
+                row[name] = memo[value]
+        pick = itemgetter(*self.names)
+        if self.positional:
+            params: list[Any] = [pick(row) for row in rows]
+            if len(self.names) == 1:
+                params = [(p,) for p in params]
+        else:
+            params = [{n: row[n] for n in self.names} for row in rows]
+        return conn.exec_driver_sql(self.sql, params).rowcount
 
 
 def _compile(stmt: Any, dialect: Dialect, types: Mapping[str, Any]) -> _DriverStatement:
@@ -252,31 +257,66 @@ def transition_many(
     moves only if it is still in ``old`` (and leased by ``owner``, when given); one event per
     message moved. ``common`` columns are set on every message moved. Returns the ids moved.
 
-    The rows are read and locked first (SELECT ... FOR UPDATE on PostgreSQL; on SQLite the
-    caller's BEGIN IMMEDIATE already keeps every other writer out), so the states read are the
-    states changed; then one executemany UPDATE and one executemany INSERT of the events."""
+    One executemany UPDATE (per set of columns) and one executemany INSERT of the events. To
+    know which rows moved, the rows are first read and locked (SELECT ... FOR UPDATE on
+    PostgreSQL); on SQLite, whose BEGIN IMMEDIATE already keeps every other writer out, the
+    UPDATE is tried first inside a savepoint, and only if some row did not match is it undone
+    and the careful way taken."""
     if not moves:
         return set()
-    olds = [old.value] if isinstance(old, State) else [o.value for o in old]
+    firsts = list({mv.message_id: mv for mv in reversed(moves)}.values())[::-1]
     conn = session.connection()
+    if isinstance(old, State) and conn.dialect.name == "sqlite":
+        savepoint = conn.begin_nested()
+        sure = {mv.message_id: old.value for mv in firsts}
+        if _apply(conn, firsts, sure, now, owner, common) == len(firsts):
+            savepoint.commit()
+            return set(sure)
+        savepoint.rollback()  # someone moved a message meanwhile: find out which
+    olds = [old.value] if isinstance(old, State) else [o.value for o in old]
     lock = _lock_statement(owner is not None)
     current: dict[str, str] = {}
-    for part in _chunks(list(dict.fromkeys(mv.message_id for mv in moves)), _IN_CHUNK):
+    for part in _chunks([mv.message_id for mv in firsts], _IN_CHUNK):
         found = conn.execute(lock, {"ids": part, "olds": olds, "owner": owner})
         current.update((row[0], row[1]) for row in found)
+    # Those not found moved on (cancelled, claimed by another desk...): left as they are.
+    still = [mv for mv in firsts if mv.message_id in current]
+    _apply(conn, still, current, now, owner, common)
+    return {mv.message_id for mv in still}
+
+
+def _apply(
+    conn: Connection,
+    moves: Sequence[Move],
+    states: Mapping[str, str],
+    now: datetime,
+    owner: str | None,
+    common: Mapping[str, Any],
+) -> int:
+    """Move each message from ``states[id]`` (compare-and-set) and record the events of those
+    expected to move; returns how many rows the UPDATEs changed."""
     updates: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     events: list[dict[str, Any]] = []
+    base = {f"p_{k}": v for k, v in common.items()}
+    base.update(p_updated_at=now, p_owner=owner)
+    shapes: dict[tuple[str, ...], tuple[str, ...]] = {}  # a move's own columns -> all set
+    checked: dict[tuple[str, State], str] = {}  # (from, to) allowed -> the target's value
     for mv in moves:
-        state = current.pop(mv.message_id, None)  # popped: a repeated id moves once
-        if state is None:
-            continue  # it moved on (cancelled, claimed by another desk...): leave it be
-        state_from = State(state)
-        if state_from is not mv.new:
-            check_transition(state_from, mv.new)
-        columns = {**common, **mv.values, "state": mv.new.value, "updated_at": now}
-        params = {f"p_{k}": v for k, v in columns.items()}
-        params.update(p_id=mv.message_id, p_from=state, p_owner=owner)
-        updates[tuple(sorted(columns))].append(params)
+        state = states[mv.message_id]
+        target = checked.get((state, mv.new))
+        if target is None:
+            if state != mv.new.value:
+                check_transition(State(state), mv.new)
+            target = checked[(state, mv.new)] = mv.new.value
+        own = tuple(mv.values)
+        shape = shapes.get(own)
+        if shape is None:
+            shape = shapes[own] = tuple(sorted({*common, *own, "state", "updated_at"}))
+        params = base.copy()
+        for k, v in mv.values.items():
+            params[f"p_{k}"] = v
+        params.update(p_id=mv.message_id, p_from=state, p_state=target)
+        updates[shape].append(params)
         events.append(
             {
                 "message_id": mv.message_id,
@@ -284,15 +324,16 @@ def transition_many(
                 "kind": mv.kind,
                 "detail": mv.detail,
                 "state_from": state,
-                "state_to": mv.new.value,
+                "state_to": target,
             }
         )
     dialect = conn.dialect
+    changed = 0
     for keys, rows in updates.items():
-        _update_statement(keys, owner is not None, dialect).run(conn, rows)
+        changed += _update_statement(keys, owner is not None, dialect).run(conn, rows)
     if events:
         _insert_events(dialect).run(conn, events)
-    return {e["message_id"] for e in events}
+    return changed
 
 
 def add_event(
