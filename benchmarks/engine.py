@@ -392,7 +392,7 @@ def lateness_rows(sizes: Sizes) -> list[Row]:
     return [
         Row(
             f"lateness of {count} locally held messages sent at their due time "
-            f"(over {window:.0f} s, 5 per instant)",
+            f"(over {window:.0f} s, 5 per instant, within Telnyx's 10/s)",
             f"p99 {ms(p99)}",
             f"p50 {ms(p50)}, max {ms(max(late) if late else float('nan'))}, "
             f"{len(late)}/{count} sent",
