@@ -3,11 +3,9 @@ that moved on meanwhile (cancelled between claim and hand-off) is neither sent n
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from sqlmodel import col, select
 
 from smsdesk.core.clock import ManualClock
@@ -15,27 +13,10 @@ from smsdesk.engine.context import AppContext
 from smsdesk.engine.outbox import Dispatcher, PassReport, Ready
 from smsdesk.engine.service import Service
 from smsdesk.providers.base import Outcome, Outgoing, Rejected, TransientError
-from smsdesk.providers.sandbox import SandboxProvider
 from smsdesk.store.models import Event, Message, OptOut, ProviderAccount
 from tests.engine.faults import FaultySandbox
 
 NUMBERS = [f"+1555123{i:04d}" for i in range(6)]
-
-
-@pytest.fixture
-def sandbox(isolated_home: Path, clock: ManualClock) -> FaultySandbox:
-    isolated_home.mkdir(parents=True, exist_ok=True)
-    return FaultySandbox(SandboxProvider(isolated_home / "sandbox.db", clock))
-
-
-@pytest.fixture
-def fctx(isolated_home: Path, clock: ManualClock, sandbox: FaultySandbox) -> Iterator[AppContext]:
-    def factory(account: ProviderAccount) -> FaultySandbox:
-        return sandbox
-
-    context = AppContext.open(isolated_home, clock=clock, provider_factory=factory)
-    yield context
-    context.close()
 
 
 class CancelsFirst(Dispatcher):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -25,27 +25,11 @@ from smsdesk.providers.base import (
     Rejected,
     TransientError,
 )
-from smsdesk.providers.sandbox import CAPABILITIES, SandboxProvider
+from smsdesk.providers.sandbox import CAPABILITIES
 from smsdesk.store.models import Message, OptOut, ProviderAccount
 from tests.engine.faults import FaultySandbox, without_scheduling
 
 MIN = timedelta(minutes=1)
-
-
-@pytest.fixture
-def sandbox(isolated_home: Path, clock: ManualClock) -> FaultySandbox:
-    isolated_home.mkdir(parents=True, exist_ok=True)
-    return FaultySandbox(SandboxProvider(isolated_home / "sandbox.db", clock))
-
-
-@pytest.fixture
-def fctx(isolated_home: Path, clock: ManualClock, sandbox: FaultySandbox) -> Iterator[AppContext]:
-    def factory(account: ProviderAccount) -> FaultySandbox:
-        return sandbox
-
-    context = AppContext.open(isolated_home, clock=clock, provider_factory=factory)
-    yield context
-    context.close()
 
 
 @pytest.fixture
