@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
-from PySide6.QtWidgets import QTableWidget
+from PySide6.QtWidgets import QTableView
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -35,10 +35,11 @@ def book(service: Service) -> ContactBook:
     return ContactBook(service.ctx)
 
 
-def _cells(table: QTableWidget) -> list[list[str]]:
+def _cells(table: QTableView) -> list[list[str]]:
+    model = table.model()
     return [
-        [table.item(r, c).text() for c in range(table.columnCount())]  # type: ignore[union-attr]
-        for r in range(table.rowCount())
+        [model.index(r, c).data() for c in range(model.columnCount())]
+        for r in range(model.rowCount())
     ]
 
 
@@ -256,3 +257,26 @@ def test_export_writes_the_book(
     lines = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
     assert lines[0] == "name,number,zone,groups,opted_out_at"
     assert lines[1] == f"Ann Lee,{ANN},,North,"
+
+
+def test_preview_tables_hold_every_row_of_a_long_list(
+    qtbot: QtBot, qtmodeltester: ModelTester
+) -> None:
+    """Tens of thousands of repaired rows (a 100,000-row file) through a model, not items."""
+    from smsdesk.ui.import_dialog import WRAP_ROWS, RowsModel, _fill, _table
+
+    table = _table("repairedTable", "Repaired rows", ["Line", "Number", "Repairs"])
+    qtbot.addWidget(table)
+    rows: list[tuple[str, ...]] = [
+        (str(n), f"+447400{n:06d}", "added the missing +") for n in range(WRAP_ROWS * 4)
+    ]
+    _fill(table, rows)
+    model = table.model()
+    assert isinstance(model, RowsModel)
+    qtmodeltester.check(model)
+    last = model.index(len(rows) - 1, 1)
+    assert (model.rowCount(), last.data()) == (len(rows), f"+447400{len(rows) - 1:06d}")
+    assert last.data(Qt.ItemDataRole.ToolTipRole) == last.data()  # the whole text on hover
+    assert model.headerData(2, Qt.Orientation.Horizontal) == "Repairs"
+    _fill(table, [])
+    assert model.rowCount() == 0
