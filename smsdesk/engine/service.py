@@ -17,7 +17,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from sqlalchemy import func, update
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
 from smsdesk.core.errors import ConflictError, InvalidInput, NotFound
@@ -203,36 +203,51 @@ class Service:
         batch_id = _new_id("b")
         assert acct.id is not None
         stored: list[tuple[Message, Planned, Plan]] = []
+        events: list[dict[str, object]] = []
+        for planned in audience.planned:
+            plan = plan_handoff(planned.send_at, caps, now)
+            info = count_segments(planned.text)
+            msg = Message(
+                id=_new_id("m"),
+                batch_id=batch_id,
+                account_id=acct.id,
+                recipient=planned.number,
+                sender=sender,
+                text=planned.text,
+                encoding=info.encoding,
+                segments=info.segments,
+                send_at=planned.send_at,
+                zone=planned.zone,
+                state=State.QUEUED.value,
+                handling=plan.action.value,
+                due_at=now if plan.action is Action.HAND_OFF_NOW else plan.act_at,
+                appointment_id=appointment[0] if appointment else None,
+                reminder_offset_minutes=appointment[1] if appointment else None,
+                created_at=now,
+                updated_at=now,
+            )
+            when = format_local(planned.send_at, resolve_zone(planned.zone))
+            detail = f"to be sent {when}" + (f"; {planned.note}" if planned.note else "")
+            events.append(
+                {
+                    "message_id": msg.id,
+                    "at": now,
+                    "kind": "created",
+                    "detail": detail,
+                    "state_from": None,
+                    "state_to": State.QUEUED.value,
+                }
+            )
+            stored.append((msg, planned, plan))
         with self.ctx.db.write() as s:
             s.add(Batch(id=batch_id, account_id=acct.id, text=text, zone=tz.key, created_at=now))
-            for planned in audience.planned:
-                plan = plan_handoff(planned.send_at, caps, now)
-                info = count_segments(planned.text)
-                msg = Message(
-                    id=_new_id("m"),
-                    batch_id=batch_id,
-                    account_id=acct.id,
-                    recipient=planned.number,
-                    sender=sender,
-                    text=planned.text,
-                    encoding=info.encoding,
-                    segments=info.segments,
-                    send_at=planned.send_at,
-                    zone=planned.zone,
-                    state=State.QUEUED.value,
-                    handling=plan.action.value,
-                    due_at=now if plan.action is Action.HAND_OFF_NOW else plan.act_at,
-                    appointment_id=appointment[0] if appointment else None,
-                    reminder_offset_minutes=appointment[1] if appointment else None,
-                    created_at=now,
-                    updated_at=now,
-                )
-                s.add(msg)
-                s.flush()
-                when = format_local(planned.send_at, resolve_zone(planned.zone))
-                detail = f"to be sent {when}" + (f"; {planned.note}" if planned.note else "")
-                queries.add_event(s, msg.id, now, "created", detail, state_to=State.QUEUED.value)
-                stored.append((msg, planned, plan))
+            s.flush()
+            # One executemany each rather than an ORM flush per message (10,000 took 7 s);
+            # the rows are the messages' own values, so nothing differs from adding them.
+            columns = queries.MESSAGES.columns
+            rows = [{c.name: getattr(m, c.name) for c in columns} for m, _p, _plan in stored]
+            s.execute(insert(queries.MESSAGES), rows)
+            s.execute(insert(queries.EVENTS), events)
         return BatchResult(
             batch_id,
             tuple(
