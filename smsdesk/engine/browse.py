@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, tuple_
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from smsdesk.core.errors import InvalidInput
@@ -191,13 +192,41 @@ class Browser:
             )
 
     def day_counts(self, start: datetime, end: datetime, zone: str) -> dict[date, dict[str, int]]:
-        """Messages per local day and state between two instants (for the calendar)."""
+        """Messages per local day and state between two instants (for the calendar).
+
+        The database counts per UTC hour and state, then each hour goes to its local day:
+        exact because the zone's offsets over the range are whole hours (else per minute:
+        every offset is whole minutes). Reading every message of six weeks to count it here
+        stalled the window for a quarter of a second at 1M messages."""
         tz = resolve_zone(zone)
+        step = timedelta(days=1)
+        offsets = {tz.utcoffset(start + n * step) for n in range((end - start) // step + 2)}
+        whole_hours = all(o is not None and o % timedelta(hours=1) == timedelta(0) for o in offsets)
         counts: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        stmt = select(Message.send_at, Message.state).where(
-            col(Message.send_at) >= start, col(Message.send_at) < end
-        )
         with self.ctx.db.read() as s:
-            for send_at, state in s.exec(stmt):
-                counts[send_at.astimezone(tz).date()][state] += 1
+            bucket = _bucket_of(col(Message.send_at), s.get_bind().dialect.name, hours=whole_hours)
+            stmt = (
+                core_select(bucket, col(Message.state), func.count())
+                .where(col(Message.send_at) >= start, col(Message.send_at) < end)
+                .group_by(bucket, col(Message.state))
+            )
+            for at, state, n in s.execute(stmt):
+                counts[_as_utc(at).astimezone(tz).date()][state] += n
         return {day: dict(by_state) for day, by_state in counts.items()}
+
+
+def _bucket_of(column: Any, dialect: str, *, hours: bool) -> Any:
+    """The UTC hour (or minute) a stored instant falls in; SQLite keeps instants as ISO text,
+    "YYYY-MM-DD HH:MM:SS.ffffff"."""
+    if dialect == "sqlite":
+        return func.substr(column, 1, 13 if hours else 16)
+    # Stored as timestamp without time zone, in UTC: truncated the same whatever the
+    # session's time zone (a timestamptz would be truncated in that zone).
+    return func.date_trunc("hour" if hours else "minute", column)
+
+
+def _as_utc(bucket: str | datetime) -> datetime:
+    if isinstance(bucket, str):
+        text = bucket if len(bucket) > 13 else bucket + ":00"  # "YYYY-MM-DD HH" has no minutes
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    return bucket if bucket.tzinfo else bucket.replace(tzinfo=UTC)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -96,3 +98,27 @@ def test_settings_are_validated_and_saved(service: Service) -> None:
         service.update_settings(default_region="XX")
     assert service.settings().zone == "Europe/Dublin"  # nothing changed by the bad calls
     assert service.update_settings(zone="").zone is None
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"])
+def test_day_counts_match_each_messages_own_local_day(
+    service: Service, clock: ManualClock, zone: str
+) -> None:
+    """Counted per UTC hour (or minute, for zones off the hour) by the database: across a
+    clock change and around local midnights, each message still lands on its own local day."""
+
+    service.update_settings(quiet_mode="off")
+    rng = random.Random(zone)
+    base = datetime.fromisoformat("2027-03-12T00:00Z")  # New York springs forward on 14 March
+    times = [base + timedelta(minutes=rng.randrange(4 * 24 * 60)) for _ in range(40)]
+    local_midnights = [datetime(2027, 3, d, tzinfo=ZoneInfo(zone)) for d in range(12, 16)]
+    times += [t + timedelta(seconds=s) for t in local_midnights for s in (-1, 0)]
+    for n, at in enumerate(times):
+        service.schedule([f"+1555000{n:04d}"], "x", at, "UTC")
+    want: dict[date, dict[str, int]] = {}
+    for at in times:
+        day = want.setdefault(at.astimezone(ZoneInfo(zone)).date(), {})
+        day["queued"] = day.get("queued", 0) + 1
+    browser = Browser(service.ctx)
+    got = browser.day_counts(base - timedelta(days=1), base + timedelta(days=6), zone)
+    assert got == want

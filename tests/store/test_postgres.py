@@ -128,3 +128,34 @@ def test_a_contacts_import_into_a_group_works_on_postgresql(
         stamps = set(s.exec(select(Contact.created_at)).all())
     assert stamps == {clock.now()}  # converted once for the driver, read back as written
     ctx.close()
+
+
+def test_calendar_counts_per_local_day_on_postgresql(
+    pg_url: str, isolated_home: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import date, datetime
+
+    from smsdesk.engine.browse import Browser
+
+    # A session time zone off the hour must not shift the hours the database counts in.
+    monkeypatch.setenv("PGTZ", "Asia/Kathmandu")
+    ctx = AppContext.open(isolated_home, clock=clock)
+    with ctx.db.read() as s:
+        assert s.connection().exec_driver_sql("SHOW TIME ZONE").scalar() == "Asia/Kathmandu"
+    svc = Service(ctx)
+    svc.update_settings(quiet_mode="off")
+    # 18:29 and 18:30 UTC: either side of midnight in Kolkata (+05:30), the same day in Berlin;
+    # 23:10 UTC is already 6 December in Berlin.
+    for n, at in enumerate(("2026-12-05T18:29:00Z", "2026-12-05T18:30:00Z", "2026-12-05T23:10Z")):
+        svc.schedule([f"+1555000000{n}"], "x", datetime.fromisoformat(at), "UTC")
+    start, end = clock.now(), clock.now() + timedelta(days=10)
+    browser = Browser(ctx)
+    assert browser.day_counts(start, end, "Asia/Kolkata") == {
+        date(2026, 12, 5): {"queued": 1},
+        date(2026, 12, 6): {"queued": 2},
+    }
+    assert browser.day_counts(start, end, "Europe/Berlin") == {
+        date(2026, 12, 5): {"queued": 2},
+        date(2026, 12, 6): {"queued": 1},
+    }
+    ctx.close()
