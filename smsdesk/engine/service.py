@@ -404,7 +404,11 @@ class Service:
         quiet = quiet_hours_of(settings)
         contacts = ContactBook(self.ctx).by_numbers({m.recipient for m in msgs})
         times: dict[str, tuple[datetime, str]] = {}
+        movable = (State.QUEUED.value, State.SCHEDULED.value)
         for msg in msgs:
+            if msg.state not in movable:  # refused for its state anyway, with that reason
+                times[msg.id] = (send_at, "")
+                continue
             place = recipient_zone(
                 msg.recipient, contacts.get(msg.recipient), resolve_zone(msg.zone)
             )

@@ -256,8 +256,13 @@ def test_rescheduling_into_quiet_hours_moves_or_refuses_like_scheduling(
     assert cli("settings", "--quiet-mode", "refuse").code == 0
     refused = cli("reschedule", msg_id, "--at", "2026-12-02T22:00:00-05:00")
     assert refused.code == 2 and "inside quiet hours" in refused.err
+    cli("cancel", msg_id)
+    # A message that cannot be moved at all says why, not that the time is quiet.
+    gone = cli("reschedule", msg_id, "--at", "2026-12-02T22:00:00-05:00", "--json")
+    assert "quiet hours" not in gone.err + gone.out
+    assert "cancelled" in gone.err + gone.out
     assert _rows(isolated_home, f"SELECT send_at FROM message WHERE id = '{msg_id}'") == [
-        ("2026-12-02 13:00:00.000000",)  # unchanged
+        ("2026-12-02 13:00:00.000000",)  # unchanged by the refusals
     ]
 
 
