@@ -13,6 +13,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from smsdesk.core.errors import InvalidInput
+from smsdesk.core.timeparse import offset_change
 
 _FIELD: Final = "quiet_hours"
 
@@ -67,18 +68,6 @@ def is_quiet(hours: QuietHours, instant: datetime, zone: ZoneInfo) -> bool:
     return hours.covers(instant.astimezone(zone).time())
 
 
-def _transition(lo: datetime, hi: datetime, zone: ZoneInfo) -> datetime:
-    """The UTC instant in (lo, hi] where the zone's offset changes, to the second."""
-    before = lo.astimezone(zone).utcoffset()
-    while hi - lo > timedelta(seconds=1):
-        mid = lo + (hi - lo) / 2
-        if mid.astimezone(zone).utcoffset() == before:
-            lo = mid
-        else:
-            hi = mid
-    return hi.replace(microsecond=0)
-
-
 def _first_moment(wall: datetime, zone: ZoneInfo, after: datetime) -> datetime:
     """The first instant after ``after`` that reads ``wall`` in ``zone`` (the first
     occurrence when the clocks fall back), or, when the clocks skip over ``wall``, the
@@ -90,7 +79,7 @@ def _first_moment(wall: datetime, zone: ZoneInfo, after: datetime) -> datetime:
         return later[0] if later else real[-1]
     # In a gap fold=1 reads the wall time with the new offset, fold=0 with the old one, so
     # the two land either side of the change.
-    return _transition(min(folds), max(folds), zone)
+    return offset_change(min(folds), max(folds), zone)
 
 
 def next_allowed(hours: QuietHours, instant: datetime, zone: ZoneInfo) -> datetime:

@@ -91,8 +91,8 @@ def _offset(delta: timedelta | None) -> str:
     return f"{text}:{seconds:02d}" if seconds else text
 
 
-def _transition(lo: datetime, hi: datetime, zone: ZoneInfo) -> datetime:
-    """The UTC instant in [lo, hi] where the zone's offset changes (to the second)."""
+def offset_change(lo: datetime, hi: datetime, zone: ZoneInfo) -> datetime:
+    """The UTC instant in (lo, hi] where the zone's offset changes (to the second)."""
     before = lo.astimezone(zone).utcoffset()
     while hi - lo > timedelta(seconds=1):
         mid = lo + (hi - lo) / 2
@@ -128,7 +128,7 @@ def localize(naive: datetime, zone: ZoneInfo) -> datetime:
     name = _zone_name(zone)
     if round_trip != naive.replace(fold=0):
         # fold=1 maps to before the change and fold=0 to after it, so the change is between.
-        change = _transition(min(first_utc, second_utc), max(first_utc, second_utc), zone)
+        change = offset_change(min(first_utc, second_utc), max(first_utc, second_utc), zone)
         skip_at = (change - timedelta(seconds=1)).astimezone(zone) + timedelta(seconds=1)
         raise NonexistentTime(
             f"{_wall(naive)} does not exist in {name} "
