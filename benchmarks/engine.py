@@ -279,17 +279,8 @@ class Bounded(Dispatcher):
     def run_once(self) -> PassReport:
         report = PassReport()
         limit = self.claim_size()
-        while not self.stop.is_set():
-            now = self.ctx.clock.now()
-            with self.ctx.db.write() as s:
-                claimed = queries.claim_due(s, self.owner, now, self.lease, limit)
-            if not claimed:
-                break
-            try:
-                self._process(claimed, report)
-            finally:
-                with self.ctx.db.write() as s:
-                    queries.release(s, [m.id for m in claimed], self.owner)
+        while not self.stop.is_set() and self.claim_round(limit, report):
+            pass
         return report
 
     def _one_chunk(

@@ -130,18 +130,25 @@ class Dispatcher:
         limit = self.claim_size()
         # Bounded: each round either settles messages or pushes their due time forward.
         for _ in range(1000):
-            now = self.ctx.clock.now()
-            with self.ctx.db.write() as s:
-                claimed = queries.claim_due(s, self.owner, now, self.lease, limit)
-            if not claimed:
+            if not self.claim_round(limit, report):
                 break
-            try:
-                self._process(claimed, report)
-            finally:
-                with self.ctx.db.write() as s:
-                    queries.release(s, [m.id for m in claimed], self.owner)
         self.sync_statuses(report)
         return report
+
+    def claim_round(self, limit: int, report: PassReport) -> bool:
+        """Claim up to ``limit`` messages that need the engine now, act on them, release
+        them; False when nothing was due."""
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as s:
+            claimed = queries.claim_due(s, self.owner, now, self.lease, limit)
+        if not claimed:
+            return False
+        try:
+            self._process(claimed, report)
+        finally:
+            with self.ctx.db.write() as s:
+                queries.release(s, [m.id for m in claimed], self.owner)
+        return True
 
     def claim_size(self) -> int:
         if self.claim_limit is not None:
