@@ -174,10 +174,7 @@ def _contacts_remove(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO
 
 
 def _contacts_export(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> Any:
-    text = _book(ctx).export_contacts_csv()
-    _write(args.file, text)
-    rows = max(text.count("\n") - 1, 0)
-    return {"file": str(args.file), "rows": rows}, f"Wrote {rows} contacts to {args.file}."
+    return _exported(args.file, _book(ctx).export_contacts_csv(), "contacts")
 
 
 def _contacts_groups(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> Any:
@@ -188,10 +185,14 @@ def _contacts_groups(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO
 
 
 def _history_export(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> Any:
-    text = _book(ctx).export_history_csv()
-    _write(args.file, text)
+    return _exported(args.file, _book(ctx).export_history_csv(), "messages")
+
+
+def _exported(path: Path, text: str, what: str) -> Any:
+    """Write an export and say how many rows it holds (the header row aside)."""
+    _write(path, text)
     rows = max(text.count("\n") - 1, 0)
-    return {"file": str(args.file), "rows": rows}, f"Wrote {rows} messages to {args.file}."
+    return {"file": str(path), "rows": rows}, f"Wrote {rows} {what} to {path}."
 
 
 def _optout_add(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> Any:
