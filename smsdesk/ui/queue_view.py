@@ -462,12 +462,3 @@ class QueueView(QWidget):
             self.status_label.setText(f"Could not export: {exc}")
             return
         self.status_label.setText(f"Exported {len(rows)} messages to {path}.")
-
-    def show_message(self, message_id: str) -> None:
-        """Select one message (the tray's "show" and tests use it)."""
-        row = self.model.row_of(message_id)
-        if row is None:
-            self.search_edit.setText(message_id)
-            return
-        self.table.selectRow(row)
-        self.table.scrollTo(self.model.index(row, 0))
