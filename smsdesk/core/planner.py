@@ -58,11 +58,6 @@ class Plan:
     act_at: datetime  # when the engine acts on the message
     reason: str
 
-    @property
-    def at_provider_scheduler(self) -> bool:
-        """True when the provider's own scheduler will hold the message eventually."""
-        return self.action is not Action.SEND_LOCALLY
-
 
 def plan_handoff(send_at: datetime, caps: Capabilities, now: datetime) -> Plan:
     """Decide who holds a message due at ``send_at`` and when the engine acts on it."""
