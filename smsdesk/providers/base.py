@@ -21,6 +21,9 @@ class Outgoing:
     text: str
     sender: str | None
     send_at: datetime | None  # None: send now
+    # The provider-side group smsdesk chose for it before the request (an Infobip bulkId),
+    # stored with the message so that a definitive lookup can ask for it after a crash.
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,28 @@ class Rejected:
 
 
 Outcome = Receipt | Rejected
+
+
+@dataclass(frozen=True)
+class NotReceived:
+    """The provider answered definitively (a lookup it documents as such, for a key or group
+    smsdesk chose and stored before the request) that it never got this message: handing it
+    off again cannot double it."""
+
+    key: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class CannotTell:
+    """The provider's answer does not settle it (e.g. "absent from the logs", which may lag):
+    the message stays ``unknown``, flagged for the user, and is never resent automatically."""
+
+    key: str
+    reason: str
+
+
+Found = Receipt | NotReceived | CannotTell
 
 
 @dataclass(frozen=True)
@@ -90,6 +115,12 @@ class Provider(Protocol):
     kind: str
     capabilities: Capabilities
 
+    def assign_groups(self, messages: Sequence[Outgoing]) -> list[Outgoing]:
+        """The same messages, each with the provider-side group it will be created in
+        (``Outgoing.group``; None where the provider has no such group). The engine stores
+        the groups durably before it calls ``schedule`` with exactly these messages."""
+        ...
+
     def schedule(self, messages: Sequence[Outgoing]) -> list[Outcome]:
         """Hand messages to the provider: scheduled at ``send_at``, or sent now if it is None."""
         ...
@@ -105,8 +136,11 @@ class Provider(Protocol):
 
     def fetch_status(self, refs: Sequence[str]) -> list[StatusReport]: ...
 
-    def lookup(self, key: str) -> Receipt | None:
-        """Find a message by our idempotency key; None means the provider never got it."""
+    def lookup(self, messages: Sequence[tuple[str, str | None]]) -> list[Found]:
+        """Ask about messages by (idempotency key, group stored with it before the request),
+        in as few requests as the provider's batch forms allow; one answer per key.
+        NotReceived only from a lookup the provider documents as definitive; CannotTell
+        otherwise. Raises ProviderError when the provider could not be asked at all."""
         ...
 
     def preview(self, text: str) -> ServerPreview | None:

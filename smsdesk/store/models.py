@@ -100,6 +100,11 @@ class Message(SQLModel, table=True):
     reminder_offset_minutes: int | None = None
     lease_owner: str | None = None
     lease_expires_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    # Fencing token: raised by every claim, so a holder whose lease was taken over can no
+    # longer write an outcome (each outcome write checks owner and generation).
+    lease_generation: int = 0
+    # The target time of a reschedule whose request to the provider is in flight (intent).
+    intent_send_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     next_sync_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     created_at: datetime = Field(sa_column=_utc())
     updated_at: datetime = Field(sa_column=_utc())
@@ -177,4 +182,16 @@ class Appointment(SQLModel, table=True):
     zone: str
     location: str = ""
     cancelled: bool = False
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class Setting(SQLModel, table=True):
+    """One setting that changes behaviour, shared by every process and desk. ``version`` is
+    raised by each change, so a change is a compare-and-set of that one key."""
+
+    __tablename__ = "setting"
+
+    key: str = Field(primary_key=True)
+    value_json: str
+    version: int = 1
     updated_at: datetime = Field(sa_column=_utc())
