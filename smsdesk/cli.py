@@ -309,16 +309,14 @@ def _read_key(stdin: IO[str]) -> str:
 def _provider_add(
     args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]
 ) -> tuple[Any, str]:
-    from smsdesk.providers.registry import kind_info
-
     options: dict[str, object] = {}
     for item in args.option:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise InvalidInput(f"--option '{item}' is not KEY=VALUE.", field="option")
         options[key.strip()] = value.strip()
-    info = kind_info(args.kind)
-    api_key = _read_key(stdin) if info.needs_key else None
+    needs_key = service.accounts.needs_key(args.kind)
+    api_key = _read_key(stdin) if needs_key else None
     acct = service.add_account(
         args.name,
         args.kind,
@@ -329,7 +327,7 @@ def _provider_add(
         make_default=args.default,
     )
     return acct, f"Added {acct.kind} account '{acct.name}'" + (
-        "; its API key is in the system keyring." if info.needs_key else "."
+        "; its API key is in the system keyring." if needs_key else "."
     )
 
 

@@ -35,7 +35,7 @@ def run_gui() -> int:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
-    from smsdesk.store.paths import home_dir
+    from smsdesk.engine.places import home_dir
     from smsdesk.ui.main_window import MainWindow
     from smsdesk.ui.single_instance import SingleInstance, server_name
     from smsdesk.ui.startup import Startup

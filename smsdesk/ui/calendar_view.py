@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from smsdesk.core.errors import InvalidInput
 from smsdesk.core.timeparse import format_local, localize, resolve_zone
-from smsdesk.engine.browse import Browser, QueueFilter
+from smsdesk.engine.browse import QueueFilter
 from smsdesk.engine.service import Service
 from smsdesk.engine.views import MessageView
 from smsdesk.ui.actions import MessageActions
@@ -174,7 +174,7 @@ class CalendarView(QWidget):
         super().__init__(parent)
         self.service = service
         self.message_actions = actions
-        self.browser = Browser(service.ctx)
+        self.browser = service.browser()
         self.ask_time = ask_time or ask_time_with_dialog(self)
         self.setObjectName("calendarView")
         self.setAccessibleName("Calendar")
@@ -238,7 +238,7 @@ class CalendarView(QWidget):
         return resolve_zone(self.service.settings().zone).key
 
     def today(self) -> date:
-        return self.service.ctx.clock.now().astimezone(resolve_zone(self.zone)).date()
+        return self.service.clock.now().astimezone(resolve_zone(self.zone)).date()
 
     def go_to_today(self) -> None:
         today = self.today()

@@ -40,7 +40,6 @@ from smsdesk.core.errors import InvalidInput, SmsdeskError
 from smsdesk.core.phones import normalize_number, split_recipients
 from smsdesk.core.segments import count_segments, gsm_replacements, replace_with_gsm
 from smsdesk.core.timeparse import format_local, localize, resolve_zone
-from smsdesk.engine.contacts import ContactBook
 from smsdesk.engine.service import Service
 from smsdesk.engine.views import BatchResult, DraftView, MessageView, PreviewView
 from smsdesk.ui.merge_preview import MergePreview, fill_groups, fill_templates, recipient_numbers
@@ -118,7 +117,7 @@ class ComposeView(QWidget):
         self.recipients_status.setObjectName("recipientsStatus")
         self.recipients_status.setAccessibleName("Recipients check")
         self.recipients_error = error_label("recipientsError", "Recipients error")
-        self.book = ContactBook(service.ctx)
+        self.book = service.contact_book()
         self.group_combo = QComboBox()
         self.group_combo.setObjectName("groupCombo")
         self.group_combo.setAccessibleName("Also send to group")
@@ -390,7 +389,7 @@ class ComposeView(QWidget):
                 self.account_combo.setCurrentText(account)
             zone = zone or self.user_zone()
             set_zone(self.zone_combo, zone)
-            now = self.service.ctx.clock.now()
+            now = self.service.clock.now()
             if send_at is None or send_at < now:
                 wall = next_full_hour(now, zone)
             else:

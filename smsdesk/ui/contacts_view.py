@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from smsdesk.core.errors import SmsdeskError
 from smsdesk.core.timeparse import format_local, resolve_zone
-from smsdesk.engine.contacts import ContactBook, ContactView, ImportSummary
+from smsdesk.engine.contacts import ContactView, ImportSummary
 from smsdesk.engine.service import Service
 from smsdesk.ui.import_dialog import ImportDialog, ask_open_with_dialog, describe_import
 from smsdesk.ui.queue_view import AskPath
@@ -110,7 +110,7 @@ class ContactsView(QWidget):
         super().__init__(parent)
         self.service = service
         self.tasks = tasks
-        self.book = ContactBook(service.ctx)
+        self.book = service.contact_book()
         self.ask_open = ask_open or ask_open_with_dialog(self)
         self.ask_save = ask_save or self._ask_save_with_dialog
         self.import_dialog: ImportDialog | None = None  # the open one, for tests and focus

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from smsdesk.core.errors import SmsdeskError
 from smsdesk.core.lifecycle import State
 from smsdesk.core.timeparse import format_local, localize, resolve_zone
-from smsdesk.engine.browse import Browser, QueueFilter
+from smsdesk.engine.browse import QueueFilter
 from smsdesk.engine.service import Service
 from smsdesk.engine.views import MessageView
 from smsdesk.ui.actions import MessageActions
@@ -63,7 +63,7 @@ class QueueView(QWidget):
         super().__init__(parent)
         self.service = service
         self.message_actions = actions
-        self.browser = Browser(service.ctx)
+        self.browser = service.browser()
         self.confirm = confirm or ask_with_dialog(self)
         self.ask_time = ask_time or ask_time_with_dialog(self)
         self.ask_path = ask_path or self._ask_path_with_dialog

@@ -51,8 +51,7 @@ def test_schedule_stores_all_or_nothing(
         assert str(exc) and "\n" not in exc.message
         assert _counts(isolated_home) == before
         return
-    account = service.ctx.account(None)
-    distinct = set(service.normalize_recipients(recipients, account))
+    distinct = set(service.normalize_recipients(recipients, None))
     stored = [m.message.recipient for m in result.messages]
     assert len(stored) == len(set(stored))
     assert set(stored) | {n for n, _ in result.skipped} == distinct

@@ -1,0 +1,91 @@
+"""Reading the queue: lists, a message or batch with its history, the status bar's counts."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from smsdesk.core.errors import InvalidInput, NotFound
+from smsdesk.core.lifecycle import State
+from smsdesk.engine.context import AppContext
+from smsdesk.engine.views import Failure, MessageView, Summary
+from smsdesk.store import queries
+from smsdesk.store.models import Event, Message, ProviderAccount
+
+
+def resolve(ctx: AppContext, ident: str) -> list[Message]:
+    """The message with id ``ident``, or every message of the batch with that id."""
+    ident = ident.strip()
+    with ctx.db.read() as s:
+        msg = s.get(Message, ident)
+        if msg is not None:
+            return [msg]
+        msgs = list(
+            s.exec(select(Message).where(Message.batch_id == ident).order_by(col(Message.id))).all()
+        )
+    if not msgs:
+        raise NotFound(f"No message or batch with id '{ident}'.", field="id")
+    return msgs
+
+
+class MessageReader:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def _account_names(self) -> dict[int, str]:
+        with self.ctx.db.read() as s:
+            return {a.id: a.name for a in s.exec(select(ProviderAccount)) if a.id is not None}
+
+    def list_messages(self, state: str | None = None, limit: int = 500) -> list[MessageView]:
+        if state is not None and state not in {st.value for st in State}:
+            raise InvalidInput(
+                f"Unknown state '{state}'; one of: {', '.join(st.value for st in State)}",
+                field="state",
+            )
+        names = self._account_names()
+        with self.ctx.db.read() as s:
+            stmt = select(Message).order_by(col(Message.send_at), col(Message.id)).limit(limit)
+            if state:
+                stmt = stmt.where(Message.state == state)
+            return [MessageView.of(m, names.get(m.account_id, "?")) for m in s.exec(stmt)]
+
+    def show(self, ident: str) -> list[MessageView]:
+        """A message (or every message of a batch) with its event history."""
+        names = self._account_names()
+        msgs = resolve(self.ctx, ident)
+        with self.ctx.db.read() as s:
+            return [
+                MessageView.of(m, names.get(m.account_id, "?"), queries.events_of(s, m.id))
+                for m in msgs
+            ]
+
+    def summary(self) -> Summary:
+        """Counts for the status bar: held here, at the provider, needing attention."""
+        with self.ctx.db.read() as s:
+            counts = dict(s.exec(select(Message.state, func.count()).group_by(Message.state)).all())
+            attention = s.exec(
+                select(func.count()).where(col(Message.attention).is_not(None))
+            ).one()
+            next_due = s.exec(
+                select(func.min(Message.due_at)).where(Message.state == State.QUEUED.value)
+            ).one()
+            newest = s.exec(
+                select(Event, Message.recipient)
+                .join(Message, col(Message.id) == col(Event.message_id))
+                .where(Event.state_to == State.FAILED.value)
+                .order_by(col(Event.id).desc())
+                .limit(1)
+            ).first()
+        failure = (
+            Failure(newest[0].at, newest[0].message_id, newest[1], newest[0].detail)
+            if newest
+            else None
+        )
+        return Summary(
+            held_here=counts.get(State.QUEUED.value, 0),
+            at_provider=counts.get(State.SCHEDULED.value, 0),
+            needs_attention=attention,
+            next_hand_off=next_due,
+            by_state=counts,
+            last_failure=failure,
+        )
