@@ -3,19 +3,23 @@
 Kaleyra is treated as unable to cancel or move a message it already holds (its scheduling
 page documents neither), so its capabilities make the planner keep every message on this
 computer until the last safe moment and only then hand it off. Until then cancel and
-reschedule are local. Kaleyra takes no client reference either, so a hand-off whose outcome
-is unclear cannot be settled by asking; the engine shows it to the user instead.
+reschedule are local.
+
+What lookup can settle: nothing. Kaleyra takes no client reference, and its status call
+(``GET /v1/<SID>/sms/status?message_ids=``) knows only the ids Kaleyra itself returned, which an
+unclear create never told us; every lookup answers "cannot tell" and the engine shows the
+message to the user instead of resending it. Status sync asks for many ids per request.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -26,6 +30,8 @@ from smsdesk.core.planner import Capabilities
 from smsdesk.providers.base import (
     AmbiguousError,
     AuthenticationError,
+    CannotTell,
+    Found,
     Outcome,
     Outgoing,
     PermanentError,
@@ -37,6 +43,8 @@ from smsdesk.providers.base import (
 )
 from smsdesk.providers.http import HttpClient
 from smsdesk.providers.options import reject_unknown, require_key, timeout_from
+
+log = logging.getLogger(__name__)
 
 TITLE = "Kaleyra"
 NEEDS_KEY = True
@@ -66,36 +74,57 @@ _SID = re.compile(r"[A-Za-z0-9]{1,64}")
 # Create: documented path; sent form-encoded like the documentation's example (it also names
 # a JSON content type; which one the service enforces is unconfirmed).
 CREATE_PATH = "/v1/{sid}/sms"
-# Status by message id: not on the scheduling page; modelled on the older API.
-STATUS_PATH = "/v1/{sid}/sms/{ref}"
+# Status (SMS Status API): GET "https://<api_domain>/v1/<sid>/sms/status?message_ids=<ids>",
+# the ids comma-separated as in the documentation's "ee8aXXXX-...:1, ee8aXXXX-...:2".
+STATUS_PATH = "/v1/{sid}/sms/status"
+# How many ids one status request may carry is not documented: a URL of about 2 KB.
+STATUS_IDS_PER_REQUEST = 50
 # Credential check: any cheap authenticated GET will do; this one is an assumption.
 CHECK_PATH = "/v1/{sid}/balance"
-# Status names Kaleyra reports (unconfirmed); anything else leaves the state as it was.
+# "The following are the SMS delivery statuses: Delivered, UnDelivered, NotSent, Sent" (status
+# API) and "Sent, Delivered, Failed, Undelivered" (callbacks). NotSent is taken as final: the
+# engine asks only after the send time, when Kaleyra should have sent it. The last three names
+# are not documented and kept from the older API; anything else leaves the state as it was.
 STATUS_NAMES: dict[str, State] = {
-    "scheduled": State.SCHEDULED,
     "sent": State.SENT,
-    "submitted": State.SENT,
     "delivered": State.DELIVERED,
-    "failed": State.FAILED,
     "undelivered": State.FAILED,
+    "notsent": State.FAILED,
+    "failed": State.FAILED,
+    "scheduled": State.SCHEDULED,
+    "submitted": State.SENT,
     "rejected": State.FAILED,
 }
+# The documented answer names the message id ``campaign_id``; ``message_id`` is what the create
+# answer calls it.
+ID_FIELDS = ("message_id", "campaign_id", "id")
 
 
-def status_of(body: Any) -> tuple[State, str] | None:
-    """Read a status answer: ``{"data": [{"status": ..., "error": ...}]}`` or a flat
-    ``{"status": ...}`` (unconfirmed shape). None when it names no status we know."""
-    node = body
-    if isinstance(body, dict) and isinstance(body.get("data"), list) and body["data"]:
-        node = body["data"][0]
-    if not isinstance(node, dict):
-        return None
-    state = STATUS_NAMES.get(str(node.get("status", "")).strip().lower())
-    if state is None:
-        return None
-    error = node.get("error")
-    detail = str(error.get("message", "")) if isinstance(error, dict) else str(error or "")
-    return state, detail
+def status_entries(body: Any, asked: Sequence[str]) -> dict[str, tuple[State, str]]:
+    """Read a status answer ``{"data": [{"campaign_id", "status", "status_details"}],
+    "error": {}}`` into (state, detail) by message id. An entry without an id is the one
+    asked when only one was."""
+    data = body.get("data") if isinstance(body, dict) else None
+    found: dict[str, tuple[State, str]] = {}
+    for node in data if isinstance(data, list) else []:
+        if not isinstance(node, dict):
+            continue
+        ident = next((str(node[f]) for f in ID_FIELDS if node.get(f)), None)
+        if ident is None and len(asked) == 1:
+            ident = asked[0]
+        name = str(node.get("status", "")).strip()
+        state = STATUS_NAMES.get(name.lower())
+        if ident is None or state is None:
+            if name:
+                log.warning("Kaleyra reported a status smsdesk does not know: %r", name)
+            continue
+        detail = ""
+        if state is State.FAILED:
+            error = node.get("error")
+            words = error.get("message", "") if isinstance(error, dict) else error
+            detail = str(words or node.get("status_details") or f"Kaleyra reports {name}")
+        found[ident] = (state, detail)
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,6 +198,9 @@ class KaleyraProvider:
 
     # -- hand-off ---------------------------------------------------------------------------
 
+    def assign_groups(self, messages: Sequence[Outgoing]) -> list[Outgoing]:
+        return list(messages)  # one message per request, no provider-side group
+
     def schedule(self, messages: Sequence[Outgoing]) -> list[Outcome]:
         outcomes: list[Outcome] = []
         for msg in messages:
@@ -234,30 +266,52 @@ class KaleyraProvider:
     # -- status -----------------------------------------------------------------------------
 
     def fetch_status(self, refs: Sequence[str]) -> list[StatusReport]:
+        """Many ids per request. A request Kaleyra refuses (4xx) is split in halves until the
+        id it refuses is alone; that one is logged, and if every id was refused the error is
+        raised, so a wrong SID or a changed API is never skipped in silence."""
+        wanted = [r for r in dict.fromkeys(refs) if r]
+        pending = [
+            wanted[i : i + STATUS_IDS_PER_REQUEST]
+            for i in range(0, len(wanted), STATUS_IDS_PER_REQUEST)
+        ]
         reports: list[StatusReport] = []
-        for ref in refs:
+        refused: list[PermanentError] = []
+        while pending:
+            chunk = pending.pop(0)
             try:
-                found = self._status(ref)
+                found = self._statuses(chunk)
             except AuthenticationError:
                 raise
-            except PermanentError:
-                continue  # Kaleyra does not know this id (any more): keep the last state
+            except PermanentError as exc:
+                if len(chunk) > 1:
+                    half = len(chunk) // 2
+                    pending[:0] = [chunk[:half], chunk[half:]]
+                    continue
+                log.warning("Kaleyra refused the status of message %s: %s", chunk[0], exc)
+                refused.append(exc)
+                continue
             except ProviderError:
                 if not reports:
                     raise
                 break  # report what we have; the rest is asked again next time
-            if found is not None:
-                reports.append(StatusReport(ref, *found))
+            reports += [StatusReport(ref, *found[ref]) for ref in chunk if ref in found]
+        if refused and len(refused) == len(wanted):
+            raise refused[0]
         return reports
 
-    def _status(self, ref: str) -> tuple[State, str] | None:
-        # Unconfirmed endpoint and shape (see STATUS_PATH and status_of above).
-        path = STATUS_PATH.format(sid=self._sid, ref=quote(ref, safe=":"))
-        return status_of(self._http.request("GET", path))
+    def _statuses(self, refs: Sequence[str]) -> dict[str, tuple[State, str]]:
+        body = self._http.request(
+            "GET", STATUS_PATH.format(sid=self._sid), params={"message_ids": ",".join(refs)}
+        )
+        return status_entries(body, refs)
 
-    def lookup(self, key: str) -> Receipt | None:
-        # Returning None would claim "never received" and invite a resend; refuse instead.
-        raise PermanentError("Kaleyra cannot be asked for a message by smsdesk's reference.")
+    def lookup(self, messages: Sequence[tuple[str, str | None]]) -> list[Found]:
+        # Never "not received": Kaleyra cannot be asked by our key (no request is made).
+        reason = (
+            "Kaleyra cannot be asked whether it received a message by smsdesk's reference; "
+            "check the Kaleyra console's reports"
+        )
+        return [CannotTell(key, reason) for key, _ in messages]
 
     def preview(self, text: str) -> ServerPreview | None:
         return None

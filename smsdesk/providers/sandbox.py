@@ -4,6 +4,9 @@ It behaves like a real one — a scheduling window, reschedule, cancel until one
 statuses that progress to delivered after the send time — but keeps its "network" in a small
 SQLite file of its own beside smsdesk's database. Numbers starting with the configured
 failure prefix (default +1555000) fail, so users can see what a failure looks like.
+
+What lookup can settle: everything. Its store is the provider itself, written in the same
+transaction that accepts a message, so a key it does not hold was never received.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from smsdesk.core.errors import InvalidInput
 from smsdesk.core.lifecycle import State
 from smsdesk.core.planner import Capabilities
 from smsdesk.providers.base import (
+    Found,
+    NotReceived,
     Outcome,
     Outgoing,
     PermanentError,
@@ -95,6 +100,9 @@ class SandboxProvider:
         finally:
             conn.close()
 
+    def assign_groups(self, messages: Sequence[Outgoing]) -> list[Outgoing]:
+        return list(messages)  # no provider-side groups: each message stands alone
+
     def schedule(self, messages: Sequence[Outgoing]) -> list[Outcome]:
         now = self._clock.now()
         outcomes: list[Outcome] = []
@@ -157,17 +165,26 @@ class SandboxProvider:
                 reports.append(StatusReport(ref, state, detail))
         return reports
 
-    def lookup(self, key: str) -> Receipt | None:
+    def lookup(self, messages: Sequence[tuple[str, str | None]]) -> list[Found]:
         now = self._clock.now()
         with self._db() as conn:
-            row = conn.execute(
-                "SELECT ref, recipient, send_at, cancelled FROM sandbox_message WHERE key = ?",
-                (key,),
-            ).fetchone()
-        if row is None:
-            return None
-        send_at = datetime.fromisoformat(row[2])
-        return Receipt(key, row[0], self._state(row[1], send_at, bool(row[3]), now), send_at)
+            rows = {
+                key: conn.execute(
+                    "SELECT ref, recipient, send_at, cancelled FROM sandbox_message WHERE key = ?",
+                    (key,),
+                ).fetchone()
+                for key, _ in messages
+            }
+        answers: list[Found] = []
+        for key, _ in messages:
+            row = rows[key]
+            if row is None:
+                answers.append(NotReceived(key, "the Sandbox holds no message with this key"))
+                continue
+            send_at = datetime.fromisoformat(row[2])
+            state = self._state(row[1], send_at, bool(row[3]), now)
+            answers.append(Receipt(key, row[0], state, send_at))
+        return answers
 
     def preview(self, text: str) -> ServerPreview | None:
         return None

@@ -1,8 +1,10 @@
 """Telnyx: one message per request, scheduled by Telnyx 5 minutes to 5 days ahead.
 
-Telnyx has no idempotency key and cannot be asked for a message by ours, so an unclear create
-(lost answer, timeout, 500, unreadable body) is left ``unknown`` for the user: it is never
-resent. It has no reschedule either: smsdesk cancels (``DELETE``) and creates anew.
+What lookup can settle: nothing. Telnyx takes no idempotency key and cannot be asked for a
+message by ours (only ``GET /v2/messages/{id}`` by its own id, which an unclear create never
+told us), so every lookup answers "cannot tell": the message stays ``unknown``, flagged for
+the user, and is never resent. It has no reschedule either: smsdesk cancels (``DELETE``) and
+creates anew. Status has no batch form: one ``GET`` per message, spaced to the rate below.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from smsdesk.core.planner import Capabilities
 from smsdesk.providers.base import (
     AmbiguousError,
     AuthenticationError,
+    CannotTell,
+    Found,
     Outcome,
     Outgoing,
     PermanentError,
@@ -35,6 +39,7 @@ from smsdesk.providers.base import (
 )
 from smsdesk.providers.http import HttpClient, expect, redact_numbers
 from smsdesk.providers.options import reject_unknown, require_key, timeout_from
+from smsdesk.providers.pace import Spacing
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,9 @@ DEFAULT_BASE_URL = "https://api.telnyx.com"
 # Telnyx publishes no single messages-per-second figure for creating messages; 10/s is a
 # conservative guess that is only shown to users and planners.
 RATE_LIMIT_PER_SECOND = 10.0
+# Status reads share the account's API rate limit, which Telnyx does not publish as a figure
+# (only x-ratelimit-* headers): they are spaced to the same conservative rate.
+STATUS_READS_PER_SECOND = RATE_LIMIT_PER_SECOND
 # `to[].status` → smsdesk state. "cancelled" is the documented-nowhere spelling (both are
 # accepted); "delivery_unconfirmed" is read as expired once the validity period passed.
 STATUS_MAP: dict[str, State] = {
@@ -57,6 +65,7 @@ STATUS_MAP: dict[str, State] = {
     "sending_failed": State.FAILED,
     "delivery_failed": State.FAILED,
     "delivery_unconfirmed": State.EXPIRED,
+    "expired": State.EXPIRED,  # in the status enum of the official SDK
     "cancelled": State.CANCELLED,
     "canceled": State.CANCELLED,
 }
@@ -154,6 +163,7 @@ class TelnyxProvider:
         self._http = http
         self._clock = clock
         self._profile = messaging_profile_id
+        self.status_pace = Spacing.per_second(clock, STATUS_READS_PER_SECOND)
 
     def __repr__(self) -> str:
         return f"TelnyxProvider(profile={self._profile!r})"
@@ -162,6 +172,9 @@ class TelnyxProvider:
         self._http.close()
 
     # -- hand-off -------------------------------------------------------------------------
+
+    def assign_groups(self, messages: Sequence[Outgoing]) -> list[Outgoing]:
+        return list(messages)  # one message per request, no provider-side group
 
     def schedule(self, messages: Sequence[Outgoing]) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -217,10 +230,13 @@ class TelnyxProvider:
     def group_of(self, ref: str) -> str | None:
         return None
 
-    def lookup(self, key: str) -> Receipt | None:
-        # Telnyx cannot be asked by our key (capabilities.lookup_by_key is False, so the
-        # engine never calls this); unclear creates are flagged for the user instead.
-        return None
+    def lookup(self, messages: Sequence[tuple[str, str | None]]) -> list[Found]:
+        # Never "not received": Telnyx cannot be asked by our key (no request is made).
+        reason = (
+            "Telnyx cannot be asked whether it received a message by smsdesk's key; "
+            "check the Telnyx portal's message log"
+        )
+        return [CannotTell(key, reason) for key, _ in messages]
 
     # -- changes --------------------------------------------------------------------------
 
@@ -267,6 +283,7 @@ class TelnyxProvider:
         reports: list[StatusReport] = []
         for ref in refs:
             try:
+                self.status_pace.wait()
                 record = expect(self._get(ref), TITLE, "data")
             except AuthenticationError:
                 raise

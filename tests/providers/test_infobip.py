@@ -73,8 +73,13 @@ def _out(key: str, to: str = ANN, at: Any = None, text: str = "Your appointment"
     return Outgoing(key, to, text, "Clinic", at)
 
 
+def _send(provider: InfobipProvider, messages: list[Outgoing]) -> list[Any]:
+    """As the engine hands off: bulks chosen (and stored) first, then the requests."""
+    return provider.schedule(provider.assign_groups(messages))
+
+
 def _receipts(ib: InfobipProvider, messages: list[Outgoing]) -> list[Receipt]:
-    outcomes = ib.schedule(messages)
+    outcomes = _send(ib, messages)
     receipts = [o for o in outcomes if isinstance(o, Receipt)]
     assert receipts == outcomes
     return receipts
@@ -89,13 +94,14 @@ def test_one_request_per_send_time_with_our_keys_as_message_ids(
 ) -> None:
     t1, t2 = clock.now() + HOUR, clock.now() + 2 * HOUR
     outcomes = _by_key(
-        ib.schedule(
+        _send(
+            ib,
             [
                 _out("k1", ANN, t1),
                 _out("k2", BOB, t1, text="Other words"),
                 _out("k3", CAT, t2),
                 _out("k4", CAT, None),
-            ]
+            ],
         )
     )
     assert len(sim.bodies) == 3
@@ -105,7 +111,8 @@ def test_one_request_per_send_time_with_our_keys_as_message_ids(
     assert first["messages"][0]["sender"] == "Clinic"
     schedule = first["options"]["schedule"]
     assert schedule["sendAt"] == "2026-12-01T10:00:00.000+0000"
-    assert "options" not in sim.bodies[2]  # sent now: no schedule block
+    # Sent now: our bulkId without a sendAt.
+    assert sim.bodies[2]["options"] == {"schedule": {"bulkId": ib.group_of(outcomes["k4"].ref)}}
     k1, k2, k3, k4 = (outcomes[k] for k in ("k1", "k2", "k3", "k4"))
     assert all(isinstance(o, Receipt) for o in (k1, k2, k3, k4))
     assert split_ref(k1.ref) == (schedule["bulkId"], "k1")
@@ -120,14 +127,14 @@ def test_a_thousand_recipients_per_request(
     ib: InfobipProvider, sim: InfobipSimulator, clock: ManualClock
 ) -> None:
     at = clock.now() + HOUR
-    outcomes = ib.schedule([_out(f"k{i}", f"+417930{i:05d}", at) for i in range(1001)])
+    outcomes = _send(ib, [_out(f"k{i}", f"+417930{i:05d}", at) for i in range(1001)])
     assert len(outcomes) == 1001 and len(sim.bodies) == 2
     assert [len(b["messages"][0]["destinations"]) for b in sim.bodies] == [1000, 1]
 
 
 def test_horizon_edge(ib: InfobipProvider, sim: InfobipSimulator, clock: ManualClock) -> None:
     edge = clock.now() + timedelta(days=180)
-    outcomes = _by_key(ib.schedule([_out("in", ANN, edge), _out("out", BOB, edge + HOUR)]))
+    outcomes = _by_key(_send(ib, [_out("in", ANN, edge), _out("out", BOB, edge + HOUR)]))
     assert isinstance(outcomes["in"], Receipt) and outcomes["in"].state is State.SCHEDULED
     beyond = outcomes["out"]
     assert isinstance(beyond, Rejected)
@@ -140,7 +147,7 @@ def test_per_message_rejections_do_not_affect_the_others(
 ) -> None:
     at = clock.now() + HOUR
     outcomes = _by_key(
-        ib.schedule([_out("ok", ANN, at), _out("bad", INVALID, at), _out("dnd", OPTED_OUT, at)])
+        _send(ib, [_out("ok", ANN, at), _out("bad", INVALID, at), _out("dnd", OPTED_OUT, at)])
     )
     assert isinstance(outcomes["ok"], Receipt)
     bad, dnd = outcomes["bad"], outcomes["dnd"]
@@ -249,24 +256,27 @@ def test_status_progression_and_mapping(
 def test_each_report_is_given_once_and_never_lost(
     ib: InfobipProvider, sim: InfobipSimulator, clock: ManualClock, tmp_path: Path
 ) -> None:
+    sim.delivery_delay = timedelta(minutes=2)
     at = clock.now() + HOUR
     [ok, ko] = _receipts(ib, [_out("ok", ANN, at), _out("ko", FAILS, at)])
-    [later] = _receipts(ib, [_out("later", BOB, at + timedelta(days=1))])
+    clock.set(at + timedelta(minutes=4))
+    [now] = _receipts(ib, [_out("now", BOB, None)])  # no report yet: only the logs know it
     clock.set(at + timedelta(minutes=5))
-    # The reports are pulled, then the logs (needed for `later`) fail: what was pulled is
+    # The reports are pulled, then the logs (needed for `now`) fail: what was pulled is
     # still answered...
-    sim.inject(Fault.SERVER_ERROR, times=3, match="GET /sms/1/logs")
-    assert {r.ref: r.state for r in ib.fetch_status([ok.ref, ko.ref, later.ref])} == {
+    sim.inject(Fault.SERVER_ERROR, times=3, match="GET /sms/3/logs")
+    assert {r.ref: r.state for r in ib.fetch_status([ok.ref, ko.ref, now.ref])} == {
         ok.ref: State.DELIVERED,
         ko.ref: State.FAILED,
     }
     assert sim.pending_faults() == 0
     # ...Infobip will not hand them out again...
     with httpx.Client(base_url=sim.base_url, headers={"Authorization": f"App {KEY}"}) as raw:
-        assert raw.get("/sms/1/reports", params={"messageId": "ok"}).json() == {"results": []}
+        again_raw = raw.get("/sms/3/reports", params={"bulkId": split_ref(ok.ref)[0]})
+        assert again_raw.json() == {"results": []}
     # ...the client kept them, and a fresh client (a restart) reads the logs instead.
-    again = {r.ref: r.state for r in ib.fetch_status([ok.ref, ko.ref, later.ref])}
-    assert again == {ok.ref: State.DELIVERED, ko.ref: State.FAILED, later.ref: State.SCHEDULED}
+    again = {r.ref: r.state for r in ib.fetch_status([ok.ref, ko.ref, now.ref])}
+    assert again == {ok.ref: State.DELIVERED, ko.ref: State.FAILED, now.ref: State.SENT}
     fresh = _provider(sim, clock, tmp_path)
     try:
         restarted = {r.ref: (r.state, r.detail) for r in fresh.fetch_status([ok.ref, ko.ref])}
@@ -275,10 +285,16 @@ def test_each_report_is_given_once_and_never_lost(
         # Infobip keeps logs about 48 hours: after that only a kept report knows the outcome;
         # the finished bulk still says the message left.
         clock.advance(timedelta(hours=49))
-        assert [r.state for r in fresh.fetch_status([ok.ref])] == [State.SENT]
+        later = _provider(sim, clock, tmp_path)
+        try:
+            assert [r.state for r in later.fetch_status([ok.ref])] == [State.SENT]
+        finally:
+            later.close()
+        assert [r.state for r in fresh.fetch_status([ok.ref])] == [State.DELIVERED]
         assert [r.state for r in ib.fetch_status([ok.ref])] == [State.DELIVERED]
     finally:
         fresh.close()
+    assert not {"GET /sms/1/logs", "GET /sms/1/reports"} & set(sim.requests_per_path())
 
 
 def test_sent_now_messages_are_followed_without_a_bulk_to_ask(
@@ -291,20 +307,6 @@ def test_sent_now_messages_are_followed_without_a_bulk_to_ask(
     assert [r.state for r in ib.fetch_status([receipt.ref])] == [State.SENT]
     clock.advance(timedelta(minutes=3))
     assert [r.state for r in ib.fetch_status([receipt.ref])] == [State.DELIVERED]
-
-
-def test_lookup_by_our_key(ib: InfobipProvider, sim: InfobipSimulator, clock: ManualClock) -> None:
-    at = clock.now() + HOUR
-    [receipt] = _receipts(ib, [_out("k1", ANN, at)])
-    found = ib.lookup("k1")
-    assert found == Receipt("k1", receipt.ref, State.SCHEDULED, at)
-    assert ib.lookup("never-sent") is None
-    ib.cancel(receipt.ref)
-    cancelled = ib.lookup("k1")
-    assert cancelled is not None and cancelled.state is State.CANCELLED
-    [now] = _receipts(ib, [_out("k2", BOB, None)])
-    sent = ib.lookup("k2")
-    assert sent is not None and (sent.ref, sent.state) == (now.ref, State.DELIVERED)
 
 
 def test_preview_and_check(ib: InfobipProvider) -> None:
@@ -324,7 +326,7 @@ def test_a_wrong_key_is_a_clear_error_and_never_shown(
         with pytest.raises(AuthenticationError, match="refused the API key") as check:
             provider.check()
         with pytest.raises(AuthenticationError) as send:
-            provider.schedule([_out("k1", ANN, clock.now() + HOUR)])
+            _send(provider, [_out("k1", ANN, clock.now() + HOUR)])
         for exc in (check.value, send.value):
             assert wrong not in str(exc) and KEY not in str(exc)
         assert wrong not in repr(provider)
@@ -350,11 +352,11 @@ def test_a_later_request_failing_leaves_its_messages_to_reconciliation(
     provider = _provider(sim, clock, tmp_path, transport=SecondCreateTimesOut())
     try:
         at = clock.now() + HOUR
-        outcomes = provider.schedule([_out("k1", ANN, at), _out("k2", BOB, at + HOUR)])
+        outcomes = _send(provider, [_out("k1", ANN, at), _out("k2", BOB, at + HOUR)])
         # k2's outcome is unclear: left out, so the engine looks it up instead of resending.
         assert [o.key for o in outcomes] == ["k1"]
         with pytest.raises(Exception, match="did not answer"):
-            provider.schedule([_out("k3", ANN, at)])  # the first request: nothing created
+            _send(provider, [_out("k3", ANN, at)])  # the first request: nothing created
     finally:
         provider.close()
 
@@ -369,7 +371,7 @@ def test_message_options_are_sent(
     }
     provider = _provider(sim, clock, tmp_path, options=options)
     try:
-        provider.schedule([_out("k1", ANN, clock.now() + HOUR)])
+        _send(provider, [_out("k1", ANN, clock.now() + HOUR)])
     finally:
         provider.close()
     assert sim.bodies[0]["messages"][0]["options"] == {

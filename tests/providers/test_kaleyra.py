@@ -18,11 +18,13 @@ from smsdesk.providers import kaleyra
 from smsdesk.providers.base import (
     AmbiguousError,
     AuthenticationError,
+    CannotTell,
     Outgoing,
     PermanentError,
     Receipt,
     Rejected,
     StatusReport,
+    TransientError,
 )
 from tests.simulators.base import Fault
 from tests.simulators.kaleyra import DEFAULT_SID, E402, KaleyraSimulator, add_months
@@ -255,15 +257,18 @@ def test_check_uses_an_authenticated_get(
 
 
 @pytest.mark.parametrize("fault", [Fault.RATE_LIMIT, Fault.UNAVAILABLE])
-def test_busy_kaleyra_is_retried_by_the_client(
+def test_a_busy_kaleyra_is_left_to_the_engines_back_off(
     client: kaleyra.KaleyraProvider, sim: KaleyraSimulator, clock: ManualClock, fault: Fault
 ) -> None:
-    sim.inject(fault, match="POST")
+    sim.inject(fault, match="POST", retry_after=7)
     started = clock.now()
-    [outcome] = client.schedule([_msg(clock, timedelta(hours=1))])
-    assert isinstance(outcome, Receipt)
-    assert sim.creates_by_recipient() == {TO: 1}
-    assert clock.now() > started  # the wait went through the injected clock
+    # A create is sent once per call: repeating it here could outlive the engine's lease.
+    with pytest.raises(TransientError) as refused:
+        client.schedule([_msg(clock, timedelta(hours=1))])
+    if fault is Fault.RATE_LIMIT:
+        assert refused.value.retry_after == 7
+    assert sim.creates_by_recipient() == {} and len(sim.log) == 1
+    assert clock.now() == started  # nothing waited inside the call
 
 
 @pytest.mark.parametrize(
@@ -333,7 +338,45 @@ def test_statuses_follow_the_send_time(
     ]
     clock.advance(timedelta(minutes=1))
     assert client.fetch_status(refs)[0].state is State.DELIVERED
-    assert client.fetch_status(["no-such-id:1"]) == []
+    # One request for both, at the documented status endpoint.
+    assert sim.requests_per_path()[f"GET /v1/{DEFAULT_SID}/sms/status"] == 3
+    with pytest.raises(PermanentError, match="Invalid message id"):
+        client.fetch_status(["no-such-id:1"])  # refused, and said so
+
+
+def test_status_is_asked_for_many_ids_per_request(
+    client: kaleyra.KaleyraProvider, sim: KaleyraSimulator, clock: ManualClock
+) -> None:
+    refs = []
+    for n in range(60):
+        [r] = client.schedule([_msg(clock, timedelta(minutes=20), f"+9198765{n:05d}", f"k{n}")])
+        assert isinstance(r, Receipt)
+        refs.append(r.ref)
+    clock.advance(timedelta(hours=1))
+    reports = client.fetch_status(refs)
+    assert [r.ref for r in reports] == refs and {r.state for r in reports} == {State.DELIVERED}
+    path = f"GET /v1/{DEFAULT_SID}/sms/status"
+    assert sim.requests_per_path()[path] == 2  # 50 ids, then 10
+    assert all(len(q.split(",")) <= kaleyra.STATUS_IDS_PER_REQUEST for q in sim.status_queries)
+
+
+def test_a_refused_status_request_is_narrowed_to_the_id_and_logged(
+    client: kaleyra.KaleyraProvider,
+    sim: KaleyraSimulator,
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sim.unknown_ids = "refuse"
+    refs = []
+    for n in range(4):
+        [r] = client.schedule([_msg(clock, timedelta(minutes=20), f"+9198765{n:05d}", f"k{n}")])
+        assert isinstance(r, Receipt)
+        refs.append(r.ref)
+    clock.advance(timedelta(hours=1))
+    with caplog.at_level("WARNING", logger="smsdesk.providers.kaleyra"):
+        reports = client.fetch_status([*refs[:2], "gone:1", *refs[2:]])
+    assert [r.ref for r in reports] == refs  # the others are still read
+    assert "gone:1" in caplog.text and "Invalid message id" in caplog.text
 
 
 def test_dnd_numbers_fail_promotional_messages(
@@ -361,8 +404,9 @@ def test_cancel_and_reschedule_are_refused_without_a_request(
         client.cancel("abc:1")
     with pytest.raises(PermanentError, match="Kaleyra cannot reschedule"):
         client.reschedule("abc:1", clock.now() + timedelta(hours=3))
-    with pytest.raises(PermanentError):
-        client.lookup("k1")  # never "not found": that would invite a resend
+    # Never "not received" (that would invite a resend), and nothing to ask.
+    [answer] = client.lookup([("k1", None)])
+    assert isinstance(answer, CannotTell) and "cannot be asked" in answer.reason
     assert client.preview("hello") is None
     assert sim.log == []
 
@@ -450,17 +494,22 @@ def test_message_ref_prefers_the_message_id() -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "expected"),
+    ("entry", "expected"),
     [
-        ({"data": [{"status": "Submitted"}]}, (State.SENT, "")),
-        ({"status": "delivered"}, (State.DELIVERED, "")),
-        ({"data": [{"status": "failed", "error": "DND"}]}, (State.FAILED, "DND")),
-        ({"data": [{"status": "queued-somewhere"}]}, None),
-        ([], None),
+        # The status API's documented names, then the callbacks' "Failed".
+        ({"status": "Delivered", "status_details": "DELIVERED"}, (State.DELIVERED, "")),
+        ({"status": "Sent"}, (State.SENT, "")),
+        ({"status": "UnDelivered", "status_details": "ABSENT"}, (State.FAILED, "ABSENT")),
+        ({"status": "NotSent"}, (State.FAILED, "Kaleyra reports NotSent")),
+        ({"status": "Failed", "error": {"message": "DND"}}, (State.FAILED, "DND")),
+        ({"status": "queued-somewhere"}, None),
     ],
 )
-def test_status_names_map_in_one_place(body: object, expected: object) -> None:
-    assert kaleyra.status_of(body) == expected
+def test_status_names_map_in_one_place(entry: dict[str, object], expected: object) -> None:
+    body = {"data": [{"campaign_id": "a:1", **entry}], "error": {}}
+    assert kaleyra.status_entries(body, ["a:1"]).get("a:1") == expected
+    # An entry that names no id is the one asked, when one was.
+    assert kaleyra.status_entries({"data": [entry]}, ["b:1"]).get("b:1") == expected
 
 
 def test_time_is_sent_in_kaleyras_format() -> None:

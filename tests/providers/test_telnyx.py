@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from smsdesk.core.clock import ManualClock
-from smsdesk.providers.base import Outgoing, PermanentError, Receipt, Rejected
-from smsdesk.providers.telnyx import TelnyxProvider, build
+from smsdesk.providers.base import CannotTell, Outgoing, PermanentError, Receipt, Rejected
+from smsdesk.providers.telnyx import RATE_LIMIT_PER_SECOND, TelnyxProvider, build
 from tests.cli_runner import Run, run_cli
 from tests.simulators.telnyx import OPTED_OUT, PROFILE_ID, TelnyxSimulator
 
@@ -410,17 +410,38 @@ def test_cancel_of_a_sent_message_says_so(client: TelnyxProvider, clock: ManualC
 
 
 def test_unknown_message_status_is_skipped_and_lookup_knows_nothing(
-    client: TelnyxProvider, clock: ManualClock
+    client: TelnyxProvider, sim: TelnyxSimulator, clock: ManualClock
 ) -> None:
     [receipt] = client.schedule([_out(clock, timedelta(hours=1))])
     assert isinstance(receipt, Receipt)
     reports = client.fetch_status(["no-such-id", receipt.ref])
     assert [(r.ref, r.state.value) for r in reports] == [(receipt.ref, "scheduled")]
-    assert client.lookup(receipt.key) is None
+    # Never "not received": Telnyx cannot be asked by our key, and is not asked at all.
+    asked = len(sim.log)
+    [answer] = client.lookup([(receipt.key, None)])
+    assert isinstance(answer, CannotTell) and "cannot be asked" in answer.reason
+    assert len(sim.log) == asked
+    assert client.assign_groups([_out(clock, None)])[0].group is None
     assert client.group_of(receipt.ref) is None
     assert client.preview("Hello") is None
     with pytest.raises(PermanentError, match="cancels it and schedules it again"):
         client.reschedule(receipt.ref, clock.now() + timedelta(hours=2))
+
+
+def test_status_is_one_request_per_message_within_the_rate_limit(
+    client: TelnyxProvider, sim: TelnyxSimulator, clock: ManualClock
+) -> None:
+    refs = []
+    for n in range(30):
+        [receipt] = client.schedule([_out(clock, timedelta(hours=1), f"+1202555{n:04d}")])
+        assert isinstance(receipt, Receipt)
+        refs.append(receipt.ref)
+    started = clock.now()
+    assert len(client.fetch_status(refs)) == 30
+    gets = [path for method, path, _ in sim.log if method == "GET"]
+    assert len(gets) == 30 and len(set(gets)) == 30  # Telnyx has no batch form
+    # Spaced at the conservative rate, on the injected clock: 30 reads take 2.9 s at least.
+    assert clock.now() - started >= timedelta(seconds=29 / RATE_LIMIT_PER_SECOND)
 
 
 def test_send_at_goes_out_in_utc(client: TelnyxProvider, clock: ManualClock) -> None:

@@ -65,6 +65,7 @@ class _Injected:
     fault: Fault
     match: str | None  # "POST /v2/messages" style prefix, or None for any request
     retry_after: int
+    delay: float = 0.0  # seconds before the fault's answer (a slow 429, say)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -84,6 +85,7 @@ class Simulator:
         self.api_key = api_key
         self.stall = stall
         self.log: list[tuple[str, str, int | str]] = []
+        self.queries: list[tuple[str, str, dict[str, str]]] = []  # method, path, query
         self._faults: list[_Injected] = []
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
@@ -137,10 +139,34 @@ class Simulator:
     # -- faults -------------------------------------------------------------------------
 
     def inject(
-        self, fault: Fault, times: int = 1, *, match: str | None = None, retry_after: int = 1
+        self,
+        fault: Fault,
+        times: int = 1,
+        *,
+        match: str | None = None,
+        retry_after: int = 1,
+        delay: float = 0.0,
     ) -> None:
         with self._lock:
-            self._faults += [_Injected(fault, match, retry_after) for _ in range(times)]
+            self._faults += [_Injected(fault, match, retry_after, delay) for _ in range(times)]
+
+    def requests_to(self, method: str, path: str) -> int:
+        """How many requests reached ``method path`` (faults included)."""
+        with self._lock:
+            return sum(1 for m, p, _ in self.log if (m, p) == (method, path))
+
+    def requests_per_path(self) -> dict[str, int]:
+        """``{"GET /sms/3/logs": n, ...}`` for every path asked so far."""
+        with self._lock:
+            counts: dict[str, int] = {}
+            for method, path, _ in self.log:
+                counts[f"{method} {path}"] = counts.get(f"{method} {path}", 0) + 1
+            return counts
+
+    def query_values(self, method: str, path: str, name: str) -> list[str]:
+        """The values of query parameter ``name`` in every request to ``method path``."""
+        with self._lock:
+            return [q[name] for m, p, q in self.queries if (m, p) == (method, path) and name in q]
 
     def pending_faults(self) -> int:
         with self._lock:
@@ -171,12 +197,16 @@ class Simulator:
         )
         injected = self._take_fault(request.method, request.path)
         fault = injected.fault if injected else None
-        self.log.append((request.method, request.path, fault or "ok"))
+        with self._lock:
+            self.log.append((request.method, request.path, fault or "ok"))
+            self.queries.append((request.method, request.path, request.query))
         if fault is Fault.RESET:
             self._drop(handler)
             return
         if fault in (Fault.RATE_LIMIT, Fault.UNAVAILABLE, Fault.SERVER_ERROR):
             assert injected is not None
+            if injected.delay:
+                time.sleep(injected.delay)  # a slow refusal: the client waits for it
             headers = (
                 {"Retry-After": str(injected.retry_after)} if fault is Fault.RATE_LIMIT else {}
             )

@@ -1,10 +1,22 @@
-"""A loopback Infobip: SMS v3 send, v1 scheduled-bulk management, reports, logs and preview.
+"""A loopback Infobip: SMS v3 send, v1 scheduled-bulk management, v3 (and deprecated v1)
+reports and logs, and preview.
 
-It keeps bulks and messages under its clock and enforces what providers.md says Infobip does:
-``Authorization: App <key>``, ``sendAt`` at most 180 days ahead in Infobip's own format,
-bulk-wide reschedule/cancel only while PENDING/PAUSED, each delivery report handed out once,
-logs kept 48 hours. It does not de-duplicate by ``messageId`` (Infobip does not promise to),
-so a resend shows up in ``creates_by_key()``.
+It keeps bulks and messages under its clock and follows the specification excerpt beside
+providers.md: ``Authorization: App <key>``; ``sendAt`` at most 180 days ahead in Infobip's own
+format; ``options.schedule.bulkId`` (at most 100 characters) with or without ``sendAt``;
+bulk-wide reschedule/cancel only while PENDING/PAUSED; bulk status and schedule for
+*scheduled* bulks only ("See the status of scheduled messages"), 404 ``{"requestError":
+{"serviceException": {"messageId": "NOT_FOUND", "text": "Bulk not found"}}}`` otherwise; each
+delivery report handed out once, one ``bulkId``/``messageId`` per reports request; logs with
+comma-separated ``bulkId``/``messageId`` lists of at most 2,048 characters, ``limit`` up to
+1000, cursor pages (``useCursor``/``cursor``, ``cursor.nextCursor``), kept 48 hours. It does
+not de-duplicate by ``messageId`` (Infobip does not promise to), so a resend shows up in
+``creates_by_key()``.
+
+What the specification leaves open is a switch, for tests to try both ways:
+``logs_lag`` (a message is listed in the logs only that long after it was accepted),
+``hide_scheduled_in_logs`` (a scheduled message is listed only once its bulk has gone out),
+``logs_per_minute`` (answer 429 beyond that many logs requests in a minute of its clock).
 
 Numbers (digits, no '+') starting with one of ``fail_prefixes`` are undeliverable after the
 send time, ``expire_prefixes`` expire, ``reject_prefixes`` are rejected at once as invalid
@@ -28,6 +40,8 @@ from tests.simulators.base import Request, Response, Simulator
 
 HORIZON = timedelta(days=180)
 LOG_RETENTION = timedelta(hours=48)
+MAX_ID_LIST = 2048  # logs bulkId/messageId: "Maximum length 2048 characters."
+MAX_BULK_ID = 100  # RequestSchedulingSettings.bulkId maxLength
 SEND_AT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4}$")
 NUMBER = re.compile(r"^\d{7,15}$")
 
@@ -98,6 +112,10 @@ class InfobipSimulator(Simulator):
         self.opted_out: set[str] = set()
         self.delivery_delay = timedelta(0)  # from the send time to the final status
         self.processing = timedelta(seconds=30)  # a bulk is PROCESSING this long, then FINISHED
+        self.logs_lag = timedelta(0)
+        self.hide_scheduled_in_logs = False
+        self.logs_per_minute: int | None = None
+        self._logs_asked: list[datetime] = []
         self.bulks: dict[str, Bulk] = {}
         self.messages: list[Message] = []
         self.bodies: list[Any] = []  # every accepted create request's body, for assertions
@@ -172,7 +190,9 @@ class InfobipSimulator(Simulator):
             ("GET", "/sms/1/bulks/status"): self._get_status,
             ("PUT", "/sms/1/bulks/status"): self._set_status,
             ("GET", "/sms/1/reports"): self._reports,
+            ("GET", "/sms/3/reports"): self._reports,
             ("GET", "/sms/1/logs"): self._logs,
+            ("GET", "/sms/3/logs"): self._logs,
             ("POST", "/sms/1/preview"): self._preview,
         }
         handler = routes.get((request.method, request.path))
@@ -219,6 +239,8 @@ class InfobipSimulator(Simulator):
                 send_at, scheduled = max(parsed, now), True
             if schedule.get("bulkId"):
                 bulk_id = str(schedule["bulkId"])
+                if len(bulk_id) > MAX_BULK_ID:
+                    return error(400, "BAD_REQUEST", "bulkId is longer than 100 characters")
                 if bulk_id in self.bulks:
                     return error(400, "BAD_REQUEST", f"bulkId {bulk_id} is already used")
         self.bulks[bulk_id] = Bulk(bulk_id, send_at, scheduled)
@@ -308,13 +330,25 @@ class InfobipSimulator(Simulator):
             bulk.held = wanted
         return Response(200, {"bulkId": bulk.bulk_id, "status": self._bulk_status(bulk, now)})
 
-    def _matching(self, request: Request) -> list[Message]:
-        bulk_id, message_id = request.query.get("bulkId"), request.query.get("messageId")
+    def _matching(self, request: Request, *, lists: bool) -> list[Message] | Response:
+        """Messages the bulkId/messageId filters select: comma-separated lists where the
+        endpoint documents them (logs), a single id otherwise (reports)."""
+        wanted: dict[str, set[str] | None] = {}
+        for name in ("bulkId", "messageId"):
+            value = request.query.get(name)
+            if value is None:
+                wanted[name] = None
+            elif lists:
+                if len(value) > MAX_ID_LIST:
+                    return error(400, "BAD_REQUEST", f"{name} is longer than 2048 characters")
+                wanted[name] = set(value.split(","))
+            else:
+                wanted[name] = {value}
+        bulks, ids = wanted["bulkId"], wanted["messageId"]
         return [
             m
             for m in self.messages
-            if (bulk_id is None or m.bulk_id == bulk_id)
-            and (message_id is None or m.message_id == message_id)
+            if (bulks is None or m.bulk_id in bulks) and (ids is None or m.message_id in ids)
         ]
 
     def _limit(self, request: Request) -> int:
@@ -323,29 +357,87 @@ class InfobipSimulator(Simulator):
         except ValueError:
             return 50
 
+    def _v3(self, request: Request, entry: dict[str, Any], *, log: bool) -> dict[str, Any]:
+        """An entry in the shape of the version asked: v3 names the recipient
+        ``destination`` (logs) or ``to`` (reports), the sender ``sender``, the parts
+        ``messageCount``, and puts the text under ``content``."""
+        if not request.path.startswith("/sms/3/"):
+            return entry
+        out = {k: v for k, v in entry.items() if k not in ("to", "from", "text", "smsCount")}
+        out["to" if not log else "destination"] = entry["to"]
+        out["sender"] = entry["from"]
+        out["messageCount"] = entry["smsCount"]
+        if log:
+            out["content"] = {"text": entry["text"]}
+        return out
+
     def _reports(self, request: Request) -> Response:
         now = self.clock.now()
+        matching = self._matching(request, lists=False)
+        if isinstance(matching, Response):
+            return matching
         results: list[dict[str, Any]] = []
-        for msg in self._matching(request):
+        for msg in matching:
             if len(results) >= self._limit(request):
                 break
             if msg.reported or not self._state(msg, now)[2]:
                 continue
             msg.reported = True  # Infobip hands out each report once
-            entry = self._entry(msg, now)
-            results.append({k: entry[k] for k in entry if k not in ("text", "from")})
+            entry = self._v3(request, self._entry(msg, now), log=False)
+            results.append({k: entry[k] for k in entry if k not in ("text", "from", "content")})
         return Response(200, {"results": results})
+
+    def _listed(self, msg: Message, now: datetime) -> bool:
+        """Whether the logs show this message now (see ``logs_lag`` and
+        ``hide_scheduled_in_logs``)."""
+        if now < msg.created + self.logs_lag:
+            return False
+        bulk = self.bulks[msg.bulk_id]
+        gone_out = bulk.held not in ("CANCELED", "PAUSED") and now >= bulk.send_at
+        return not (self.hide_scheduled_in_logs and bulk.scheduled and not gone_out)
+
+    def _throttled(self, now: datetime) -> Response | None:
+        if self.logs_per_minute is None:
+            return None
+        self._logs_asked = [t for t in self._logs_asked if now - t < timedelta(minutes=1)]
+        if len(self._logs_asked) >= self.logs_per_minute:
+            return Response(
+                429,
+                {"requestError": {"serviceException": {"messageId": "TOO_MANY_REQUESTS"}}},
+                {"Retry-After": "60"},
+            )
+        self._logs_asked.append(now)
+        return None
 
     def _logs(self, request: Request) -> Response:
         now = self.clock.now()
+        refused = self._throttled(now)
+        if refused is not None:
+            return refused
+        matching = self._matching(request, lists=True)
+        if isinstance(matching, Response):
+            return matching
         results = []
-        for msg in self._matching(request):
+        for msg in matching:
+            if not self._listed(msg, now):
+                continue
             entry = self._entry(msg, now)
             done = entry["doneAt"]
             if done and now - datetime.strptime(done, "%Y-%m-%dT%H:%M:%S.%f%z") > LOG_RETENTION:
                 continue  # Infobip keeps logs about 48 hours
-            results.append(entry)
-        return Response(200, {"results": results[: self._limit(request)]})
+            results.append(self._v3(request, entry, log=True))
+        limit = self._limit(request)
+        if request.query.get("useCursor") != "true":
+            return Response(200, {"results": results[:limit]})
+        try:
+            start = int(request.query.get("cursor") or 0)
+        except ValueError:
+            return error(400, "BAD_REQUEST", "cursor is not one this server gave")
+        page = results[start : start + limit]
+        cursor: dict[str, Any] = {"limit": limit}
+        if start + limit < len(results):
+            cursor["nextCursor"] = str(start + limit)
+        return Response(200, {"results": page, "cursor": cursor})
 
     def _preview(self, request: Request) -> Response:
         body = request.json()

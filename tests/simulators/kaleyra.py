@@ -2,10 +2,14 @@
 the 15 minutes .. 3 months scheduling window with Kaleyra's E402 body, and statuses that move
 on after the send time.
 
-Documented: the create fields, the response shape, the E402 body. Simulated where Kaleyra's
-documentation is silent (error codes other than E402, the status and balance endpoints): see
-the ``_CODES`` table and ``_status``/``_balance``. There is no cancel or reschedule endpoint,
-as smsdesk assumes.
+Documented: the create fields, the response shape, the E402 body, and the SMS Status API
+``GET /v1/<SID>/sms/status?message_ids=<id>,<id>`` answering ``{"data": [{"campaign_id",
+"status", "status_details"}], "error": {}}`` with the statuses Delivered, UnDelivered, NotSent,
+Sent. Simulated where Kaleyra's documentation is silent: error codes other than E402 (the
+``_CODES`` table), the balance endpoint, the status of a message before its send time
+("Scheduled"), and what a status request with an unknown id gets (``unknown_ids``: "omit"
+leaves it out of ``data``, "refuse" answers 400 for the whole request). There is no cancel or
+reschedule endpoint, as smsdesk assumes.
 
 Numbers starting with ``fail_prefix`` fail after their send time; numbers in ``dnd`` (India's
 Do-Not-Disturb registry) fail too when the message is promotional (MKT); numbers in
@@ -19,7 +23,6 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import unquote
 
 from smsdesk.core.clock import Clock
@@ -83,6 +86,8 @@ class KaleyraSimulator(Simulator):
         self.approved_senders: set[str] | None = None  # None: any sender is approved
         self.messages: dict[str, SimMessage] = {}  # by message_id
         self.creates: list[dict[str, str]] = []  # every create request that was processed
+        self.unknown_ids = "omit"  # or "refuse"
+        self.status_queries: list[str] = []  # every message_ids value asked for
 
     # -- what tests look at -------------------------------------------------------------------
 
@@ -109,8 +114,8 @@ class KaleyraSimulator(Simulator):
         rest, method = parts[2:], request.method
         if rest == ["sms"] and method == "POST":
             return self._create(_fields(request))
-        if len(rest) == 2 and rest[0] == "sms" and method == "GET":
-            return self._status(rest[1])
+        if rest == ["sms", "status"] and method == "GET":
+            return self._status(request.query.get("message_ids", ""))
         if rest == ["balance"] and method == "GET":
             return self._balance()
         return _error(404, "missing", f"No {method} /{'/'.join(rest)} here.")
@@ -169,33 +174,32 @@ class KaleyraSimulator(Simulator):
         )
 
     def state_of(self, msg: SimMessage) -> tuple[str, str]:
+        """(status, status_details) in the status API's names."""
         now = self.clock.now()
         if now < msg.send_at:
-            return "scheduled", ""
-        if self.fail_prefix and msg.recipient.startswith(self.fail_prefix):
-            return "failed", "Number unreachable"
+            return "Scheduled", "SCHEDULED"  # not documented: the simulator's choice
         if msg.type == "MKT" and msg.recipient in self.dnd:
-            return "failed", "Recipient is registered as Do Not Disturb"
+            return "NotSent", "Recipient is registered as Do Not Disturb"
+        if self.fail_prefix and msg.recipient.startswith(self.fail_prefix):
+            return "UnDelivered", "Number unreachable"
         if now < msg.send_at + self.delivery_delay:
-            return "sent", ""
-        return "delivered", ""
+            return "Sent", "SENT"
+        return "Delivered", "DELIVERED"
 
-    def _status(self, ident: str) -> Response:
-        # Simulated (the shape is unconfirmed): one entry per message, like the create answer.
-        msg = self.messages.get(ident) or next(
-            (m for m in self.messages.values() if m.request_id == ident), None
-        )
-        if msg is None:
-            return _error(404, "missing", "Message not found.")
-        status, why = self.state_of(msg)
-        entry: dict[str, Any] = {
-            "message_id": msg.message_id,
-            "recipient": msg.recipient,
-            "status": status,
-        }
-        if why:
-            entry["error"] = {"message": why}
-        return Response(200, {"id": msg.request_id, "data": [entry]})
+    def _status(self, message_ids: str) -> Response:
+        self.status_queries.append(message_ids)
+        ids = [i.strip() for i in message_ids.split(",") if i.strip()]
+        if not ids:
+            return _error(400, "field", "'message_ids' is required.", message_ids="required")
+        unknown = [i for i in ids if i not in self.messages]
+        if unknown and (self.unknown_ids == "refuse" or len(unknown) == len(ids)):
+            return _error(400, "field", "Invalid message id.", message_ids=unknown[0])
+        data = []
+        for ident in ids:
+            if ident in self.messages:
+                status, details = self.state_of(self.messages[ident])
+                data.append({"campaign_id": ident, "status": status, "status_details": details})
+        return Response(200, {"data": data, "error": {}})
 
     def _balance(self) -> Response:
         return Response(200, {"balance": "1000.00", "currency": "INR"})
