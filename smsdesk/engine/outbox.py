@@ -1,8 +1,11 @@
 """The outbox loop: claim due work, commit ``handing_off``, call the provider, record the result.
 
-Exactly-once rests on three rules: the idempotency key and ``handing_off`` are committed before
-any request; a request whose outcome is unclear makes the message ``unknown``; ``unknown``
-messages are settled by asking the provider for that key, never by sending again blindly.
+Exactly-once rests on these rules: the idempotency key, the provider-side group and
+``handing_off`` are committed before any request; no request outlives the lease of the
+messages it carries (``ClaimLease.ensure`` before each one), and every outcome write is fenced
+by lease owner and generation; a request whose outcome is unclear makes the message
+``unknown``; ``unknown`` messages are settled by asking the provider, and only a definitive
+"never received" hands them off again; anything less is left to the user.
 """
 
 from __future__ import annotations
@@ -12,27 +15,37 @@ import math
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import groupby
 from secrets import token_hex
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import and_, case, or_, update
 from sqlmodel import Session, col, select
 
 from smsdesk.core.errors import NotFound, SmsdeskError
-from smsdesk.core.lifecycle import AT_PROVIDER, FINAL, State, can_transition
+from smsdesk.core.lifecycle import AT_PROVIDER, FINAL, INTENTS, State, can_transition
 from smsdesk.core.planner import Action, Capabilities, plan_handoff
 from smsdesk.engine.context import AppContext
+from smsdesk.engine.lease import ClaimLease, request_budget
 from smsdesk.engine.pacing import Pacer, TokenBucket
+from smsdesk.engine.provider_changes import reconcile_intents
+from smsdesk.engine.reconcile import (
+    RECONCILE_INTERVAL as RECONCILE_INTERVAL,  # the engine's constant, where tests look
+)
+from smsdesk.engine.reconcile import (
+    Reconciling,
+    held_by_provider,
+    rows_changed,
+)
 from smsdesk.providers.base import (
     AmbiguousError,
     Outgoing,
     PermanentError,
     Provider,
-    ProviderError,
     Receipt,
     Rejected,
     TransientError,
@@ -40,12 +53,11 @@ from smsdesk.providers.base import (
 from smsdesk.providers.registry import MODULES, kind_info
 from smsdesk.store import queries
 from smsdesk.store.models import Message, ProviderAccount
-from smsdesk.store.queries import Claimed, Move
+from smsdesk.store.queries import Claimed, Fence, Move
 
 log = logging.getLogger(__name__)
 
 SYNC_INTERVAL = timedelta(minutes=1)
-RECONCILE_INTERVAL = timedelta(seconds=30)
 RETRY_BASE = timedelta(seconds=15)
 RETRY_CAP = timedelta(minutes=30)
 BLOCKED_RETRY = timedelta(minutes=5)
@@ -81,18 +93,6 @@ class PassReport:
             setattr(self, name, getattr(self, name) + value)
 
 
-def _held_by_provider(provider: Provider, receipt: Receipt, now: datetime) -> dict[str, Any]:
-    """The columns that record a message the provider has accepted."""
-    return {
-        "provider_ref": receipt.ref,
-        "provider_group": provider.group_of(receipt.ref),
-        "due_at": None,
-        "last_error": receipt.detail or None,
-        # Nothing changes at the provider before the send time: ask after it.
-        "next_sync_at": None if receipt.state in FINAL else max(receipt.send_at or now, now),
-    }
-
-
 def retry_delay(attempts: int, retry_after: float | None) -> timedelta:
     """Exponential back-off, capped, never sooner than the provider asked."""
     delay = min(RETRY_BASE * (1 << max(attempts - 1, 0)), RETRY_CAP)
@@ -101,7 +101,7 @@ def retry_delay(attempts: int, retry_after: float | None) -> timedelta:
     return delay
 
 
-class Dispatcher:
+class Dispatcher(Reconciling):
     def __init__(
         self,
         ctx: AppContext,
@@ -124,18 +124,26 @@ class Dispatcher:
 
     # -- the pass -------------------------------------------------------------------------
 
-    def run_once(self) -> PassReport:
-        """Hand off what is due, send what is due, reconcile, then sync statuses."""
+    def run_once(self, stop: threading.Event | None = None) -> PassReport:
+        """Hand off what is due, send what is due, reconcile, then sync statuses. ``stop``
+        is looked at between requests: once set, the pass gives its claim back and ends,
+        leaving each message queued, or handing off / unknown for the next start to ask
+        the provider about."""
         report = PassReport()
+        # Changes at a provider left unfinished (a crash, a failed write) are settled first.
+        reconcile_intents(self.ctx, self.owner)
         limit = self.claim_size()
         # Bounded: each round either settles messages or pushes their due time forward.
         for _ in range(1000):
-            if not self.claim_round(limit, report):
+            if _stopped(stop) or not self.claim_round(limit, report, stop):
                 break
-        self.sync_statuses(report)
+        if not _stopped(stop):
+            self.sync_statuses(report)
         return report
 
-    def claim_round(self, limit: int, report: PassReport) -> bool:
+    def claim_round(
+        self, limit: int, report: PassReport, stop: threading.Event | None = None
+    ) -> bool:
         """Claim up to ``limit`` messages that need the engine now, act on them, release
         them; False when nothing was due."""
         now = self.ctx.clock.now()
@@ -143,11 +151,13 @@ class Dispatcher:
             claimed = queries.claim_due(s, self.owner, now, self.lease, limit)
         if not claimed:
             return False
+        lease = ClaimLease(
+            self.ctx.db, self.ctx.clock, self.owner, claimed, self.lease, now + self.lease
+        )
         try:
-            self._process(claimed, report)
+            self._process(claimed, report, lease, stop)
         finally:
-            with self.ctx.db.write() as s:
-                queries.release(s, [m.id for m in claimed], self.owner)
+            lease.release()
         return True
 
     def claim_size(self) -> int:
@@ -157,49 +167,120 @@ class Dispatcher:
         kinds = {a.kind for a in self.ctx.accounts_by_id().values()} & set(MODULES)
         return max([MIN_CLAIM, *(kind_info(k).capabilities.batch_size for k in kinds)])
 
-    def run_forever(self, stop: threading.Event, idle: timedelta = timedelta(seconds=30)) -> None:
+    def run_forever(
+        self,
+        stop: threading.Event,
+        idle: timedelta = timedelta(seconds=30),
+        wait: Callable[[float], object] | None = None,
+    ) -> None:
+        """Passes until ``stop`` is set, each at the next moment something needs the engine.
+        It also looks every ``idle`` (other processes may add work), but with a read only:
+        a pass, which takes the write lock, runs only when something is due. ``wait`` waits
+        that many seconds or until stopped (injected by tests that drive time)."""
+        pause = wait or stop.wait
+        due = True  # the first pass always runs: it picks up what a previous run left
         while not stop.is_set():
+            if due:
+                try:
+                    self.run_once(stop)
+                except Exception:  # keep the agent alive; the next pass retries
+                    log.exception("dispatch pass failed")
             try:
-                self.run_once()
-            except Exception:  # keep the agent alive; the next pass retries
-                log.exception("dispatch pass failed")
-            wait = self.next_wake() - self.ctx.clock.now()
-            stop.wait(min(max(wait.total_seconds(), 0.2), idle.total_seconds()))
+                ahead = self.next_wake() - self.ctx.clock.now()
+            except Exception:  # the database is unreachable for now: look again later
+                log.exception("dispatch could not read its next wake")
+                ahead = idle
+            pause(min(max(ahead.total_seconds(), 0.2), idle.total_seconds()))
+            due = not stop.is_set() and self._due()
+
+    def _due(self) -> bool:
+        try:
+            return self.next_wake() <= self.ctx.clock.now()
+        except Exception:
+            log.exception("dispatch could not read its next wake")
+            return True  # let the pass find out (and report) what is wrong
 
     def next_wake(self) -> datetime:
-        """The earliest moment something will need the engine (now + 1 h if nothing does)."""
+        """The earliest moment something will need the engine (now + 1 h if nothing does).
+        A message under someone else's lease (another desk, or 'blocked' by a provider that
+        cannot be used) counts when that lease runs out, not when it fell due."""
         now = self.ctx.clock.now()
         candidates = [now + timedelta(hours=1)]
+        m = Message
+        expiry = col(m.lease_expires_at)
+        # A lease still running past the due time holds the message until it ends.
+        due_or_lease = case(
+            (and_(expiry.is_not(None), expiry > col(m.due_at)), expiry), else_=col(m.due_at)
+        )
+        sync_or_lease = case(
+            (and_(expiry.is_not(None), expiry > col(m.next_sync_at)), expiry),
+            else_=col(m.next_sync_at),
+        )
         with self.ctx.db.read() as s:
+            free = or_(expiry.is_(None), expiry <= col(m.due_at))
             due = s.exec(
-                select(Message.due_at)
-                .where(Message.state == State.QUEUED.value, col(Message.attention).is_(None))
-                .order_by(col(Message.due_at))
+                select(m.due_at)
+                .where(m.state == State.QUEUED.value, col(m.attention).is_(None), free)
+                .order_by(col(m.due_at))
+                .limit(1)
+            ).first()
+            leased = s.exec(
+                select(due_or_lease)
+                .where(
+                    m.state == State.QUEUED.value,
+                    col(m.attention).is_(None),
+                    expiry > col(m.due_at),
+                )
+                .order_by(due_or_lease)
                 .limit(1)
             ).first()
             sync = s.exec(
-                select(Message.next_sync_at)
-                .where(col(Message.next_sync_at).is_not(None))
-                .order_by(col(Message.next_sync_at))
+                select(sync_or_lease)
+                .where(col(m.next_sync_at).is_not(None))
+                .order_by(sync_or_lease)
                 .limit(1)
             ).first()
-        candidates += [t for t in (due, sync) if t is not None]
+            # An interrupted hand-off, or a change at a provider left unfinished, is taken
+            # over when its lease runs out (at once if it has none).
+            unfinished = or_(
+                col(m.state) == State.HANDING_OFF.value,
+                and_(
+                    col(m.state).in_([st.value for st in INTENTS]),
+                    col(m.attention).is_(None),
+                ),
+            )
+            interrupted = s.exec(
+                select(m.lease_expires_at)
+                .where(unfinished)
+                .order_by(expiry.is_not(None), expiry)
+                .limit(1)
+            ).first()
+            if interrupted is None and s.exec(select(m.id).where(unfinished).limit(1)).first():
+                interrupted = now
+        candidates += [t for t in (due, leased, sync, interrupted) if t is not None]
         return min(candidates)
 
     # -- hand-off ---------------------------------------------------------------------------
 
-    def _process(self, claimed: Sequence[Claimed], report: PassReport) -> None:
+    def _process(
+        self,
+        claimed: Sequence[Claimed],
+        report: PassReport,
+        lease: ClaimLease,
+        stop: threading.Event | None,
+    ) -> None:
         ready: dict[int, Ready] = defaultdict(list)
         claimed = self._drop_opted_out(claimed, report)
         # Looked up once for the whole claim, not once per message.
         accounts = self.ctx.accounts_by_id()
         grace = self.ctx.grace
         known: dict[int, Capabilities] = {}
+        asking: dict[int, list[Claimed]] = defaultdict(list)
         for msg in claimed:
+            if State(msg.state) in (State.HANDING_OFF, State.UNKNOWN):
+                asking[msg.account_id].append(msg)
+                continue
             try:
-                if State(msg.state) in (State.HANDING_OFF, State.UNKNOWN):
-                    self._reconcile(msg, report)
-                    continue
                 if msg.account_id not in known:  # opened here: a failure blocks the message
                     account = _account(accounts, msg.account_id)
                     known[msg.account_id] = self.ctx.provider(account).capabilities
@@ -209,61 +290,94 @@ class Dispatcher:
                 continue
             if decision is not None:
                 ready[msg.account_id].append((msg, decision[0]))
+        for account_id, msgs in asking.items():
+            if _stopped(stop):
+                return
+            self._reconcile(account_id, msgs, report, lease)
         for account_id, items in ready.items():
             account = accounts[account_id]
             caps = known[account_id]
             size = max(caps.batch_size, 1)
-            chunks = [items[start : start + size] for start in range(0, len(items), size)]
+            # One send time per chunk: a bulk provider makes one request of each.
+            items.sort(key=lambda item: (item[1] is not None, item[1] or datetime.min))
+            chunks: list[Ready] = []
+            for _at, group in groupby(items, key=lambda item: item[1]):
+                same = list(group)
+                chunks += [same[start : start + size] for start in range(0, len(same), size)]
             rate = caps.rate_limit_per_second
+            run = _Run(account, lease, report, stop)
             if size == 1 and rate:
                 # What the pace gets through in half the lease; the rest is released at the
-                # end of this round and claimed again, so no lease runs out mid-way.
+                # end of this round and claimed again.
                 budget = max(1, int(rate * self.lease.total_seconds() / 2))
-                self._paced(account, chunks[:budget], rate, report)
+                self._paced(run, chunks[:budget], rate)
             else:
                 for chunk in chunks:
-                    self._one_chunk(account, chunk, report)
+                    self._one_chunk(run, chunk)
 
-    def _one_chunk(
-        self,
-        account: ProviderAccount,
-        chunk: Ready,
-        report: PassReport,
-        bucket: TokenBucket | None = None,
-    ) -> None:
+    def _one_chunk(self, run: _Run, chunk: Ready, bucket: TokenBucket | None = None) -> None:
+        """One request's worth: hand it off if the lease allows, the account is not backing
+        off and no stop was asked for; otherwise leave it queued (released with the claim)."""
+        if _stopped(run.stop):
+            return
+        if run.backing_off is not None:
+            self._defer(run, chunk)
+            return
         if bucket is not None:
             bucket.acquire()
         try:
-            self._hand_off(account, chunk, report)
+            needed = request_budget(run.account, creates=True)
+            held = set(run.lease.ensure(needed))
+            # Taken over meanwhile (we were too slow): not ours to send any more.
+            chunk = [item for item in chunk if item[0].id in held]
+            if chunk and not _stopped(run.stop):
+                busy = self._hand_off(run.account, chunk, run.report, run.lease.fence)
+                if busy is not None:
+                    run.back_off(busy)
         except SmsdeskError as exc:
             self._blocked([m for m, _ in chunk], exc)
 
-    def _paced(
-        self, account: ProviderAccount, chunks: list[Ready], rate: float, report: PassReport
-    ) -> None:
+    def _defer(self, run: _Run, chunk: Ready) -> None:
+        """The provider asked us to wait: the rest of its round waits too, without a
+        request each (the messages stay queued; this is no attempt)."""
+        busy = run.backing_off
+        assert busy is not None
+        now = self.ctx.clock.now()
+        until = now + retry_delay(1, busy.retry_after)
+        with self.ctx.db.write() as s:
+            for msg, _ in chunk:
+                s.execute(
+                    update(Message)
+                    .where(*self._fenced(msg), col(Message.state) == State.QUEUED.value)
+                    .values(due_at=until, last_error=str(busy), updated_at=now)
+                )
+        run.report.retrying += len(chunk)
+
+    def _paced(self, run: _Run, chunks: list[Ready], rate: float) -> None:
         """One message per request: keep several requests in flight (one after another
         reaches only 1 / round trip), each started at the pace of the account's rate limit.
         Every chunk still goes through ``_hand_off``, so exactly-once is untouched."""
+        account = run.account
         assert account.id is not None
         bucket = self.pacer.bucket(account.id, rate)
         workers = min(MAX_WORKERS, math.ceil(rate * ASSUMED_LATENCY), len(chunks))
         if workers <= 1:
             for chunk in chunks:
-                self._one_chunk(account, chunk, report, bucket)
+                self._one_chunk(run, chunk, bucket)
             return
         try:  # opened once here rather than by the first threads at the same time
             self.ctx.provider(account)
         except SmsdeskError as exc:
             self._blocked([m for chunk in chunks for m, _ in chunk], exc)
             return
-        parts = [PassReport() for _ in chunks]  # one each: no report shared between threads
+        parts = [run.part() for _ in chunks]  # one report each: none shared between threads
         with ThreadPoolExecutor(workers, thread_name_prefix="smsdesk-handoff") as pool:
             futures = [
-                pool.submit(self._one_chunk, account, chunk, part, bucket)
+                pool.submit(self._one_chunk, part, chunk, bucket)
                 for chunk, part in zip(chunks, parts, strict=True)
             ]
         for part in parts:
-            report.add(part)
+            run.report.add(part.report)
         for future in futures:
             future.result()  # an unexpected error surfaces here, as it would unpaced
 
@@ -281,23 +395,32 @@ class Dispatcher:
                 if entry is None:
                     continue
                 reason = f"not sent: the recipient opted out ({entry.source})"
-                if self._fail(s, msg.id, State.QUEUED, reason, now):
+                if self._fail(s, msg, State.QUEUED, reason, now):
                     report.failed += 1
         return [m for m in claimed if m.recipient not in opted or m.state != State.QUEUED.value]
 
+    def _fenced(self, msg: Claimed) -> list[Any]:
+        """The conditions of a write that only the holder of ``msg``'s claim may make."""
+        return [
+            col(Message.id) == msg.id,
+            col(Message.lease_owner) == self.owner,
+            col(Message.lease_generation) == msg.lease_generation,
+        ]
+
     def _fail(
-        self, s: Session, msg_id: str, old: State, reason: str, now: datetime, **extra: Any
+        self, s: Session, msg: Claimed, old: State, reason: str, now: datetime, **extra: Any
     ) -> bool:
-        """Fail one message with its reason (compare-and-set, as every change)."""
+        """Fail one message with its reason (compare-and-set and fenced, as every change)."""
         return queries.transition(
             s,
-            msg_id,
+            msg.id,
             old,
             State.FAILED,
             now,
             kind="failed",
             detail=reason,
             owner=self.owner,
+            generation=msg.lease_generation,
             last_error=reason,
             due_at=None,
             **extra,
@@ -310,18 +433,19 @@ class Dispatcher:
         reason = str(exc)
         with self.ctx.db.write() as s:
             for msg in msgs:
-                if msg.last_error != reason:
-                    queries.add_event(s, msg.id, now, "blocked", reason)
-                # A lease nobody renews keeps every dispatcher away until it runs out.
-                s.execute(
+                # A lease nobody renews keeps every dispatcher away until it runs out
+                # (next_wake counts it then, not at the message's due time).
+                result = s.execute(
                     update(Message)
-                    .where(col(Message.id) == msg.id)
+                    .where(*self._fenced(msg))
                     .values(
                         last_error=reason,
                         lease_owner="blocked",
                         lease_expires_at=now + BLOCKED_RETRY,
                     )
                 )
+                if rows_changed(result) and msg.last_error != reason:
+                    queries.add_event(s, msg.id, now, "blocked", reason)
 
     def _decide(
         self, msg: Claimed, caps: Capabilities, grace: timedelta, report: PassReport
@@ -332,12 +456,11 @@ class Dispatcher:
             # It came due while nothing ran: the user decides (send now, reschedule, cancel).
             with self.ctx.db.write() as s:
                 note = "missed its send time while smsdesk was not running"
-                s.execute(
-                    update(Message)
-                    .where(col(Message.id) == msg.id, col(Message.lease_owner) == self.owner)
-                    .values(attention=note, updated_at=now)
+                result = s.execute(
+                    update(Message).where(*self._fenced(msg)).values(attention=note, updated_at=now)
                 )
-                queries.add_event(s, msg.id, now, "missed", note)
+                if rows_changed(result):
+                    queries.add_event(s, msg.id, now, "missed", note)
             report.missed += 1
             return None
         plan = plan_handoff(msg.send_at, caps, now)
@@ -346,17 +469,30 @@ class Dispatcher:
             with self.ctx.db.write() as s:
                 s.execute(
                     update(Message)
-                    .where(col(Message.id) == msg.id, col(Message.lease_owner) == self.owner)
+                    .where(*self._fenced(msg))
                     .values(due_at=act_at, handling=plan.action.value)
                 )
             report.held += 1
             return None
         return (msg.send_at if plan.action is Action.HAND_OFF_NOW else None,)
 
-    def _hand_off(self, account: ProviderAccount, items: Ready, report: PassReport) -> None:
+    def _hand_off(
+        self, account: ProviderAccount, items: Ready, report: PassReport, fence: Fence
+    ) -> TransientError | None:
+        """One request: commit the intent, ask, record. Returns the provider's "busy" answer
+        (429/503) so that the rest of the account's round waits as asked."""
         provider = self.ctx.provider(account)
         now = self.ctx.clock.now()
         keys = {msg.id: msg.idempotency_key or f"smsdesk-{token_hex(16)}" for msg, _ in items}
+        # The provider-side group (an Infobip bulkId) is chosen here and stored with the key,
+        # so that a definitive lookup can ask for it whatever happens to this process.
+        planned = provider.assign_groups(
+            [
+                Outgoing(keys[msg.id], msg.recipient, msg.text, msg.sender, send_at)
+                for msg, send_at in items
+            ]
+        )
+        by_key = {o.key: o for o in planned}
         moves = [
             Move(
                 msg.id,
@@ -364,41 +500,50 @@ class Dispatcher:
                 "handing_off",
                 f"handing to {account.name}"
                 + (" for sending now" if send_at is None else " to schedule"),
-                {"idempotency_key": keys[msg.id], "attempts": msg.attempts + 1},
+                {
+                    "idempotency_key": keys[msg.id],
+                    "attempts": msg.attempts + 1,
+                    "provider_group": by_key[keys[msg.id]].group,
+                },
             )
             for msg, send_at in items
         ]
-        # Commit handing_off and the key before the request: the heart of exactly-once.
+        # Commit handing_off, the key and the group before the request: the heart of
+        # exactly-once (fenced: a claim that was taken over sends nothing).
         with self.ctx.db.write() as s:
-            moved = queries.transition_many(s, moves, State.QUEUED, now, owner=self.owner)
+            moved = queries.transition_many(
+                s, moves, State.QUEUED, now, owner=self.owner, fence=fence
+            )
         outgoing: list[Outgoing] = []
         attempts: dict[str, int] = {}
         ids: dict[str, str] = {}  # idempotency key -> message id
-        for msg, send_at in items:
+        for msg, _send_at in items:
             if msg.id in moved:  # the others moved on meanwhile (cancelled...): not sent
                 key = keys[msg.id]
-                outgoing.append(Outgoing(key, msg.recipient, msg.text, msg.sender, send_at))
+                outgoing.append(by_key[key])
                 attempts[key] = msg.attempts + 1
                 ids[key] = msg.id
         if not outgoing:
-            return
+            return None
+        out = _Outcome(ids, fence, report)
         try:
             outcomes = provider.schedule(outgoing)
         except TransientError as exc:
-            self._record_transient(ids, attempts, exc, report)
-            return
+            self._record_transient(out, attempts, exc)
+            return exc
         except PermanentError as exc:
-            self._record_all(ids, State.FAILED, "failed", str(exc), report, last_error=str(exc))
-            return
+            self._record_all(out, State.FAILED, "failed", str(exc), last_error=str(exc))
+            return None
         except AmbiguousError as exc:
-            self._record_unknown(ids, str(exc), report)
-            return
+            self._record_unknown(out, str(exc))
+            return None
         except Exception as exc:  # a bug or an unexpected library error: outcome unknown
             log.exception("hand-off raised")
-            self._record_unknown(ids, f"unexpected error: {type(exc).__name__}", report)
-            return
+            self._record_unknown(out, f"unexpected error: {type(exc).__name__}")
+            return None
         recipients = {o.key: o.to for o in outgoing}
-        self._record_outcomes(ids, recipients, outcomes, account.name, provider, report)
+        self._record_outcomes(out, recipients, outcomes, account.name, provider)
+        return None
 
     def _failure(self, msg_id: str, reason: str, **extra: Any) -> Move:
         """The move that fails one message with its reason (as ``_fail`` does)."""
@@ -408,14 +553,14 @@ class Dispatcher:
 
     def _record_outcomes(
         self,
-        ids: dict[str, str],
+        out: _Outcome,
         recipients: dict[str, str],
         outcomes: Sequence[Receipt | Rejected],
         account_name: str,
         provider: Provider,
-        report: PassReport,
     ) -> None:
         now = self.ctx.clock.now()
+        ids = out.ids
         seen: set[str] = set()
         accepted: list[Move] = []
         refused: list[Move] = []
@@ -432,7 +577,7 @@ class Dispatcher:
                         outcome.state,
                         "handed_off",
                         f"{account_name} accepted it as {outcome.ref}",
-                        _held_by_provider(provider, outcome, now),
+                        held_by_provider(provider, outcome, now),
                     )
                 )
             else:
@@ -452,26 +597,26 @@ class Dispatcher:
                 State.HANDING_OFF,
                 now,
                 owner=self.owner,
+                fence=out.fence,
                 lease_owner=None,
                 lease_expires_at=None,
             )
-        report.handed_off += sum(1 for mv in accepted if mv.message_id in moved)
-        report.failed += sum(1 for mv in refused if mv.message_id in moved)
+        out.report.handed_off += sum(1 for mv in accepted if mv.message_id in moved)
+        out.report.failed += sum(1 for mv in refused if mv.message_id in moved)
         missing = {k: v for k, v in ids.items() if k not in seen}
         if missing:
-            self._record_unknown(missing, "the provider's answer did not mention it", report)
+            gone = _Outcome(missing, out.fence, out.report)
+            self._record_unknown(gone, "the provider's answer did not mention it")
 
     def _record_transient(
-        self,
-        ids: dict[str, str],
-        attempts: dict[str, int],
-        exc: TransientError,
-        report: PassReport,
+        self, out: _Outcome, attempts: dict[str, int], exc: TransientError
     ) -> None:
+        """Nothing reached the provider: back to the queue after a back-off the engine owns
+        (the HTTP layer no longer waits inside a request), failing after max_attempts."""
         now = self.ctx.clock.now()
         retries: list[Move] = []
         failures: list[Move] = []
-        for key, msg_id in ids.items():
+        for key, msg_id in out.ids.items():
             tries = attempts.get(key, 1)
             if tries >= self.max_attempts:
                 failures.append(self._failure(msg_id, f"gave up after {tries} attempts: {exc}"))
@@ -488,124 +633,38 @@ class Dispatcher:
             )
         with self.ctx.db.write() as s:
             moved = queries.transition_many(
-                s, failures + retries, State.HANDING_OFF, now, owner=self.owner
+                s, failures + retries, State.HANDING_OFF, now, owner=self.owner, fence=out.fence
             )
-        report.failed += sum(1 for mv in failures if mv.message_id in moved)
-        report.retrying += sum(1 for mv in retries if mv.message_id in moved)
+        out.report.failed += sum(1 for mv in failures if mv.message_id in moved)
+        out.report.retrying += sum(1 for mv in retries if mv.message_id in moved)
 
     def _record_all(
-        self,
-        ids: dict[str, str],
-        state: State,
-        kind: str,
-        detail: str,
-        report: PassReport,
-        **changes: object,
+        self, out: _Outcome, state: State, kind: str, detail: str, **changes: object
     ) -> None:
         now = self.ctx.clock.now()
-        moves = [Move(msg_id, state, kind, detail) for msg_id in ids.values()]
+        moves = [Move(msg_id, state, kind, detail) for msg_id in out.ids.values()]
         with self.ctx.db.write() as s:
-            queries.transition_many(s, moves, State.HANDING_OFF, now, owner=self.owner, **changes)
-        report.failed += len(ids)
+            moved = queries.transition_many(
+                s, moves, State.HANDING_OFF, now, owner=self.owner, fence=out.fence, **changes
+            )
+        out.report.failed += len(moved)
 
-    def _record_unknown(self, ids: dict[str, str], why: str, report: PassReport) -> None:
+    def _record_unknown(self, out: _Outcome, why: str) -> None:
         now = self.ctx.clock.now()
         detail = f"outcome unclear ({why}); will ask the provider before doing anything"
-        moves = [Move(msg_id, State.UNKNOWN, "unknown", detail) for msg_id in ids.values()]
+        moves = [Move(msg_id, State.UNKNOWN, "unknown", detail) for msg_id in out.ids.values()]
         with self.ctx.db.write() as s:
-            queries.transition_many(
+            moved = queries.transition_many(
                 s,
                 moves,
                 State.HANDING_OFF,
                 now,
                 owner=self.owner,
+                fence=out.fence,
                 last_error=why,
                 next_sync_at=now + RECONCILE_INTERVAL,
             )
-        report.unknown += len(ids)
-
-    # -- reconciliation -------------------------------------------------------------------
-
-    def _reconcile(self, msg: Claimed, report: PassReport) -> None:
-        now = self.ctx.clock.now()
-        # Opened first: if the provider cannot be used, nothing changes yet.
-        account = self.ctx.account_by_id(msg.account_id)
-        provider = self.ctx.provider(account)
-        if State(msg.state) is State.HANDING_OFF:
-            with self.ctx.db.write() as s:
-                queries.transition(
-                    s,
-                    msg.id,
-                    State.HANDING_OFF,
-                    State.UNKNOWN,
-                    now,
-                    kind="unknown",
-                    detail="a hand-off was interrupted; asking the provider",
-                    owner=self.owner,
-                    next_sync_at=now,
-                )
-        if msg.idempotency_key is None or not provider.capabilities.lookup_by_key:
-            with self.ctx.db.write() as s:
-                s.execute(
-                    update(Message)
-                    .where(col(Message.id) == msg.id)
-                    .values(
-                        attention=f"{account.name} cannot be asked whether it received this "
-                        "message; check the provider's console, then send again or cancel",
-                        next_sync_at=None,
-                    )
-                )
-            return
-        try:
-            receipt = provider.lookup(msg.idempotency_key)
-        except ProviderError as exc:
-            with self.ctx.db.write() as s:
-                s.execute(
-                    update(Message)
-                    .where(col(Message.id) == msg.id)
-                    .values(last_error=str(exc), next_sync_at=now + RECONCILE_INTERVAL)
-                )
-            return
-        with self.ctx.db.write() as s:
-            if receipt is not None:
-                if receipt.opted_out:
-                    queries.record_opt_out(
-                        s, msg.recipient, now, f"{account.name}: {receipt.detail}"
-                    )
-                detail = f"{account.name} has it as {receipt.ref}"
-                queries.transition(
-                    s,
-                    msg.id,
-                    State.UNKNOWN,
-                    receipt.state,
-                    now,
-                    kind="reconciled",
-                    detail=f"{detail}: {receipt.detail}" if receipt.detail else detail,
-                    owner=self.owner,
-                    **_held_by_provider(provider, receipt, now),
-                )
-            elif msg.attempts >= self.max_attempts:
-                # Every hand-off so far went unanswered; stop rather than try for ever.
-                reason = (
-                    f"gave up after {msg.attempts} attempts: {account.name} never confirmed "
-                    f"receiving it ({msg.last_error or 'no answer'})"
-                )
-                self._fail(s, msg.id, State.UNKNOWN, reason, now, next_sync_at=None)
-            else:
-                # The provider says it never got it: handing it off again cannot double it.
-                queries.transition(
-                    s,
-                    msg.id,
-                    State.UNKNOWN,
-                    State.QUEUED,
-                    now,
-                    kind="reconciled",
-                    detail=f"{account.name} never received it; it will be handed off again",
-                    owner=self.owner,
-                    due_at=now,  # the check itself waited RECONCILE_INTERVAL; the cap bounds it
-                    next_sync_at=None,
-                )
-        report.reconciled += 1
+        out.report.unknown += len(moved)
 
     # -- status sync ----------------------------------------------------------------------
 
@@ -635,6 +694,13 @@ class Dispatcher:
                 )
             except SmsdeskError as exc:
                 log.warning("status sync with %s failed: %s", account.name, exc)
+                # Asked again in a while, not at once (next_wake would otherwise be now).
+                with self.ctx.db.write() as s:
+                    s.execute(
+                        update(Message)
+                        .where(col(Message.id).in_([m.id for m in msgs]))
+                        .values(next_sync_at=now + SYNC_INTERVAL)
+                    )
                 continue
             by_ref = {r.ref: r for r in reports}
             with self.ctx.db.write() as s:
@@ -672,3 +738,39 @@ def _account(accounts: Accounts, account_id: int) -> ProviderAccount:
     if found is None:
         raise NotFound(f"Provider account {account_id} no longer exists.")
     return found
+
+
+def _stopped(stop: threading.Event | None) -> bool:
+    return stop is not None and stop.is_set()
+
+
+@dataclass
+class _Outcome:
+    """Where one request's outcome is written: its messages by key, the claim's fence."""
+
+    ids: dict[str, str]  # idempotency key -> message id
+    fence: Fence
+    report: PassReport
+
+
+@dataclass
+class _Run:
+    """One account's hand-offs in one round (shared by its paced threads)."""
+
+    account: ProviderAccount
+    lease: ClaimLease
+    report: PassReport
+    stop: threading.Event | None
+    busy: list[TransientError] = field(default_factory=list)
+
+    @property
+    def backing_off(self) -> TransientError | None:
+        return self.busy[0] if self.busy else None
+
+    def back_off(self, exc: TransientError) -> None:
+        self.busy.append(exc)
+
+    def part(self) -> _Run:
+        """The same run with a report of its own (for one paced thread); the back-off is
+        shared."""
+        return _Run(self.account, self.lease, PassReport(), self.stop, self.busy)

@@ -1,7 +1,7 @@
 """The HTTP layer every real provider client shares.
 
-Timeouts, TLS verification, HTTPS (except loopback), retries that honour ``Retry-After``,
-one error taxonomy, and logging that never shows an API key or a whole phone number.
+Timeouts with a bound on the whole request, TLS verification, HTTPS (except loopback), one
+error taxonomy, and logging that never shows an API key or a whole phone number.
 
 What a failure means depends on whether the request may have taken effect:
 * nothing reached the provider (connect error, 429, 503) → TransientError, safe to retry;
@@ -9,6 +9,10 @@ What a failure means depends on whether the request may have taken effect:
   500/502/504, an unreadable 2xx body) → AmbiguousError: the engine asks the provider before
   doing anything else;
 * a request that only reads may simply be repeated.
+
+A request that creates is tried once, whatever the answer: its retries and back-off belong to
+the engine, which holds a lease on the messages and must know that no request of its outlives
+that lease (``worst_case_seconds``). Reads are repeated here, a few times, briefly.
 """
 
 from __future__ import annotations
@@ -36,7 +40,28 @@ log = logging.getLogger("smsdesk.providers.http")
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=10.0, pool=5.0)
 _NUMBER = re.compile(r"\+?\d{6,15}")
-_MAX_RETRY_AFTER = 60.0  # longer waits go back to the engine's own back-off
+READ_ATTEMPTS = 3
+# Longer waits for a read go back to the caller: a read runs under the engine's lease too.
+_MAX_READ_WAIT = 5.0
+
+
+def _phases(timeout: httpx.Timeout) -> float:
+    """One attempt: waiting for a pooled connection, connecting, sending, then the answer:
+    its headers within the read limit, its body within the read limit as a whole (checked
+    after each piece, see ``_fetch``, so the piece that crosses it may add one more read
+    limit). An answer trickling in byte by byte cannot stretch it further."""
+    read = timeout.read or 0.0
+    return sum(p or 0.0 for p in (timeout.pool, timeout.connect, timeout.write)) + 3 * read
+
+
+def worst_case_seconds(timeout: httpx.Timeout = DEFAULT_TIMEOUT, *, creates: bool) -> float:
+    """The longest one ``HttpClient.request`` can take: what a lease must still have left
+    before the request starts. A create is one attempt; a read is up to READ_ATTEMPTS with
+    the waits between them."""
+    if creates:
+        return _phases(timeout)
+    waits = (READ_ATTEMPTS - 1) * _MAX_READ_WAIT
+    return READ_ATTEMPTS * _phases(timeout) + waits
 
 
 def redact_numbers(text: str) -> str:
@@ -85,14 +110,15 @@ class HttpClient:
         error_reason: ErrorReader = _default_reason,
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        attempts: int = 3,
+        attempts: int = READ_ATTEMPTS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.provider = provider
         self._secret = secret
         self._error_reason = error_reason
-        self._attempts = attempts
+        self._attempts = min(attempts, READ_ATTEMPTS)  # worst_case_seconds counts on it
         self._sleep = sleep
+        self._body_deadline = timeout.read
         self._client = httpx.Client(
             base_url=check_provider_url(base_url),
             headers=dict(headers),
@@ -118,19 +144,31 @@ class HttpClient:
         """Send a request and return its decoded JSON body (None for an empty body).
 
         ``creates``: the request makes something at the provider (a message), so an unclear
-        outcome must not be repeated blindly.
+        outcome must not be repeated blindly; it is tried once, and a 429/503 comes back as
+        a TransientError carrying ``retry_after`` for the engine's back-off.
         """
+        if creates:
+            try:
+                return self._once(method, path, creates, json, data, params)
+            except _Retryable as exc:
+                raise exc.error from None
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             asked = exc.wait if isinstance(exc, _Retryable) else None
             backoff = 0.5 * float(1 << (state.attempt_number - 1))
-            return min(max(asked or 0.0, backoff), _MAX_RETRY_AFTER)
+            return min(max(asked or 0.0, backoff), _MAX_READ_WAIT)
+
+        def worth_waiting(exc: BaseException) -> bool:
+            # A provider asking for a longer pause than we wait here is answered at once.
+            if not isinstance(exc, _Retryable):
+                return False
+            return exc.wait is None or exc.wait <= _MAX_READ_WAIT
 
         retrying = Retrying(
             stop=stop_after_attempt(self._attempts),
             wait=wait,
-            retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
+            retry=retry_if_exception(worth_waiting),
             sleep=self._sleep,
             reraise=True,
         )
@@ -154,7 +192,7 @@ class HttpClient:
         name = self.provider
         started = time.monotonic()
         try:
-            response = self._client.request(method, path, json=json, data=data, params=params)
+            response = self._fetch(method, path, json, data, params)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             self._log(method, path, f"not connected ({type(exc).__name__})", started)
             raise _Retryable(TransientError(f"{name} could not be reached.")) from None
@@ -167,6 +205,37 @@ class HttpClient:
             raise _Retryable(TransientError(message)) from None
         self._log(method, path, str(response.status_code), started)
         return self._decode(response, creates)
+
+    def _fetch(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        data: Mapping[str, str] | None,
+        params: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        """The response with its whole body read within the read limit (httpx bounds only
+        the wait for each piece), so that ``worst_case_seconds`` holds."""
+        request = self._client.build_request(method, path, json=json, data=data, params=params)
+        response = self._client.send(request, stream=True)
+        try:
+            deadline = time.monotonic() + (self._body_deadline or 0.0)
+            body = bytearray()
+            for piece in response.iter_bytes():
+                body += piece
+                if self._body_deadline is not None and time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("the answer took too long", request=request)
+        finally:
+            response.close()
+        # The body is decoded already: its encoding and length headers no longer apply.
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k not in ("content-encoding", "content-length")
+        ]
+        return httpx.Response(
+            response.status_code, headers=headers, content=bytes(body), request=request
+        )
 
     def _decode(self, response: httpx.Response, creates: bool) -> Any:
         name = self.provider

@@ -54,6 +54,9 @@ class Claimed:
     idempotency_key: str | None
     attempts: int
     last_error: str | None
+    provider_group: str | None
+    # The fencing token of this claim: every outcome write checks it with the owner.
+    lease_generation: int
 
 
 _CLAIMED_COLUMNS = [MESSAGES.c[name] for name in Claimed.__slots__ if name != "lease_owner"]
@@ -81,6 +84,9 @@ def _claim_statement(limit: int) -> Any:
         .values(
             lease_owner=bindparam("owner", type_=MESSAGES.c.lease_owner.type),
             lease_expires_at=bindparam("expires", type_=MESSAGES.c.lease_expires_at.type),
+            # Raised in the same statement: a holder whose lease ran out and was taken over
+            # can no longer write (its generation no longer matches).
+            lease_generation=MESSAGES.c.lease_generation + 1,
         )
         .returning(*_CLAIMED_COLUMNS)
     )
@@ -100,15 +106,45 @@ def claim_due(
     return claimed
 
 
-def release(session: Session, ids: Iterable[str], owner: str) -> None:
+Fence = Mapping[str, int]
+"""Message id -> the lease generation its claim received."""
+
+
+def _by_generation(fence: Fence) -> dict[int, list[str]]:
+    groups: dict[int, list[str]] = defaultdict(list)
+    for message_id, generation in fence.items():
+        groups[generation].append(message_id)
+    return groups
+
+
+def release(session: Session, fence: Fence, owner: str) -> None:
+    """Give the leases back (those still held under this claim's generation)."""
     m = MESSAGES.c
-    wanted = list(ids)
-    for part in _chunks(wanted, _IN_CHUNK):
-        session.connection().execute(
-            update(MESSAGES)
-            .where(m.id.in_(part), m.lease_owner == owner)
-            .values(lease_owner=None, lease_expires_at=None)
-        )
+    for generation, ids in _by_generation(fence).items():
+        for part in _chunks(ids, _IN_CHUNK):
+            session.connection().execute(
+                update(MESSAGES)
+                .where(m.id.in_(part), m.lease_owner == owner, m.lease_generation == generation)
+                .values(lease_owner=None, lease_expires_at=None)
+            )
+
+
+def renew(session: Session, fence: Fence, owner: str, expires: datetime) -> set[str]:
+    """Extend the leases still held under this claim's generation; returns their ids (the
+    others were taken over and must not be touched any more). A lease that ran out but that
+    nobody claimed meanwhile is still ours: a claim would have raised its generation."""
+    m = MESSAGES.c
+    held: set[str] = set()
+    for generation, ids in _by_generation(fence).items():
+        for part in _chunks(ids, _IN_CHUNK):
+            rows = session.connection().execute(
+                update(MESSAGES)
+                .where(m.id.in_(part), m.lease_owner == owner, m.lease_generation == generation)
+                .values(lease_expires_at=expires)
+                .returning(m.id)
+            )
+            held.update(row[0] for row in rows)
+    return held
 
 
 def transition(
@@ -121,10 +157,12 @@ def transition(
     kind: str,
     detail: str = "",
     owner: str | None = None,
+    generation: int | None = None,
     **changes: Any,
 ) -> bool:
     """Move a message from ``old`` to ``new`` only if it is still in ``old`` (and leased by
-    ``owner``, when given); records an event. Returns False if the message had moved on."""
+    ``owner`` under ``generation``, when given); records an event. Returns False if the
+    message had moved on or its lease was taken over."""
     olds = {old} if isinstance(old, State) else set(old)
     current = session.exec(select(Message.state).where(Message.id == message_id)).first()
     if current is None or State(current) not in olds:
@@ -135,6 +173,8 @@ def transition(
     conditions = [col(Message.id) == message_id, col(Message.state) == state_from.value]
     if owner is not None:
         conditions.append(col(Message.lease_owner) == owner)
+    if generation is not None:
+        conditions.append(col(Message.lease_generation) == generation)
     result = session.execute(
         update(Message).where(*conditions).values(state=new.value, updated_at=now, **changes)
     )
@@ -167,7 +207,7 @@ def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
 @cache
 def _lock_statement(with_owner: bool) -> Any:
     m = MESSAGES.c
-    query = core_select(m.id, m.state).where(
+    query = core_select(m.id, m.state, m.lease_generation).where(
         m.id.in_(bindparam("ids", expanding=True)),
         m.state.in_(bindparam("olds", expanding=True)),
     )
@@ -222,10 +262,11 @@ def _compile(stmt: Any, dialect: Dialect, types: Mapping[str, Any]) -> _DriverSt
 
 @cache
 def _update_statement(
-    keys: tuple[str, ...], with_owner: bool, dialect: Dialect
+    keys: tuple[str, ...], with_owner: bool, fenced: bool, dialect: Dialect
 ) -> _DriverStatement:
-    """UPDATE ... SET <keys> WHERE id = ? AND state = ? [AND lease_owner = ?], for executemany.
-    Built once per shape and dialect: building statements cost more than running them."""
+    """UPDATE ... SET <keys> WHERE id = ? AND state = ? [AND lease_owner = ?]
+    [AND lease_generation = ?], for executemany. Built once per shape and dialect: building
+    statements cost more than running them."""
     m = MESSAGES.c
     stmt = (
         update(MESSAGES)
@@ -234,6 +275,8 @@ def _update_statement(
     )
     if with_owner:
         stmt = stmt.where(m.lease_owner == bindparam("p_owner"))
+    if fenced:
+        stmt = stmt.where(m.lease_generation == bindparam("p_generation"))
     return _compile(stmt, dialect, {f"p_{k}": m[k].type for k in keys})
 
 
@@ -251,11 +294,14 @@ def transition_many(
     now: datetime,
     *,
     owner: str | None = None,
+    fence: Fence | None = None,
     **common: Any,
 ) -> set[str]:
     """``transition`` for many messages at once, with the same compare-and-set rules: a message
-    moves only if it is still in ``old`` (and leased by ``owner``, when given); one event per
-    message moved. ``common`` columns are set on every message moved. Returns the ids moved.
+    moves only if it is still in ``old`` (and leased by ``owner`` under the generation
+    ``fence`` gives it, when given; a message missing from ``fence`` does not move); one
+    event per message moved. ``common`` columns are set on every message moved. Returns the
+    ids moved.
 
     One executemany UPDATE (per set of columns) and one executemany INSERT of the events. To
     know which rows moved, the rows are first read and locked (SELECT ... FOR UPDATE on
@@ -265,11 +311,17 @@ def transition_many(
     if not moves:
         return set()
     firsts = list({mv.message_id: mv for mv in reversed(moves)}.values())[::-1]
+    if fence is not None:
+        if owner is None:
+            raise ValueError("a fenced change names the lease owner too")
+        firsts = [mv for mv in firsts if mv.message_id in fence]
+        if not firsts:
+            return set()
     conn = session.connection()
     if isinstance(old, State) and conn.dialect.name == "sqlite":
         savepoint = conn.begin_nested()
         sure = {mv.message_id: old.value for mv in firsts}
-        if _apply(conn, firsts, sure, now, owner, common) == len(firsts):
+        if _apply(conn, firsts, sure, now, owner, fence, common) == len(firsts):
             savepoint.commit()
             return set(sure)
         savepoint.rollback()  # someone moved a message meanwhile: find out which
@@ -278,10 +330,12 @@ def transition_many(
     current: dict[str, str] = {}
     for part in _chunks([mv.message_id for mv in firsts], _IN_CHUNK):
         found = conn.execute(lock, {"ids": part, "olds": olds, "owner": owner})
-        current.update((row[0], row[1]) for row in found)
+        current.update(
+            (row[0], row[1]) for row in found if fence is None or fence[row[0]] == row[2]
+        )
     # Those not found moved on (cancelled, claimed by another desk...): left as they are.
     still = [mv for mv in firsts if mv.message_id in current]
-    _apply(conn, still, current, now, owner, common)
+    _apply(conn, still, current, now, owner, fence, common)
     return {mv.message_id for mv in still}
 
 
@@ -291,6 +345,7 @@ def _apply(
     states: Mapping[str, str],
     now: datetime,
     owner: str | None,
+    fence: Fence | None,
     common: Mapping[str, Any],
 ) -> int:
     """Move each message from ``states[id]`` (compare-and-set) and record the events of those
@@ -316,6 +371,8 @@ def _apply(
         for k, v in mv.values.items():
             params[f"p_{k}"] = v
         params.update(p_id=mv.message_id, p_from=state, p_state=target)
+        if fence is not None:
+            params["p_generation"] = fence[mv.message_id]
         updates[shape].append(params)
         events.append(
             {
@@ -330,7 +387,8 @@ def _apply(
     dialect = conn.dialect
     changed = 0
     for keys, rows in updates.items():
-        changed += _update_statement(keys, owner is not None, dialect).run(conn, rows)
+        statement = _update_statement(keys, owner is not None, fence is not None, dialect)
+        changed += statement.run(conn, rows)
     if events:
         _insert_events(dialect).run(conn, events)
     return changed

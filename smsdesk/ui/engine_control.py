@@ -27,6 +27,9 @@ class EngineControl(QObject):
         super().__init__()
         self._dispatcher = Dispatcher(ctx)
         self._stop = threading.Event()
+        # Set while paused or stopping: a pass under way gives its claim back before its
+        # next request, so nothing is handed off once the user has paused sending.
+        self._halt = threading.Event()
         self._wake = threading.Event()
         self._paused = False
         self.last_error: str | None = None
@@ -43,9 +46,12 @@ class EngineControl(QObject):
 
     def pause(self) -> None:
         self._paused = True
+        self._halt.set()
 
     def resume(self) -> None:
         self._paused = False
+        if not self._stop.is_set():
+            self._halt.clear()
         self.wake()
 
     def wake(self) -> None:
@@ -54,6 +60,7 @@ class EngineControl(QObject):
 
     def stop(self, timeout: float = 5) -> None:
         self._stop.set()
+        self._halt.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -64,7 +71,7 @@ class EngineControl(QObject):
             wait = IDLE.total_seconds()
             if not self._paused:
                 try:
-                    report = self._dispatcher.run_once()
+                    report = self._dispatcher.run_once(self._halt)
                     self.last_error = None
                     if any(report.as_dict().values()):
                         self.changed.emit()

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from smsdesk.core.planner import Capabilities
 from smsdesk.providers.base import (
+    Found,
     Outcome,
     Outgoing,
     Receipt,
@@ -54,8 +55,11 @@ class FaultySandbox:
     def fetch_status(self, refs: Sequence[str]) -> list[StatusReport]:
         return self.inner.fetch_status(refs)
 
-    def lookup(self, key: str) -> Receipt | None:
-        return self.inner.lookup(key)
+    def assign_groups(self, messages: Sequence[Outgoing]) -> list[Outgoing]:
+        return self.inner.assign_groups(messages)
+
+    def lookup(self, messages: Sequence[tuple[str, str | None]]) -> list[Found]:
+        return self.inner.lookup(messages)
 
     def preview(self, text: str) -> ServerPreview | None:
         return None

@@ -14,6 +14,7 @@ from smsdesk.engine.outbox import Dispatcher, PassReport, Ready
 from smsdesk.engine.service import Service
 from smsdesk.providers.base import Outcome, Outgoing, Rejected, TransientError
 from smsdesk.store.models import Event, Message, OptOut, ProviderAccount
+from smsdesk.store.queries import Fence
 from tests.engine.faults import FaultySandbox
 
 NUMBERS = [f"+1555123{i:04d}" for i in range(6)]
@@ -27,11 +28,13 @@ class CancelsFirst(Dispatcher):
         self.svc, self.doomed = svc, doomed
         self.offered: list[str] = []
 
-    def _hand_off(self, account: ProviderAccount, items: Ready, report: PassReport) -> None:
+    def _hand_off(
+        self, account: ProviderAccount, items: Ready, report: PassReport, fence: Fence
+    ) -> TransientError | None:
         self.offered += [m.id for m, _ in items]
         for msg_id in self.doomed:
             assert self.svc.cancel(msg_id)[0].ok
-        super()._hand_off(account, items, report)
+        return super()._hand_off(account, items, report, fence)
 
 
 def _history(ctx: AppContext, msg_id: str) -> list[tuple[str, str | None, str | None]]:

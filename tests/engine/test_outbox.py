@@ -22,6 +22,7 @@ from smsdesk.providers.base import (
     Outcome,
     Outgoing,
     PermanentError,
+    Receipt,
     Rejected,
     TransientError,
 )
@@ -254,8 +255,8 @@ def test_reschedule_at_provider_and_locally(
     assert r.ok, r.detail
     view = svc.show(msg_id)[0]
     assert (view.state, view.send_at) == ("scheduled", new_time)
-    receipt = sandbox.lookup(_key(fctx, msg_id))
-    assert receipt is not None and receipt.send_at == new_time
+    [receipt] = sandbox.lookup([(_key(fctx, msg_id), None)])
+    assert isinstance(receipt, Receipt) and receipt.send_at == new_time
     clock.advance(timedelta(hours=2))
     Dispatcher(fctx).run_once()
     assert _state(svc, msg_id) == "scheduled"  # not sent at the old time

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from smsdesk.core.clock import ManualClock
 from smsdesk.engine.context import AppContext
+from smsdesk.engine.lease import ClaimLease
 from smsdesk.engine.outbox import Dispatcher, PassReport
 from smsdesk.engine.pacing import Pacer, TokenBucket
 from smsdesk.engine.service import Service
@@ -257,9 +258,14 @@ def test_a_paced_round_takes_no_more_than_half_a_lease_can_cover(
     rounds: list[int] = []
     process = dispatcher._process
 
-    def counting(claimed: Sequence[Claimed], report: PassReport) -> None:
+    def counting(
+        claimed: Sequence[Claimed],
+        report: PassReport,
+        lease: ClaimLease,
+        stop: threading.Event | None,
+    ) -> None:
         before = report.handed_off
-        process(claimed, report)
+        process(claimed, report, lease, stop)
         rounds.append(report.handed_off - before)
 
     dispatcher._process = counting  # type: ignore[method-assign]  # count each round

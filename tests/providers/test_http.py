@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +18,7 @@ from smsdesk.providers.base import (
     PermanentError,
     TransientError,
 )
-from smsdesk.providers.http import HttpClient, redact_numbers
+from smsdesk.providers.http import HttpClient, redact_numbers, worst_case_seconds
 from tests.simulators.base import Fault, Request, Response, Simulator
 
 KEY = "secret-key-93bd"
@@ -64,24 +66,91 @@ def test_success_decodes_json(client: HttpClient) -> None:
     assert client.request("POST", "/messages", creates=True, json={}) == {"ok": True, "n": 1}
 
 
-def test_rate_limit_is_retried_after_the_time_asked(
+@pytest.mark.parametrize("fault", [Fault.RATE_LIMIT, Fault.UNAVAILABLE])
+def test_a_busy_answer_to_a_create_is_not_retried_here(
+    client: HttpClient, sim: Echo, clock: ManualClock, fault: Fault
+) -> None:
+    """The engine owns a create's retries (it must know no request outlives its lease): one
+    try, no wait, the provider's Retry-After handed back for the engine's back-off."""
+    before = clock.now()
+    sim.inject(fault, retry_after=60)
+    with pytest.raises(TransientError) as info:
+        client.request("POST", "/messages", creates=True, json={})
+    assert info.value.retry_after == (60 if fault is Fault.RATE_LIMIT else None)
+    assert clock.now() == before  # nothing slept
+    assert [entry[2] for entry in sim.log] == [fault.value]
+    assert sim.created == 0
+
+
+def test_a_read_is_retried_after_a_short_retry_after(
     client: HttpClient, sim: Echo, clock: ManualClock
 ) -> None:
     before = clock.now()
-    sim.inject(Fault.RATE_LIMIT, retry_after=7)
-    assert client.request("POST", "/messages", creates=True, json={})["n"] == 1
-    assert (clock.now() - before).total_seconds() == 7  # slept on the injected clock
+    sim.inject(Fault.RATE_LIMIT, retry_after=2)
+    assert client.request("GET", "/status") == {"ok": True, "n": 0}
+    assert (clock.now() - before).total_seconds() == 2  # slept on the injected clock
     assert [entry[2] for entry in sim.log] == ["429", "ok"]
 
 
-def test_rate_limit_that_persists_is_transient_with_retry_after(
-    client: HttpClient, sim: Echo
+def test_a_read_asked_to_wait_long_gives_up_at_once(
+    client: HttpClient, sim: Echo, clock: ManualClock
 ) -> None:
-    sim.inject(Fault.RATE_LIMIT, times=3, retry_after=30)
+    before = clock.now()
+    sim.inject(Fault.RATE_LIMIT, retry_after=60)
     with pytest.raises(TransientError) as info:
-        client.request("POST", "/messages", creates=True, json={})
-    assert info.value.retry_after == 30
-    assert sim.created == 0
+        client.request("GET", "/status")
+    assert info.value.retry_after == 60
+    assert clock.now() == before
+    assert len(sim.log) == 1
+
+
+def test_worst_case_bounds_the_requests_the_engine_makes_under_a_lease() -> None:
+    timeout = httpx.Timeout(connect=5.0, read=20.0, write=10.0, pool=5.0)
+    # Pool, connect, write, then the headers and the body within a read limit each (and the
+    # piece crossing the body's limit).
+    assert worst_case_seconds(timeout, creates=True) == 5 + 5 + 10 + 3 * 20
+    # A read: three attempts and the short waits between them.
+    assert worst_case_seconds(timeout, creates=False) == 3 * 80.0 + 2 * 5.0
+
+
+class Trickle(Echo):
+    """Answers its headers at once, then the body a byte at a time."""
+
+    def _serve(self, handler: Any) -> None:
+        handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+        self.log.append((handler.command, handler.path, "trickle"))
+        body = b'{"ok": true}' + b" " * 200
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        try:
+            for byte in body:
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+                time.sleep(0.01)
+        except OSError:
+            pass  # the client gave up: what this test expects
+
+
+def test_an_answer_trickling_in_cannot_stretch_a_create_past_its_read_limit(
+    clock: ManualClock,
+) -> None:
+    with Trickle(clock) as sim:
+        c = HttpClient(
+            "Echo",
+            sim.base_url,
+            {"Authorization": f"Bearer {KEY}"},
+            secret=KEY,
+            timeout=httpx.Timeout(5.0, read=0.5),
+            sleep=clock.sleep,
+        )
+        started = time.monotonic()
+        with pytest.raises(AmbiguousError):
+            c.request("POST", "/messages", creates=True, json={})
+        # Each byte came well within the read limit; the whole answer did not.
+        assert time.monotonic() - started < 1.5
+        c.close()
 
 
 @pytest.mark.parametrize("fault", [Fault.SERVER_ERROR, Fault.LOST, Fault.TIMEOUT, Fault.MALFORMED])

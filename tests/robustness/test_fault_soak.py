@@ -212,10 +212,15 @@ def test_a_rejection_found_by_reconciliation_keeps_its_reason(
     dispatcher = Dispatcher(ctx)
     assert dispatcher.run_once().unknown == 1
     clock.advance(RECONCILE_INTERVAL)
+    assert dispatcher.run_once().reconciled == 1  # found at Infobip: not sent again
+    # The bulk's definitive lookup may settle it as held there; the rejection then comes
+    # with the status sync (by the send time at the latest), with its reason.
+    clock.advance(timedelta(hours=1, minutes=1))
     dispatcher.run_once()
     [view] = svc.show(m.message.id)
     assert view.state == "failed"
     assert "Invalid destination address" in (view.last_error or "")
+    assert set(simulator.creates_by_key().values()) == {1}
 
 
 def test_unclear_hand_offs_are_capped_too(
