@@ -14,9 +14,11 @@ from pathlib import Path
 def main(path: str) -> None:
     from smsdesk.engine.contacts import ContactBook
     from smsdesk.engine.context import AppContext
+    from smsdesk.engine.settings import SettingsService
 
     ctx = AppContext.open()
-    ctx.settings.default_region = "GB"  # the file is a UK clinic's, as people type numbers
+    # The file is a UK clinic's, as people type numbers.
+    SettingsService(ctx).update_settings(default_region="GB")
     book = ContactBook(ctx)
     data = Path(path).read_bytes()
     started = time.perf_counter()

@@ -173,7 +173,7 @@ def _store_once(count: int) -> float:
     with isolated_home() as home:
         ctx = AppContext.open(home, clock=SystemClock())
         try:
-            ctx.settings.default_region = "GB"
+            Service(ctx).update_settings(default_region="GB")
             book = ContactBook(ctx)
             names = dataset.NAMES
             data = "name,mobile,clinic\r\n" + "".join(

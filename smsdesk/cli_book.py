@@ -87,6 +87,12 @@ def add_book_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     st.add_argument("--region", help="default country for numbers without +, e.g. GB")
     st.add_argument("--quiet-hours", metavar="HH:MM-HH:MM", help="e.g. 21:00-08:00")
     st.add_argument("--quiet-mode", choices=["move", "refuse", "off"])
+    st.add_argument(
+        "--catch-up-grace",
+        type=int,
+        metavar="MINUTES",
+        help="held messages that came due while smsdesk was closed go out if this late at most",
+    )
 
 
 def _read(path: Path) -> bytes:
@@ -270,12 +276,14 @@ def _reminders_import(args: argparse.Namespace, service: Any, ctx: Any, stdin: I
 
 
 def _settings(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> Any:
-    if any(v is not None for v in (args.zone, args.region, args.quiet_hours, args.quiet_mode)):
+    changes = (args.zone, args.region, args.quiet_hours, args.quiet_mode, args.catch_up_grace)
+    if any(v is not None for v in changes):
         service.update_settings(
             zone=args.zone,
             default_region=args.region,
             quiet_hours=args.quiet_hours,
             quiet_mode=args.quiet_mode,
+            catch_up_grace_minutes=args.catch_up_grace,
         )
     s = service.settings()
     text = (

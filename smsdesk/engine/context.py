@@ -1,8 +1,16 @@
-"""Everything the engine and the service share: store, clock, settings, secrets, providers."""
+"""Everything the engine and the service share: store, clock, settings, secrets, providers.
+
+Settings live in the database, shared by every process. ``ctx.settings`` is a snapshot that
+hot loops may read per recipient: it is re-read (one query of a few rows) when it is older
+than ``settings_recheck`` seconds, and at once by ``refresh_settings()``, which each service
+call that shows or changes settings makes.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,13 +26,16 @@ from smsdesk.providers.base import Provider
 from smsdesk.providers.registry import kind_info, open_provider
 from smsdesk.store.db import Database
 from smsdesk.store.models import ProviderAccount
-from smsdesk.store.paths import home_dir
+from smsdesk.store.paths import ensure_home, home_dir
 from smsdesk.store.secrets import SecretStore
-from smsdesk.store.settings import Settings
+from smsdesk.store.settings import Settings, Snapshot, import_settings_file, read_settings
 
 ProviderFactory = Callable[[ProviderAccount], Provider]
 
 SANDBOX_ACCOUNT = "Sandbox"
+# How stale ``ctx.settings`` may be (seconds) before a read goes back to the database: a
+# change made by another process shows within this, without a query per access.
+SETTINGS_RECHECK = 1.0
 
 
 @dataclass
@@ -32,10 +43,12 @@ class AppContext:
     home: Path
     db: Database
     clock: Clock
-    settings: Settings
     secrets: SecretStore
     provider_factory: ProviderFactory | None = None
+    settings_recheck: float = SETTINGS_RECHECK
     _providers: dict[int, Provider] = field(default_factory=dict)
+    _snapshot: Snapshot | None = field(default=None, repr=False)
+    _snapshot_read_at: float = field(default=-math.inf, repr=False)
 
     @classmethod
     def open(
@@ -45,18 +58,49 @@ class AppContext:
         clock: Clock | None = None,
         provider_factory: ProviderFactory | None = None,
     ) -> AppContext:
-        home = home or home_dir()
-        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        home = ensure_home(home) if home is not None else home_dir()
+        clock = clock or SystemClock()
+        db = Database.open(home)
+        try:
+            import_settings_file(db, home, clock.now())
+        except BaseException:
+            db.dispose()
+            raise
         ctx = cls(
             home=home,
-            db=Database.open(home),
-            clock=clock or SystemClock(),
-            settings=Settings.load(home),
+            db=db,
+            clock=clock,
             secrets=SecretStore(),
             provider_factory=provider_factory,
         )
         ctx.ensure_sandbox_account()
         return ctx
+
+    @property
+    def settings(self) -> Settings:
+        """The settings, at most ``settings_recheck`` seconds old. Read it once per
+        operation (it is a frozen snapshot); change settings through SettingsService."""
+        return self.settings_snapshot().settings
+
+    def settings_snapshot(self) -> Snapshot:
+        """The settings with their stored versions, at most ``settings_recheck`` seconds old."""
+        snapshot = self._snapshot
+        if snapshot is None or time.monotonic() - self._snapshot_read_at >= self.settings_recheck:
+            return self._reread_settings()
+        return snapshot
+
+    def refresh_settings(self) -> Settings:
+        """Re-read the settings now. An unchanged database keeps the same snapshot object."""
+        return self._reread_settings().settings
+
+    def _reread_settings(self) -> Snapshot:
+        read_at = time.monotonic()
+        fresh = read_settings(self.db)
+        held = self._snapshot
+        if held is None or held.versions != fresh.versions:
+            self._snapshot = held = fresh
+        self._snapshot_read_at = read_at
+        return held
 
     @property
     def grace(self) -> timedelta:

@@ -72,7 +72,11 @@ class SettingsService:
                     field="catch_up_grace_minutes",
                 )
             wanted["catch_up_grace_minutes"] = catch_up_grace_minutes
-        known = self.ctx.settings
-        changes = {k: v for k, v in wanted.items() if getattr(known, k) != v}
+        known = self.ctx.settings_snapshot()
+        changes = {
+            k: v
+            for k, v in wanted.items()
+            if k in known.unreadable or getattr(known.settings, k) != v
+        }
         write_settings(self.ctx.db, changes, self.ctx.clock.now())
         return self.ctx.refresh_settings()

@@ -14,9 +14,10 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from smsdesk.core.errors import StorageError
-from smsdesk.store.paths import create_private_file, database_path
+from smsdesk.store.paths import create_private_file, database_path, ensure_home
 
 BUSY_TIMEOUT_MS = 10_000
+SYNCHRONOUS = "FULL"
 
 
 class Database:
@@ -35,8 +36,7 @@ class Database:
             if url:
                 db = cls(create_engine(url, pool_pre_ping=True), None)
             else:
-                home.mkdir(mode=0o700, parents=True, exist_ok=True)
-                path = database_path(home)
+                path = database_path(ensure_home(home))
                 create_private_file(path)
                 db = cls(_sqlite_engine(path), path)
             if migrate:
@@ -95,7 +95,11 @@ def _sqlite_engine(path: Path) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL: every commit is on disk (the WAL fsynced) before it returns. The hand-off
+        # commits ``handing_off`` and the idempotency key and then sends; with NORMAL a power
+        # cut after the request could roll that commit back and the message go out again
+        # under a new key.
+        cursor.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -29,7 +29,9 @@ def _db(home: Path, sql: str) -> list[tuple[object, ...]]:
 
 
 def _book(ctx: AppContext) -> ContactBook:
-    ctx.settings.default_region = "GB"
+    from smsdesk.engine.settings import SettingsService
+
+    SettingsService(ctx).update_settings(default_region="GB")
     return ContactBook(ctx)
 
 

@@ -46,6 +46,18 @@ def test_pragmas_are_set_on_every_connection(isolated_home: Path) -> None:
     db.dispose()
 
 
+def test_every_commit_is_fsynced_before_it_returns(isolated_home: Path) -> None:
+    # synchronous=FULL (2): a committed hand-off intent survives a power cut (NORMAL, 1,
+    # may lose the last commits; see tests/robustness/test_power_cut.py).
+    db = Database.open(isolated_home)
+    with db.engine.connect() as first, db.engine.connect() as second:
+        for conn in (first, second):
+            assert conn.execute(text("PRAGMA synchronous")).scalar() == 2
+    with db.write() as s:
+        assert s.execute(text("PRAGMA synchronous")).scalar() == 2
+    db.dispose()
+
+
 def test_files_are_readable_by_the_user_only(ctx: AppContext, service: Service) -> None:
     service.schedule(["+15551234567"], "hi", NOW + timedelta(hours=1), "UTC")
     path = database_path(ctx.home)

@@ -114,7 +114,7 @@ def test_a_contacts_import_into_a_group_works_on_postgresql(
     from smsdesk.engine.contacts import IMPORT_CHUNK, ContactBook
 
     ctx = AppContext.open(isolated_home, clock=clock)
-    ctx.settings.default_region = "GB"
+    Service(ctx).update_settings(default_region="GB")
     book = ContactBook(ctx)
     rows = IMPORT_CHUNK + 10
     data = ("mobile\r\n" + "".join(f"07400 {n:06d}\r\n" for n in range(rows))).encode()
