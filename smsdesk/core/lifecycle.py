@@ -16,6 +16,11 @@ class State(StrEnum):
     EXPIRED = "expired"
     CANCELLED = "cancelled"
     UNKNOWN = "unknown"  # outcome of a request could not be established
+    # Intents: a change at the provider is committed before its request and settled after
+    # it, so a crash in between leaves a record that reconciliation can finish.
+    CANCELLING = "cancelling"  # a cancel request to the provider
+    RESCHEDULING = "rescheduling"  # a move to ``intent_send_at`` at the provider
+    WITHDRAWING = "withdrawing"  # withdrawn with its group (an Infobip bulk), to go again
 
 
 S = State
@@ -28,7 +33,30 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     # QUEUED: pulled back to this computer (rescheduled beyond the provider's window, or
     # re-created because the provider cannot reschedule in place).
     S.SCHEDULED: frozenset(
-        {S.SENT, S.DELIVERED, S.FAILED, S.EXPIRED, S.CANCELLED, S.QUEUED, S.UNKNOWN}
+        {
+            S.SENT,
+            S.DELIVERED,
+            S.FAILED,
+            S.EXPIRED,
+            S.CANCELLED,
+            S.QUEUED,
+            S.UNKNOWN,
+            S.CANCELLING,
+            S.RESCHEDULING,
+            S.WITHDRAWING,
+        }
+    ),
+    # Each intent settles as its request turned out. SCHEDULED: refused (unchanged at the
+    # provider) or, for a reschedule, moved there; the rest: the provider had already sent it.
+    S.CANCELLING: frozenset({S.CANCELLED, S.SCHEDULED, S.SENT, S.DELIVERED, S.FAILED, S.EXPIRED}),
+    # QUEUED: withdrawn and held on this computer for the new time. CANCELLED (here and
+    # below): the user gives up on a change whose outcome the provider could not tell.
+    S.RESCHEDULING: frozenset(
+        {S.SCHEDULED, S.QUEUED, S.SENT, S.DELIVERED, S.FAILED, S.EXPIRED, S.CANCELLED}
+    ),
+    # QUEUED: withdrawn with its group, to be handed off again unchanged.
+    S.WITHDRAWING: frozenset(
+        {S.QUEUED, S.SCHEDULED, S.SENT, S.DELIVERED, S.FAILED, S.EXPIRED, S.CANCELLED}
     ),
     S.SENT: frozenset({S.DELIVERED, S.FAILED, S.EXPIRED}),
     # Reconciliation decides; QUEUED only once the provider confirms it never got the message.
@@ -43,8 +71,12 @@ TRANSITIONS: dict[State, frozenset[State]] = {
 }
 
 FINAL: frozenset[State] = frozenset({S.DELIVERED, S.FAILED, S.EXPIRED, S.CANCELLED})
-# States in which the provider holds the message and may report a newer status.
+# States in which the provider holds the message and may report a newer status. Intents are
+# not among them: while a request changes a message only its own settlement or
+# reconciliation may move it (a status sync would read a withdrawn bulk as cancelled).
 AT_PROVIDER: frozenset[State] = frozenset({S.SCHEDULED, S.SENT})
+# A change at the provider is in flight or was interrupted; reconciliation finishes it.
+INTENTS: frozenset[State] = frozenset({S.CANCELLING, S.RESCHEDULING, S.WITHDRAWING})
 
 
 class TransitionError(ValueError):
@@ -73,6 +105,13 @@ def where_it_lives(state: State) -> str:
         return "being handed off"
     if state is S.SCHEDULED:
         return "at provider"
+    if state is S.CANCELLING:
+        return "at provider: being cancelled"
+    if state is S.RESCHEDULING:
+        return "at provider: being moved"
+    if state is S.WITHDRAWING:
+        # Withdrawn with its group (an Infobip bulk); its history says it goes again.
+        return "at provider: being withdrawn"
     if state is S.UNKNOWN:
         return "unknown: checking with provider"
     if state is S.CANCELLED:

@@ -2,7 +2,7 @@
 
 A message held on this computer changes in the database alone; one the provider holds is
 changed at the provider too (an Infobip bulk as a whole, its other members withdrawn and
-queued again).
+queued again), under an intent recorded before the request (see provider_changes).
 """
 
 from __future__ import annotations
@@ -10,27 +10,30 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from smsdesk.core.lifecycle import State
+from smsdesk.core.lifecycle import INTENTS, State
 from smsdesk.core.planner import Action, plan_handoff
 from smsdesk.core.timeparse import format_local, resolve_zone
 from smsdesk.engine.audience import quiet_hours_of, recipient_zone, respect_quiet_hours
 from smsdesk.engine.contacts import ContactBook
 from smsdesk.engine.context import AppContext
 from smsdesk.engine.messages import resolve
+from smsdesk.engine.provider_changes import LEASE, ProviderChanges
 from smsdesk.engine.scheduling import validate_send_at
 from smsdesk.engine.views import ActionResult
-from smsdesk.providers.base import ProviderError
 from smsdesk.store import queries
 from smsdesk.store.models import Message
 
 
 class Actions:
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(
+        self, ctx: AppContext, *, owner: str | None = None, lease: timedelta = LEASE
+    ) -> None:
         self.ctx = ctx
+        self.changes = ProviderChanges(ctx, owner=owner, lease=lease)
 
     def reschedule(self, ident: str, send_at: datetime) -> list[ActionResult]:
         """Move messages to ``send_at``; quiet hours apply as when scheduling (a message
@@ -84,29 +87,17 @@ class Actions:
             state = State(msg.state)
             if state is State.QUEUED or (state is State.DRAFT and send_at is None):
                 results[msg.id] = self._act_locally(msg, send_at)
-            elif state is State.UNKNOWN and msg.attention and send_at is None:
+            elif (state is State.UNKNOWN or state in INTENTS) and msg.attention and not send_at:
                 results[msg.id] = self._settle_as_cancelled(msg)
             elif state is not State.SCHEDULED:
                 results[msg.id] = self._refuse(msg, verb)
             elif msg.provider_group:
                 groups[(msg.account_id, msg.provider_group)].append(msg)
             else:
-                results.update(self._act_at_provider([msg], [], send_at))
-        for (account_id, group), members in groups.items():
-            chosen = {m.id for m in members}
-            with self.ctx.db.read() as s:
-                siblings = [
-                    m
-                    for m in s.exec(
-                        select(Message).where(
-                            Message.account_id == account_id,
-                            Message.provider_group == group,
-                            Message.state == State.SCHEDULED.value,
-                        )
-                    )
-                    if m.id not in chosen
-                ]
-            results.update(self._act_at_provider(members, siblings, send_at))
+                results.update(self._act_at_provider([msg], send_at))
+        for members in groups.values():
+            # The group's other members are found, and withdrawn with it, under the intent.
+            results.update(self._act_at_provider(members, send_at))
         return [results[m.id] for m in msgs]
 
     def _act_locally(self, msg: Message, send_at: datetime | None) -> ActionResult:
@@ -132,103 +123,45 @@ class Actions:
 
     def _settle_as_cancelled(self, msg: Message) -> ActionResult:
         """The user, having checked the provider's console, gives up on a message whose
-        hand-off could not be confirmed. Nothing can be cancelled at the provider: we never
-        learnt its id there, so say so plainly."""
+        hand-off (or change at the provider) could not be confirmed. Nothing more is asked
+        of the provider: it could not tell us what it holds, so say so plainly."""
         now = self.ctx.clock.now()
         acct = self.ctx.account_by_id(msg.account_id)
+        state = State(msg.state)
+        held = "did receive it" if state is State.UNKNOWN else "still holds it"
         with self.ctx.db.write() as s:
             ok = queries.transition(
                 s,
                 msg.id,
-                State.UNKNOWN,
+                state,
                 State.CANCELLED,
                 now,
                 kind="cancelled",
-                detail=f"marked cancelled by you; if {acct.name} did receive it, it may still "
-                "go out",
+                detail=f"marked cancelled by you; if {acct.name} {held}, it may still go out",
+                lease_owner=None,
+                lease_expires_at=None,
                 attention=None,
                 next_sync_at=None,
             )
         return self._result(msg.id, ok, f"marked cancelled (check {acct.name} to be sure)")
 
     def _act_at_provider(
-        self, targets: list[Message], siblings: list[Message], send_at: datetime | None
+        self, targets: list[Message], send_at: datetime | None
     ) -> dict[str, ActionResult]:
-        acct = self.ctx.account_by_id(targets[0].account_id)
-        provider = self.ctx.provider(acct)
-        now = self.ctx.clock.now()
-        ref = targets[0].provider_ref or ""
-        native = (
-            send_at is not None
-            and not siblings
-            and provider.capabilities.native_reschedule
-            and plan_handoff(send_at, provider.capabilities, now).action is Action.HAND_OFF_NOW
-        )
-        try:
-            if native:
-                assert send_at is not None
-                provider.reschedule(ref, send_at)
-            else:
-                # Cancelling is also how a provider that cannot move a message "reschedules":
-                # it is withdrawn and held on this computer again under a fresh key.
-                provider.cancel(ref)
-        except ProviderError as exc:
-            return {m.id: ActionResult(m.id, False, m.state, str(exc)) for m in targets}
-        outcome: dict[str, tuple[bool, str]] = {}
-        with self.ctx.db.write() as s:
-            for m in targets:
-                if send_at is None:
-                    ok = queries.transition(
-                        s,
-                        m.id,
-                        State.SCHEDULED,
-                        State.CANCELLED,
-                        now,
-                        kind="cancelled",
-                        detail=f"cancelled at {acct.name}",
-                        next_sync_at=None,
-                    )
-                    outcome[m.id] = (ok, f"cancelled at {acct.name}")
-                elif native:
-                    when = self._when(m, send_at)
-                    ok = queries.transition(
-                        s,
-                        m.id,
-                        State.SCHEDULED,
-                        State.SCHEDULED,
-                        now,
-                        kind="rescheduled",
-                        detail=f"{acct.name} now sends it {when}",
-                        send_at=send_at,
-                        next_sync_at=send_at,
-                    )
-                    outcome[m.id] = (ok, f"rescheduled at {acct.name} to {when}")
-                else:
-                    ok = self._requeue(
-                        s,
-                        m,
-                        send_at,
-                        now,
-                        "rescheduled",
-                        f"withdrawn from {acct.name}; held on this computer for {{when}}",
-                    )
-                    outcome[m.id] = (
-                        ok,
-                        f"rescheduled to {self._when(m, send_at)}, held on this computer",
-                    )
-            for sib in siblings:
-                # The provider withdrew the whole group: the others go back in the queue,
-                # unchanged, and are handed off again.
-                self._requeue(
-                    s,
-                    sib,
-                    sib.send_at,
-                    now,
-                    "re-queued",
-                    f"{acct.name} withdraws a whole group at once; it will be handed off "
-                    "again for {when}",
-                )
-        return {mid: self._result(mid, ok, detail) for mid, (ok, detail) in outcome.items()}
+        """Under an intent (see provider_changes): recorded before the request, settled
+        after it, finished by reconciliation if this process dies in between."""
+        outcomes = self.changes.change(targets, send_at)
+        results: dict[str, ActionResult] = {}
+        for msg in targets:
+            out = outcomes[msg.id]
+            state = out.state if out.ok and out.state else self._state_of(msg)
+            results[msg.id] = ActionResult(msg.id, out.ok, state, out.detail)
+        return results
+
+    def _state_of(self, msg: Message) -> str:
+        with self.ctx.db.read() as s:
+            current = s.get(Message, msg.id)
+        return current.state if current else msg.state
 
     def _requeue(
         self, s: Session, msg: Message, send_at: datetime, now: datetime, kind: str, detail: str
@@ -274,9 +207,15 @@ class Actions:
             State.UNKNOWN: "whether the provider got it is still being checked; try again "
             "after the next dispatch",
         }
+        for intent in INTENTS:
+            reasons[intent] = (
+                "the provider is being asked to change it right now; try again shortly"
+            )
         why = reasons.get(state, f"it is already {state.value}")
         if state is State.UNKNOWN and msg.attention:
             why = "the provider could not confirm it got it; cancel it, or send it again with retry"
+        elif state in INTENTS and msg.attention:
+            why = f"{msg.attention}; cancel it to mark it cancelled once you have checked"
         return ActionResult(msg.id, False, msg.state, f"Cannot {verb}: {why}.")
 
     def retry(self, ident: str) -> list[ActionResult]:

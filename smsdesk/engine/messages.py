@@ -6,7 +6,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from smsdesk.core.errors import InvalidInput, NotFound
-from smsdesk.core.lifecycle import State
+from smsdesk.core.lifecycle import INTENTS, State
 from smsdesk.engine.context import AppContext
 from smsdesk.engine.views import Failure, MessageView, Summary
 from smsdesk.store import queries
@@ -83,7 +83,7 @@ class MessageReader:
         )
         return Summary(
             held_here=counts.get(State.QUEUED.value, 0),
-            at_provider=counts.get(State.SCHEDULED.value, 0),
+            at_provider=sum(counts.get(s.value, 0) for s in (State.SCHEDULED, *INTENTS)),
             needs_attention=attention,
             next_hand_off=next_due,
             by_state=counts,

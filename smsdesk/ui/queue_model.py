@@ -73,6 +73,10 @@ STATE_COLOURS = {
     "failed": "#c0392b",
     "expired": "#c0392b",
     "unknown": "#b9770e",
+    # Being changed at the provider: still held there, drawn like "scheduled".
+    "cancelling": "#1e8449",
+    "rescheduling": "#1e8449",
+    "withdrawing": "#1e8449",
     "cancelled": "#7f8c8d",
 }
 

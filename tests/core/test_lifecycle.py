@@ -3,7 +3,9 @@ from __future__ import annotations
 import pytest
 
 from smsdesk.core.lifecycle import (
+    AT_PROVIDER,
     FINAL,
+    INTENTS,
     TRANSITIONS,
     State,
     TransitionError,
@@ -45,6 +47,24 @@ ALLOWED = {
     (S.UNKNOWN, S.CANCELLED),
     (S.UNKNOWN, S.QUEUED),
     (S.FAILED, S.QUEUED),
+    # Intents: entered only from scheduled, before the request to the provider.
+    (S.SCHEDULED, S.CANCELLING),
+    (S.SCHEDULED, S.RESCHEDULING),
+    (S.SCHEDULED, S.WITHDRAWING),
+    (S.CANCELLING, S.CANCELLED),
+    (S.CANCELLING, S.SCHEDULED),
+    (S.RESCHEDULING, S.SCHEDULED),
+    (S.RESCHEDULING, S.QUEUED),
+    (S.WITHDRAWING, S.QUEUED),
+    (S.WITHDRAWING, S.SCHEDULED),
+    # The user gives up on a change whose outcome the provider could not tell.
+    (S.RESCHEDULING, S.CANCELLED),
+    (S.WITHDRAWING, S.CANCELLED),
+    *(
+        (intent, gone)
+        for intent in (S.CANCELLING, S.RESCHEDULING, S.WITHDRAWING)
+        for gone in (S.SENT, S.DELIVERED, S.FAILED, S.EXPIRED)
+    ),
 }
 
 
@@ -84,3 +104,22 @@ def test_where_it_lives_speaks_the_queue_words() -> None:
     assert where_it_lives(S.QUEUED) == "on this computer"
     assert where_it_lives(S.SCHEDULED) == "at provider"
     assert where_it_lives(S.HANDING_OFF) == "being handed off"
+
+
+def test_intents_start_only_at_the_provider_and_are_left_to_their_settlement() -> None:
+    for intent in INTENTS:
+        assert sources_of(intent) == {S.SCHEDULED}
+        # A status sync must not read a withdrawn group as cancelled: it leaves intents alone.
+        assert intent not in AT_PROVIDER and intent not in FINAL
+    # Settled by the engine, a withdrawn sibling goes back to the queue and a moved message
+    # stays at (or comes back from) the provider: never cancelled (tests/engine/
+    # test_actions.py). Only the user may mark one cancelled, after the provider could not
+    # tell what it holds.
+    assert {S.QUEUED, S.CANCELLED} <= TRANSITIONS[S.WITHDRAWING]
+    assert {S.SCHEDULED, S.QUEUED, S.CANCELLED} <= TRANSITIONS[S.RESCHEDULING]
+
+
+def test_where_it_lives_says_what_the_provider_is_being_asked() -> None:
+    assert where_it_lives(S.CANCELLING) == "at provider: being cancelled"
+    assert where_it_lives(S.RESCHEDULING) == "at provider: being moved"
+    assert where_it_lives(S.WITHDRAWING) == "at provider: being withdrawn"
