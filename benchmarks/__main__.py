@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import coldstart, csv_import, engine, queue
+from benchmarks import coldstart, csv_import, engine, idle_engine, queue, status_sync
 from benchmarks.common import Row, Sizes, render
 
 SCENARIOS: dict[str, Callable[[Sizes], list[Row]]] = {
@@ -22,6 +22,8 @@ SCENARIOS: dict[str, Callable[[Sizes], list[Row]]] = {
     "csv": csv_import.run,
     "lateness": engine.lateness_rows,
     "database": engine.database_rows,
+    "status": status_sync.run,
+    "idle": idle_engine.run,
 }
 
 
