@@ -7,6 +7,7 @@ temporary places, and the keyring is a real file backend chosen through keyring'
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -24,6 +25,15 @@ from tests.cli_runner import Cli, Run, run_cli
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # CI sets SMSDESK_TEST_REQUIRE_PG: there the PostgreSQL tests must run, never skip.
+    if os.environ.get("SMSDESK_TEST_REQUIRE_PG") and not os.environ.get("SMSDESK_TEST_PG_URL"):
+        raise pytest.UsageError(
+            "SMSDESK_TEST_REQUIRE_PG is set but SMSDESK_TEST_PG_URL is not: no PostgreSQL "
+            "server to run the shared-office tests on."
+        )
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
@@ -37,6 +47,24 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # keyring caches its backend per process; make it re-read PYTHON_KEYRING_BACKEND.
     keyring.core.init_backend()
     return home
+
+
+@pytest.fixture(autouse=True)
+def engine_errors_fail_the_test(
+    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> Iterator[None]:
+    """An error smsdesk logs while a test runs fails that test, unless the test expects it
+    (``@pytest.mark.logs_errors``, and then it should assert on the record)."""
+    yield
+    if request.node.get_closest_marker("logs_errors"):
+        return
+    errors = [
+        f"{r.name}: {r.getMessage()}"
+        for r in caplog.get_records("call")
+        if r.levelno >= logging.ERROR and r.name.startswith("smsdesk")
+    ]
+    if errors:
+        pytest.fail("smsdesk logged an error: " + "; ".join(errors), pytrace=False)
 
 
 @pytest.fixture
