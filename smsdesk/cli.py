@@ -31,6 +31,15 @@ class _UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # One readable line instead of argparse's usage block.
+        prefix = "unrecognized arguments: "
+        if message.startswith(prefix):
+            # Name the unknown options, never their values: one may be a key typed where it
+            # does not belong, and error output ends up in logs and screenshots.
+            words = message.removeprefix(prefix).split()
+            unknown = [w.split("=", 1)[0] for w in words if w.startswith("-")]
+            message = (
+                f"unknown option(s): {' '.join(unknown)}" if unknown else "unexpected arguments"
+            )
         raise _UsageError(f"{message} (see '{self.prog} --help')")
 
 
@@ -140,11 +149,11 @@ def main(
         return EXIT_INVALID
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
-    if args.command in (None, "gui"):
-        from smsdesk.ui.app import run_gui
-
-        return run_gui()
     try:
+        if args.command in (None, "gui"):
+            from smsdesk.ui.app import run_gui
+
+            return run_gui()  # e.g. SMSDESK_HOME naming a file: one line, not a traceback
         return _run(args, clock, stdin or sys.stdin, out)
     except InvalidInput as exc:
         print(f"smsdesk: {exc}", file=err)
@@ -287,13 +296,15 @@ def _dispatch(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) 
     from smsdesk.engine.outbox import Dispatcher
 
     dispatcher = Dispatcher(ctx)
-    if args.once:
-        report = dispatcher.run_once()
-        parts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.as_dict().items())
-        return report, f"Dispatch pass: {parts}"
+    # SIGTERM and Ctrl+C end the pass between two requests: the claim is given back and
+    # every message is left where the next start picks it up (queued, or to be asked about).
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    if args.once:
+        report = dispatcher.run_once(stop)
+        parts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.as_dict().items())
+        return report, f"Dispatch pass: {parts}"
     print("smsdesk dispatch: running; press Ctrl+C to stop", file=sys.stderr)
     dispatcher.run_forever(stop)
     return {"stopped": True}, "Dispatch stopped."

@@ -4,8 +4,10 @@ argument list of a running ``smsdesk provider add``."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from smsdesk.cli import build_parser
 from smsdesk.core.clock import ManualClock
 from smsdesk.engine.context import AppContext
 from tests.cli_runner import Cli, Run
@@ -242,3 +245,39 @@ def test_plain_http_to_a_remote_host_is_refused(cli: Cli, isolated_home: Path) -
     from smsdesk.store.secrets import SecretStore
 
     assert SecretStore().get("Remote") is None
+
+
+def _every_option(parser: argparse.ArgumentParser, path: str = "smsdesk") -> Iterator[str]:
+    """Every option string of every (sub)command, as `command: --option`."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _every_option(sub, f"{path} {name}")
+        else:
+            yield from (f"{path}: {o}" for o in action.option_strings)
+
+
+def test_no_command_takes_a_key_as_an_option() -> None:
+    """A key on the command line is visible to every user of the machine (ps, /proc)."""
+    options = list(_every_option(build_parser()))
+    assert any(o.endswith("provider add: --kind") for o in options)  # the walk sees them all
+    secretive = re.compile(r"key|secret|token|password|passphrase|auth", re.IGNORECASE)
+    assert [o for o in options if secretive.search(o.rsplit(": ", 1)[1])] == []
+
+
+def test_a_key_given_as_an_option_is_refused_and_stored_nowhere(
+    cli: Cli, isolated_home: Path
+) -> None:
+    key = KEYS["telnyx"]
+    result = cli(
+        "provider", "add", "Shop", "--kind", "telnyx", "--sender", "+15551230000",
+        "--api-key", key,
+        stdin="",
+    )  # fmt: skip
+    assert result.code == 2
+    assert "--api-key" in result.err and len(result.err.strip().splitlines()) == 1
+    assert key not in result.out + result.err
+    import keyring
+
+    assert keyring.get_password("smsdesk", "Shop") is None
+    assert "Shop" not in cli("provider", "list").out
