@@ -300,6 +300,10 @@ class ComposeView(QWidget):
                 widget = item.widget() if item is not None else None
                 if isinstance(widget, QLabel) and widget.text() == label:
                     widget.setBuddy(buddy)
+                    # Qt sizes "&To" as the kerned "To" but draws the underlined "T" and
+                    # the "o" unkerned, cutting the "o" ("Tc"): leave a space's room.
+                    spare = widget.fontMetrics().horizontalAdvance(" ")
+                    widget.setMinimumWidth(widget.sizeHint().width() + spare)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.preview_button)

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 # Only what the shell needs: even ``Qt`` (the enum namespace) costs 17 ms to load.
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QPaintEvent
+from PySide6.QtCore import QSize, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QPaintEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -111,7 +111,7 @@ class MainWindow(QWidget):
         self.setWindowTitle("smsdesk")
         self.setObjectName("mainWindow")
         self.setAccessibleName("smsdesk")
-        self.resize(1100, 720)
+        self._fit_to_screen(QSize(1100, 720))
 
         self.tasks = TaskRunner(self)
         # The status bar's counts get their own single thread: one summary at a time, and the
@@ -251,6 +251,20 @@ class MainWindow(QWidget):
             if isinstance(page, Opening):
                 page.setText(f"smsdesk cannot start: {text}")
         self.status.setText("Not started.")
+
+    def _fit_to_screen(self, wanted: QSize) -> None:
+        """The preferred size where it fits; else the screen's free area, less a margin
+        (at 150 % on a 1400×900 screen, 1100×720 would put Schedule off-screen)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        free = screen.availableGeometry() if screen is not None else None
+        if free is None or free.isEmpty():
+            self.resize(wanted)
+            return
+        size = wanted.boundedTo(QSize(int(free.width() * 0.95), int(free.height() * 0.92)))
+        self.resize(size)
+        frame = self.frameGeometry()
+        frame.moveCenter(free.center())
+        self.move(frame.topLeft())
 
     def _shortcut(self, keys: str, slot: Callable[[], None]) -> None:
         from PySide6.QtGui import QKeySequence, QShortcut

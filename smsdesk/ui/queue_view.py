@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from smsdesk.core.errors import SmsdeskError
-from smsdesk.core.lifecycle import State
+from smsdesk.core.lifecycle import State, where_it_lives
 from smsdesk.core.timeparse import format_local, localize, resolve_zone
 from smsdesk.engine.browse import QueueFilter
 from smsdesk.engine.service import Service
@@ -100,12 +100,18 @@ class QueueView(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(Column.TEXT, QHeaderView.ResizeMode.Stretch)
+        # The state and place columns fit their longest words ("rescheduling", "unknown:
+        # checking with provider"), so no state is cut off at any font size.
+        metrics = self.table.fontMetrics()
+        pad = 2 * metrics.horizontalAdvance("M")
+        state_width = max(metrics.horizontalAdvance(s.value) for s in State) + pad
+        where_width = max(metrics.horizontalAdvance(where_it_lives(s)) for s in State) + pad
         for column, width in (
             (Column.SEND_TIME, 190),
             (Column.RECIPIENT, 120),
             (Column.PROVIDER, 80),
-            (Column.STATE, 80),
-            (Column.WHERE, 120),
+            (Column.STATE, state_width),
+            (Column.WHERE, where_width),
             (Column.SEGMENTS, 70),
         ):
             self.table.setColumnWidth(column, width)

@@ -5,12 +5,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from PySide6.QtCore import QDate, QDateTime, Qt, QTime, QTimeZone
 from pytestqt.qtbot import QtBot
 
-from smsdesk.core.clock import ManualClock
 from smsdesk.engine.service import Service
 from smsdesk.ui.main_window import MainWindow
 from smsdesk.ui.queue_model import Column
@@ -126,12 +125,15 @@ def test_preview_runs_in_the_background(qtbot: QtBot, window: MainWindow) -> Non
 
 
 def test_sender_error_shows_beside_the_sender(
-    qtbot: QtBot, window: MainWindow, service: Service, clock: ManualClock
+    qtbot: QtBot, window: MainWindow, service: Service
 ) -> None:
     compose = window.compose
     _type(qtbot, window, "+15551234567", "Hi")
     qtbot.keyClicks(compose.sender_edit, "A very long clinic name")
     qtbot.mouseClick(compose.schedule_button, Qt.MouseButton.LeftButton)
     assert "neither a phone number" in compose.sender_error.text()
+    assert compose.sender_error.isVisible()
     assert service.list_messages() == []
-    assert clock.now() == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    # Nothing typed is lost: the user corrects the sender and schedules again.
+    assert compose.message_edit.toPlainText() == "Hi"
+    assert "+15551234567" in compose.recipients_edit.toPlainText()

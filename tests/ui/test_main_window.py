@@ -159,3 +159,25 @@ def test_the_window_follows_the_engine_without_waiting_for_its_refresh(
     finally:
         engine.stop()
         engine._dispatcher.ctx.close()
+
+
+def test_the_window_fits_the_screen_it_opens_on(window: MainWindow) -> None:
+    """Its preferred 1100×720 where that fits; on a smaller screen (the offscreen one is
+    800×600, like 1400×900 at 150 %) the whole window, Schedule included, stays on it."""
+    free = window.screen().availableGeometry()
+    assert free.width() < 1100 or free.height() < 720  # the case being tested
+    assert free.contains(window.frameGeometry())
+    button = window.compose.schedule_button
+    corner = button.mapTo(window, button.rect().bottomRight())
+    assert window.rect().contains(corner)
+
+
+def test_form_labels_are_never_cut(window: MainWindow) -> None:
+    """Qt measures "&To" kerned and draws it unkerned ("Tc"): each label has room for its
+    letters drawn one by one."""
+    labels = [w for w in window.compose.findChildren(QLabel) if w.buddy() is not None]
+    assert {w.text() for w in labels} >= {"&To", "&Message", "&When", "&Provider"}
+    for label in labels:
+        metrics = label.fontMetrics()
+        letters = label.text().replace("&", "")
+        assert label.width() >= sum(metrics.boundingRect(c).width() for c in letters)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -104,24 +105,46 @@ def test_settings_accounts_and_connection_test(
 
 def test_tasks_deliver_results_and_failures_on_the_gui_thread(qtbot: QtBot) -> None:
     runner = TaskRunner()
+    gui = threading.current_thread()
+    worked_on: list[threading.Thread] = []
+    delivered_on: list[threading.Thread] = []
     got: list[object] = []
 
+    def answer() -> int:
+        worked_on.append(threading.current_thread())
+        return 41 + 1
+
     def boom() -> int:
+        worked_on.append(threading.current_thread())
         raise InvalidInput("bad", field="text")
 
+    def receive(value: object) -> None:
+        delivered_on.append(threading.current_thread())
+        got.append(value)
+
     # One at a time: the pool may finish two tasks in either order.
-    runner.submit(lambda: 41 + 1, got.append)
+    runner.submit(answer, receive)
     qtbot.waitUntil(lambda: runner.pending == 0)
     with qtbot.waitSignal(runner.failed):
-        runner.submit(boom, None, got.append)
+        runner.submit(boom, None, receive)
     qtbot.waitUntil(lambda: runner.pending == 0)
     assert got[0] == 42
     assert isinstance(got[1], InvalidInput)
+    # The work ran off the GUI thread; both outcomes came back on it.
+    assert len(worked_on) == 2 and gui not in worked_on
+    assert delivered_on == [gui, gui]
     assert runner.wait()
 
 
 @pytest.mark.parametrize("name", ["calendarView", "draftsView", "settingsView"])
-def test_each_view_is_reachable(window: MainWindow, name: str) -> None:
+def test_each_view_is_reachable(qtbot: QtBot, window: MainWindow, name: str) -> None:
+    """A click on the view's tab shows it: the tab bar's own hit test, not a call that sets
+    the current widget."""
     view = next(v for v in window.views.values() if v.objectName() == name)
-    window.tabs.setCurrentWidget(view)
+    index = window.tabs.indexOf(view)
+    assert index > 0 and window.tabs.currentIndex() != index  # not already on screen
+    assert not view.isVisible()
+    bar = window.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
+    assert window.tabs.currentWidget() is view
     assert view.isVisible()
