@@ -58,6 +58,9 @@ from smsdesk.store.queries import Claimed, Fence, Move
 log = logging.getLogger(__name__)
 
 SYNC_INTERVAL = timedelta(minutes=1)
+# A provider asked one message per request under a rate limit (Telnyx) is asked in slices of
+# about this long; between slices, a hand-off that came due goes first (status can wait).
+STATUS_SLICE = timedelta(seconds=0.25)
 RETRY_BASE = timedelta(seconds=15)
 RETRY_CAP = timedelta(minutes=30)
 BLOCKED_RETRY = timedelta(minutes=5)
@@ -138,7 +141,7 @@ class Dispatcher(Reconciling):
             if _stopped(stop) or not self.claim_round(limit, report, stop):
                 break
         if not _stopped(stop):
-            self.sync_statuses(report)
+            self.sync_statuses(report, stop=stop)
         return report
 
     def claim_round(
@@ -668,7 +671,12 @@ class Dispatcher(Reconciling):
 
     # -- status sync ----------------------------------------------------------------------
 
-    def sync_statuses(self, report: PassReport, limit: int = 500) -> None:
+    def sync_statuses(
+        self, report: PassReport, limit: int = 500, stop: threading.Event | None = None
+    ) -> None:
+        """Ask the providers about messages whose status may have changed. Yields to due
+        hand-offs and to ``stop`` before each slice (sending on time comes first; status
+        waits only while hand-offs are due); what was not asked stays due."""
         now = self.ctx.clock.now()
         with self.ctx.db.read() as s:
             due = list(
@@ -686,46 +694,85 @@ class Dispatcher(Reconciling):
         by_account: dict[int, list[Message]] = defaultdict(list)
         for msg in due:
             by_account[msg.account_id].append(msg)
-        for account_id, msgs in by_account.items():
+        for account_id, listed in by_account.items():
             account = self.ctx.account_by_id(account_id)
             try:
-                reports = self.ctx.provider(account).fetch_status(
-                    [m.provider_ref or "" for m in msgs]
-                )
+                caps = self.ctx.provider(account).capabilities
             except SmsdeskError as exc:
-                log.warning("status sync with %s failed: %s", account.name, exc)
-                # Asked again in a while, not at once (next_wake would otherwise be now).
-                with self.ctx.db.write() as s:
+                self._sync_failed(account, listed, exc)
+                continue
+            for msgs in _status_slices(listed, caps):
+                # Not started if a hand-off falls due before the slice would end.
+                rate = caps.rate_limit_per_second if caps.batch_size <= 1 else None
+                paced = (len(msgs) - 1) / rate if rate else 0.0
+                if _stopped(stop) or self._hand_off_due(timedelta(seconds=paced)):
+                    return
+                self._sync_slice(account, msgs, report)
+
+    def _hand_off_due(self, within: timedelta = timedelta(0)) -> bool:
+        """Is a message held here due (and free to claim) now or ``within`` from now? A read
+        on the due index."""
+        now = self.ctx.clock.now() + within
+        m = Message
+        expiry = col(m.lease_expires_at)
+        with self.ctx.db.read() as s:
+            found = s.exec(
+                select(m.id)
+                .where(
+                    m.state == State.QUEUED.value,
+                    col(m.due_at) <= now,
+                    col(m.attention).is_(None),
+                    or_(expiry.is_(None), expiry <= now),
+                )
+                .limit(1)
+            ).first()
+        return found is not None
+
+    def _sync_failed(
+        self, account: ProviderAccount, msgs: list[Message], exc: SmsdeskError
+    ) -> None:
+        log.warning("status sync with %s failed: %s", account.name, exc)
+        # Asked again in a while, not at once (next_wake would otherwise be now).
+        with self.ctx.db.write() as s:
+            s.execute(
+                update(Message)
+                .where(col(Message.id).in_([m.id for m in msgs]))
+                .values(next_sync_at=self.ctx.clock.now() + SYNC_INTERVAL)
+            )
+
+    def _sync_slice(
+        self, account: ProviderAccount, msgs: list[Message], report: PassReport
+    ) -> None:
+        now = self.ctx.clock.now()
+        try:
+            reports = self.ctx.provider(account).fetch_status([m.provider_ref or "" for m in msgs])
+        except SmsdeskError as exc:
+            self._sync_failed(account, msgs, exc)
+            return
+        by_ref = {r.ref: r for r in reports}
+        with self.ctx.db.write() as s:
+            for msg in msgs:
+                old = State(msg.state)
+                status = by_ref.get(msg.provider_ref or "")
+                new = status.state if status else old
+                next_sync = None if new in FINAL else self._next_sync(msg, now)
+                if new is not old and can_transition(old, new):
+                    detail = f"{account.name} reports {new.value}"
+                    if status and status.detail:
+                        detail += f": {status.detail}"
+                    changes: dict[str, Any] = {"next_sync_at": next_sync}
+                    if new is State.FAILED and status:
+                        changes["last_error"] = status.detail or "failed at provider"
+                    if queries.transition(
+                        s, msg.id, old, new, now, kind="status", detail=detail, **changes
+                    ):
+                        report.status_changes += 1
+                else:
                     s.execute(
                         update(Message)
-                        .where(col(Message.id).in_([m.id for m in msgs]))
-                        .values(next_sync_at=now + SYNC_INTERVAL)
+                        .where(col(Message.id) == msg.id, col(Message.state) == old.value)
+                        .values(next_sync_at=next_sync)
                     )
-                continue
-            by_ref = {r.ref: r for r in reports}
-            with self.ctx.db.write() as s:
-                for msg in msgs:
-                    old = State(msg.state)
-                    status = by_ref.get(msg.provider_ref or "")
-                    new = status.state if status else old
-                    next_sync = None if new in FINAL else self._next_sync(msg, now)
-                    if new is not old and can_transition(old, new):
-                        detail = f"{account.name} reports {new.value}"
-                        if status and status.detail:
-                            detail += f": {status.detail}"
-                        changes: dict[str, Any] = {"next_sync_at": next_sync}
-                        if new is State.FAILED and status:
-                            changes["last_error"] = status.detail or "failed at provider"
-                        if queries.transition(
-                            s, msg.id, old, new, now, kind="status", detail=detail, **changes
-                        ):
-                            report.status_changes += 1
-                    else:
-                        s.execute(
-                            update(Message)
-                            .where(col(Message.id) == msg.id, col(Message.state) == old.value)
-                            .values(next_sync_at=next_sync)
-                        )
 
     @staticmethod
     def _next_sync(msg: Message, now: datetime) -> datetime:
@@ -738,6 +785,16 @@ def _account(accounts: Accounts, account_id: int) -> ProviderAccount:
     if found is None:
         raise NotFound(f"Provider account {account_id} no longer exists.")
     return found
+
+
+def _status_slices(msgs: list[Message], caps: Capabilities) -> list[list[Message]]:
+    """One slice for a provider that answers many per request; for one asked message by
+    message under a rate limit, slices of about STATUS_SLICE each."""
+    rate = caps.rate_limit_per_second
+    if caps.batch_size > 1 or not rate:
+        return [msgs]
+    size = max(1, math.ceil(rate * STATUS_SLICE.total_seconds()))
+    return [msgs[i : i + size] for i in range(0, len(msgs), size)]
 
 
 def _stopped(stop: threading.Event | None) -> bool:
