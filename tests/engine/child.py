@@ -1,7 +1,9 @@
 """A dispatcher in a child process, for lease and crash tests.
 
 python -m tests.engine.child HOME NOW_ISO MODE
-  MODE "drain":          run passes until nothing is due; print how many it handed off
+  MODE "drain":          say "ready", wait for a line on stdin (a barrier: every process
+                         starts together), run passes until nothing is due; print how many
+                         it handed off
   MODE "die-after-accept": the provider accepts the first request, then the process dies
   MODE "die-before-request": the process dies right after committing handing_off
 """
@@ -9,6 +11,7 @@ python -m tests.engine.child HOME NOW_ISO MODE
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +22,22 @@ from smsdesk.engine.outbox import Dispatcher
 from smsdesk.providers.sandbox import SandboxProvider
 from smsdesk.store.models import ProviderAccount
 from tests.engine.faults import FaultySandbox
+
+
+def drain_together(children: list[subprocess.Popen[str]], timeout: float) -> list[int]:
+    """The parent's side of the barrier: once every child is ready, all are told to go;
+    returns how many messages each handed off."""
+    for child in children:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
+    outputs = [child.communicate(timeout=timeout) for child in children]
+    for child, (_out, err) in zip(children, outputs, strict=True):
+        assert child.returncode == 0, err
+    return [int(out) for out, _ in outputs]
 
 
 def main() -> None:
@@ -39,6 +58,9 @@ def main() -> None:
 
     ctx = AppContext.open(home, clock=clock, provider_factory=factory)
     dispatcher = Dispatcher(ctx, claim_limit=5)
+    if mode == "drain":
+        print("ready", flush=True)
+        sys.stdin.readline()
     total = 0
     while True:
         report = dispatcher.run_once()

@@ -18,6 +18,7 @@ from smsdesk.engine.outbox import Dispatcher
 from smsdesk.engine.service import Service
 from smsdesk.providers.sandbox import SandboxProvider
 from smsdesk.store.models import Event, Message
+from tests.engine.child import drain_together
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,6 +28,7 @@ def _child(home: Path, now: str, mode: str) -> subprocess.Popen[str]:
         [sys.executable, "-m", "tests.engine.child", str(home), now, mode],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -40,11 +42,9 @@ def test_two_dispatcher_processes_never_send_a_message_twice(isolated_home: Path
         numbers, "Flu shots this week", ctx.clock.now() + timedelta(hours=1), "UTC"
     )
     children = [_child(isolated_home, "system", "drain") for _ in range(2)]
-    outputs = [c.communicate(timeout=120) for c in children]
-    for child, (_out, err) in zip(children, outputs, strict=True):
-        assert child.returncode == 0, err
-    handed = [int(out) for out, _ in outputs]
+    handed = drain_together(children, timeout=120)
     assert sum(handed) == 200
+    assert all(n > 0 for n in handed), handed  # both really competed for the messages
     requests = SandboxProvider(isolated_home / "sandbox.db", SystemClock()).requests_by_key()
     assert len(requests) == 200
     assert set(requests.values()) == {1}

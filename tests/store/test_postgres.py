@@ -25,6 +25,7 @@ from smsdesk.engine.outbox import Dispatcher
 from smsdesk.engine.service import Service
 from smsdesk.providers.sandbox import SandboxProvider
 from smsdesk.store.models import Event, Message
+from tests.engine.child import drain_together
 
 ADMIN_URL = os.environ.get("SMSDESK_TEST_PG_URL", "")
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,16 +91,16 @@ def test_dispatchers_on_one_postgresql_database_never_double(
             [sys.executable, "-m", "tests.engine.child", str(isolated_home), "system", "drain"],
             cwd=ROOT,
             env=env,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for _ in range(desks)
     ]
-    outputs = [c.communicate(timeout=180) for c in children]
-    for child, (_out, err) in zip(children, outputs, strict=True):
-        assert child.returncode == 0, err
-    assert sum(int(out) for out, _ in outputs) == 200
+    handed = drain_together(children, timeout=180)
+    assert sum(handed) == 200
+    assert all(n > 0 for n in handed), handed  # every desk really competed
     requests = SandboxProvider(isolated_home / "sandbox.db", SystemClock()).requests_by_key()
     assert len(requests) == 200 and set(requests.values()) == {1}
     with ctx.db.read() as s:
