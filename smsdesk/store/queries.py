@@ -63,8 +63,9 @@ _CLAIMED_COLUMNS = [MESSAGES.c[name] for name in Claimed.__slots__ if name != "l
 
 
 @cache
-def _claim_statement(limit: int) -> Any:
-    """Built once per limit: constructing the statement cost as much as running it."""
+def _claim_statement(limit: int, dialect: str) -> Any:
+    """Built once per limit and dialect: constructing the statement cost as much as running
+    it."""
     now = bindparam("now", type_=MESSAGES.c.due_at.type)
     candidates = (
         core_select(MESSAGES.c.id)
@@ -75,12 +76,20 @@ def _claim_statement(limit: int) -> Any:
         # write transactions are serialised by BEGIN IMMEDIATE).
         .with_for_update(skip_locked=True)
     )
+    if dialect == "postgresql":
+        # Picked once, as a materialised CTE: PostgreSQL may otherwise run an IN (sub-select)
+        # again for every row it updates, and with SKIP LOCKED each run can pick other rows,
+        # so a claim of 5 took all 200 due messages (tests/store/test_claims.py).
+        picked = candidates.cte("picked").prefix_with("MATERIALIZED")
+        chosen: Any = MESSAGES.c.id.in_(core_select(picked.c.id))
+    else:
+        chosen = MESSAGES.c.id.in_(candidates.scalar_subquery())
     # The claim condition is repeated on the outer UPDATE so that a row someone else
     # claimed between the sub-select and the update is not taken (PostgreSQL re-checks it).
     # RETURNING hands back the claimed rows themselves: no second query to read them.
     return (
         update(MESSAGES)
-        .where(MESSAGES.c.id.in_(candidates.scalar_subquery()), _claimable(now))
+        .where(chosen, _claimable(now))
         .values(
             lease_owner=bindparam("owner", type_=MESSAGES.c.lease_owner.type),
             lease_expires_at=bindparam("expires", type_=MESSAGES.c.lease_expires_at.type),
@@ -96,8 +105,10 @@ def claim_due(
     session: Session, owner: str, now: datetime, lease: timedelta, limit: int
 ) -> list[Claimed]:
     """Atomically lease up to ``limit`` messages that need the engine now, earliest due first."""
-    rows = session.connection().execute(
-        _claim_statement(limit), {"now": now, "owner": owner, "expires": now + lease}
+    conn = session.connection()
+    rows = conn.execute(
+        _claim_statement(limit, conn.dialect.name),
+        {"now": now, "owner": owner, "expires": now + lease},
     )
     claimed = [Claimed(owner, *row) for row in rows]
     # RETURNING comes in no particular order; hand the earliest due first (NULLs first, as
