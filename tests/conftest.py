@@ -24,6 +24,9 @@ from tests.cli_runner import Cli, Run, run_cli
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
+# PostgreSQL fixtures (``backend``, ``db_ctx``) for every test module.
+pytest_plugins = ["tests.pg"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # CI sets SMSDESK_TEST_REQUIRE_PG: there the PostgreSQL tests must run, never skip.

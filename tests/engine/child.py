@@ -1,9 +1,10 @@
 """A dispatcher in a child process, for lease and crash tests.
 
 python -m tests.engine.child HOME NOW_ISO MODE
-  MODE "drain":          say "ready", wait for a line on stdin (a barrier: every process
-                         starts together), run passes until nothing is due; print how many
-                         it handed off
+  MODE "drain":          hand off one claim's worth, say "ready" and wait for a line on
+                         stdin (a barrier: every process has done work, and all go on
+                         together), then run passes until nothing is due; print how many
+                         it handed off in all
   MODE "die-after-accept": the provider accepts the first request, then the process dies
   MODE "die-before-request": the process dies right after committing handing_off
 """
@@ -18,15 +19,15 @@ from pathlib import Path
 
 from smsdesk.core.clock import ManualClock, SystemClock
 from smsdesk.engine.context import AppContext
-from smsdesk.engine.outbox import Dispatcher
+from smsdesk.engine.outbox import Dispatcher, PassReport
 from smsdesk.providers.sandbox import SandboxProvider
 from smsdesk.store.models import ProviderAccount
 from tests.engine.faults import FaultySandbox
 
 
 def drain_together(children: list[subprocess.Popen[str]], timeout: float) -> list[int]:
-    """The parent's side of the barrier: once every child is ready, all are told to go;
-    returns how many messages each handed off."""
+    """The parent's side of the barrier: once every child has handed off its first claim
+    and is ready, all are told to go on together; returns how many each handed off."""
     for child in children:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "ready"
@@ -58,10 +59,13 @@ def main() -> None:
 
     ctx = AppContext.open(home, clock=clock, provider_factory=factory)
     dispatcher = Dispatcher(ctx, claim_limit=5)
+    total = 0
     if mode == "drain":
+        first = PassReport()
+        dispatcher.claim_round(5, first)
+        total = first.handed_off
         print("ready", flush=True)
         sys.stdin.readline()
-    total = 0
     while True:
         report = dispatcher.run_once()
         total += report.handed_off

@@ -6,15 +6,12 @@ taken over cannot record an outcome; what cannot be established is shown to the 
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from smsdesk.core.clock import ManualClock
 from smsdesk.engine.actions import Actions
@@ -24,6 +21,7 @@ from smsdesk.engine.provider_changes import reconcile_intents
 from smsdesk.engine.service import Service
 from smsdesk.store import queries
 from smsdesk.store.models import Message
+from tests.pg import fresh_database
 from tests.simulators.base import Fault
 from tests.simulators.infobip import InfobipSimulator
 
@@ -32,7 +30,6 @@ NUMBERS = ["+41793026727", "+41793026834", "+41793026901"]
 AHEAD = timedelta(hours=2)
 LATER = timedelta(hours=5)
 PUT_STATUS = "PUT /sms/1/bulks/status"
-PG_ADMIN_URL = os.environ.get("SMSDESK_TEST_PG_URL", "")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -41,17 +38,8 @@ def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     if request.param == "sqlite":
         yield "sqlite"
         return
-    if not PG_ADMIN_URL:
-        pytest.skip("SMSDESK_TEST_PG_URL is not set (no PostgreSQL server to test on)")
-    name = f"smsdesk_a_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    monkeypatch.setenv("SMSDESK_DATABASE_URL", PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
-    yield "postgresql"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database(monkeypatch):
+        yield "postgresql"
 
 
 @pytest.fixture

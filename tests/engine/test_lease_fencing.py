@@ -26,7 +26,6 @@ from smsdesk.store import queries
 from smsdesk.store.models import Event, Message
 from smsdesk.store.queries import Move
 from tests.engine.faults import FaultySandbox
-from tests.store.test_transition_many import backend, db_ctx  # noqa: F401  (fixtures)
 
 LEASE = timedelta(minutes=2)
 
@@ -59,7 +58,7 @@ def _into(ctx: AppContext, msg_id: str, state: str) -> int:
 
 
 def test_a_holder_whose_lease_was_taken_over_writes_nothing(
-    db_ctx: AppContext,  # noqa: F811
+    db_ctx: AppContext,
     clock: ManualClock,
 ) -> None:
     """The same owner name on both sides (a desk restarted under its name): only the

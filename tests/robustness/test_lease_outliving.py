@@ -30,7 +30,6 @@ from smsdesk.engine.service import Service
 from smsdesk.store.models import Message
 from tests.simulators.base import Fault
 from tests.simulators.infobip import InfobipSimulator
-from tests.store.test_transition_many import backend  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "ib-lease-key-5e0c2b7a19"
@@ -77,7 +76,7 @@ def _rows(home: Path) -> list[Message]:
 
 @pytest.mark.parametrize("ahead", [timedelta(0), timedelta(hours=1)], ids=["now", "later"])
 def test_a_create_answered_slowly_with_429_is_never_sent_twice_by_a_second_dispatcher(
-    backend: str,  # noqa: F811
+    backend: str,
     isolated_home: Path,
     ahead: timedelta,
 ) -> None:

@@ -15,19 +15,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
-from sqlalchemy import create_engine, text
 
 from smsdesk.core.clock import SystemClock
 from smsdesk.engine.context import AppContext
 from smsdesk.engine.settings import SettingsService
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_ADMIN_URL = os.environ.get("SMSDESK_TEST_PG_URL", "")
 ROUNDS = 25  # odd: quiet_mode ends on the child's value
 
 
@@ -51,24 +45,6 @@ def child_main(argv: list[str]) -> None:
             raise SystemExit(f"unknown setting {setting}")
     print("done", last, flush=True)
     ctx.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield "sqlite"
-        return
-    if not PG_ADMIN_URL:
-        pytest.skip("SMSDESK_TEST_PG_URL is not set (no PostgreSQL server to test on)")
-    name = f"smsdesk_t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    monkeypatch.setenv("SMSDESK_DATABASE_URL", PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
-    yield "postgresql"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _child(home: Path, setting: str, value: str) -> subprocess.Popen[str]:

@@ -10,13 +10,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlmodel import select
 
 from smsdesk.core.clock import ManualClock, SystemClock
@@ -26,28 +24,18 @@ from smsdesk.engine.service import Service
 from smsdesk.providers.sandbox import SandboxProvider
 from smsdesk.store.models import Event, Message
 from tests.engine.child import drain_together
+from tests.pg import ADMIN_URL, NO_SERVER, fresh_database
 
-ADMIN_URL = os.environ.get("SMSDESK_TEST_PG_URL", "")
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.skipif(
-    not ADMIN_URL, reason="SMSDESK_TEST_PG_URL is not set (no PostgreSQL server to test on)"
-)
+pytestmark = pytest.mark.skipif(not ADMIN_URL, reason=NO_SERVER)
 
 
 @pytest.fixture
 def pg_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh, empty database for one test, dropped afterwards."""
-    name = f"smsdesk_t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    monkeypatch.setenv("SMSDESK_DATABASE_URL", url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database(monkeypatch) as url:
+        yield url
 
 
 def test_the_app_runs_on_postgresql(pg_url: str, isolated_home: Path, clock: ManualClock) -> None:

@@ -3,14 +3,8 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
-from sqlalchemy import create_engine, text
 from sqlmodel import col, select
 
 from smsdesk.core.clock import ManualClock
@@ -21,36 +15,7 @@ from smsdesk.store import queries
 from smsdesk.store.models import Event, Message
 from smsdesk.store.queries import Move
 
-ADMIN_URL = os.environ.get("SMSDESK_TEST_PG_URL", "")
 LEASE = timedelta(minutes=2)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield "sqlite"
-        return
-    if not ADMIN_URL:
-        pytest.skip("SMSDESK_TEST_PG_URL is not set (no PostgreSQL server to test on)")
-    name = f"smsdesk_t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    monkeypatch.setenv("SMSDESK_DATABASE_URL", ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        yield "postgresql"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture
-def db_ctx(backend: str, isolated_home: Path, clock: ManualClock) -> Iterator[AppContext]:
-    context = AppContext.open(isolated_home, clock=clock)
-    assert context.db.engine.dialect.name == backend
-    yield context
-    context.close()
 
 
 def _queued(ctx: AppContext, clock: ManualClock, count: int) -> list[str]:
