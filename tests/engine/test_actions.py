@@ -21,7 +21,6 @@ from smsdesk.engine.provider_changes import reconcile_intents
 from smsdesk.engine.service import Service
 from smsdesk.store import queries
 from smsdesk.store.models import Message
-from tests.pg import fresh_database
 from tests.simulators.base import Fault
 from tests.simulators.infobip import InfobipSimulator
 
@@ -32,22 +31,10 @@ LATER = timedelta(hours=5)
 PUT_STATUS = "PUT /sms/1/bulks/status"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Each test on a SQLite file, and on PostgreSQL (a shared office) when a server is set."""
-    if request.param == "sqlite":
-        yield "sqlite"
-        return
-    with fresh_database(monkeypatch):
-        yield "postgresql"
-
-
 @pytest.fixture
-def ctx(database: str, isolated_home: Path, clock: ManualClock) -> Iterator[AppContext]:
-    context = AppContext.open(isolated_home, clock=clock)
-    assert context.db.engine.dialect.name == database
-    yield context
-    context.close()
+def ctx(db_ctx: AppContext) -> AppContext:
+    """Each test on a SQLite file and on PostgreSQL, a shared office (tests/pg.py)."""
+    return db_ctx
 
 
 @pytest.fixture
