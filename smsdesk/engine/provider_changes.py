@@ -94,13 +94,7 @@ class ProviderChanges:
             return {m.id: Outcome(False, str(moved)) for m in targets}
         chosen = {m.id for m in targets}
         try:
-            if native:
-                assert send_at is not None
-                provider.reschedule(ref, send_at)
-            else:
-                # Cancelling is also how a group, or a provider that cannot move a message,
-                # is "rescheduled": withdrawn, then held on this computer under a fresh key.
-                provider.cancel(ref)
+            _request(provider, ref, send_at if native else None)
         except PermanentError as exc:
             # Refused: nothing changed at the provider; the messages stay as they were.
             self._put_back(held, acct, str(exc), attention=False)
@@ -388,11 +382,7 @@ class ProviderChanges:
             and plan_handoff(target, caps, now).action is Action.HAND_OFF_NOW
         )
         try:
-            if native:
-                assert target is not None
-                provider.reschedule(ref, target)
-            else:
-                provider.cancel(ref)
+            _request(provider, ref, target if native else None)
         except PermanentError as exc:
             self._put_back(held, acct, str(exc), attention=True)
             return
@@ -407,3 +397,13 @@ def reconcile_intents(ctx: AppContext, owner: str, *, lease: timedelta = LEASE) 
     """Finish every change at a provider whose holder is gone (crash, failed write); the
     engine calls this at the start of each pass. Returns how many messages were settled."""
     return ProviderChanges(ctx, owner=owner, lease=lease).reconcile()
+
+
+def _request(provider: Provider, ref: str, move_to: datetime | None) -> None:
+    """The one request of a change: move in place to ``move_to``, or cancel. Cancelling is
+    also how a group, or a provider that cannot move a message, is "rescheduled": withdrawn,
+    then held on this computer under a fresh key."""
+    if move_to is not None:
+        provider.reschedule(ref, move_to)
+    else:
+        provider.cancel(ref)
