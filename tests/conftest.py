@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -50,6 +51,21 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # keyring caches its backend per process; make it re-read PYTHON_KEYRING_BACKEND.
     keyring.core.init_backend()
     return home
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_message_box(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A message box no test asked for fails the test at once instead of waiting, modal and
+    offscreen, for a click that never comes (a hang no timeout can interrupt: the wait is in
+    Qt's own event loop). Tests answer dialogs through the hooks the views are given."""
+    from PySide6.QtWidgets import QMessageBox
+
+    def refuse(*args: object, **kwargs: object) -> NoReturn:
+        texts = [a for a in args if isinstance(a, str)]
+        raise AssertionError(f"an unexpected message box opened: {texts}")
+
+    for name in ("critical", "warning", "information", "question", "about"):
+        monkeypatch.setattr(QMessageBox, name, staticmethod(refuse))
 
 
 @pytest.fixture(autouse=True)

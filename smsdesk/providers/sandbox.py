@@ -65,6 +65,32 @@ CREATE TABLE IF NOT EXISTS sandbox_message (
 """
 
 
+def _create(path: Path) -> None:
+    """Make the Sandbox's file complete — in WAL mode, with its table — under another name,
+    then link it into place, so no process ever opens a half-made file. Switching a new
+    file to WAL while another process does the same can fail at once with "database is
+    locked" (SQLite does not wait for that lock), which lost a hand-off when two desks
+    first used the Sandbox together (tests/providers/test_sandbox_file.py)."""
+    partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}.new")
+    os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # user-only
+    try:
+        conn = sqlite3.connect(partial, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(_SCHEMA)
+        finally:
+            conn.close()
+        try:
+            os.link(partial, path)  # fails if another process's file got there first
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links: nearly as good
+            if not path.exists():
+                partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 class SandboxProvider:
     kind = "sandbox"
     capabilities = CAPABILITIES
@@ -85,12 +111,11 @@ class SandboxProvider:
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
         if not self._path.exists():
-            os.close(os.open(self._path, os.O_CREAT | os.O_WRONLY, 0o600))  # user-only
+            _create(self._path)
         conn = sqlite3.connect(self._path, timeout=10, isolation_level=None)
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(_SCHEMA)
             conn.execute("BEGIN IMMEDIATE")
+            conn.execute(_SCHEMA)  # a file from an older version may lack it; no-op otherwise
             try:
                 yield conn
             except BaseException:
@@ -123,9 +148,8 @@ class SandboxProvider:
                     "SELECT ref, send_at FROM sandbox_message WHERE key = ?", (msg.key,)
                 ).fetchone()
                 stored_at = datetime.fromisoformat(row[1])
-                outcomes.append(
-                    Receipt(msg.key, row[0], self._state(msg.to, stored_at, False, now), stored_at)
-                )
+                state = self._state(msg.to, stored_at, False, now)
+                outcomes.append(Receipt(msg.key, row[0], state, stored_at, self._detail(state)))
         return outcomes
 
     def group_of(self, ref: str) -> str | None:
@@ -161,8 +185,7 @@ class SandboxProvider:
                 if row is None:
                     continue
                 state = self._state(row[0], datetime.fromisoformat(row[1]), bool(row[2]), now)
-                detail = self._failure_reason() if state is State.FAILED else ""
-                reports.append(StatusReport(ref, state, detail))
+                reports.append(StatusReport(ref, state, self._detail(state)))
         return reports
 
     def lookup(self, messages: Sequence[tuple[str, str | None]]) -> list[Found]:
@@ -183,7 +206,7 @@ class SandboxProvider:
                 continue
             send_at = datetime.fromisoformat(row[2])
             state = self._state(row[1], send_at, bool(row[3]), now)
-            answers.append(Receipt(key, row[0], state, send_at))
+            answers.append(Receipt(key, row[0], state, send_at, self._detail(state)))
         return answers
 
     def preview(self, text: str) -> ServerPreview | None:
@@ -209,7 +232,10 @@ class SandboxProvider:
             return State.FAILED
         return State.DELIVERED if now >= send_at + self._delivery_delay else State.SENT
 
-    def _failure_reason(self) -> str:
+    def _detail(self, state: State) -> str:
+        """The reason given with a failure (none otherwise)."""
+        if state is not State.FAILED:
+            return ""
         return f"Sandbox: numbers starting {self._fail_prefix} are set up to fail"
 
     @staticmethod

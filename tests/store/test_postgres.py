@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
-from smsdesk.core.clock import ManualClock, SystemClock
+from smsdesk.core.clock import Clock, ManualClock, SystemClock
 from smsdesk.engine.context import AppContext
 from smsdesk.engine.outbox import Dispatcher
 from smsdesk.engine.service import Service
@@ -38,8 +38,25 @@ def pg_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield url
 
 
-def test_the_app_runs_on_postgresql(pg_url: str, isolated_home: Path, clock: ManualClock) -> None:
-    ctx = AppContext.open(isolated_home, clock=clock)
+@pytest.fixture
+def opened(isolated_home: Path) -> Iterator[Callable[[Clock], AppContext]]:
+    """Opens the app on the test's database; everything opened is closed at the end, also
+    when the test fails (a connection left open would be reported against a later test)."""
+    contexts: list[AppContext] = []
+
+    def open_(clock: Clock) -> AppContext:
+        contexts.append(AppContext.open(isolated_home, clock=clock))
+        return contexts[-1]
+
+    yield open_
+    for ctx in contexts:
+        ctx.close()
+
+
+def test_the_app_runs_on_postgresql(
+    pg_url: str, opened: Callable[[Clock], AppContext], clock: ManualClock
+) -> None:
+    ctx = opened(clock)
     assert ctx.db.path is None and ctx.db.engine.dialect.name == "postgresql"
     svc = Service(ctx)
     result = svc.schedule(
@@ -61,14 +78,14 @@ def test_the_app_runs_on_postgresql(pg_url: str, isolated_home: Path, clock: Man
     assert svc.cancel(cancel_me.message.id)[0].state == "cancelled"
     ctx.close()
     # Opening again finds the schema current (no second migration, no error).
-    AppContext.open(isolated_home, clock=clock).close()
+    opened(clock).close()
 
 
 @pytest.mark.parametrize("desks", [2, 4])
 def test_dispatchers_on_one_postgresql_database_never_double(
-    pg_url: str, isolated_home: Path, desks: int
+    pg_url: str, isolated_home: Path, opened: Callable[[Clock], AppContext], desks: int
 ) -> None:
-    ctx = AppContext.open(isolated_home, clock=SystemClock())
+    ctx = opened(SystemClock())
     numbers = [f"+1555300{i:04d}" for i in range(200)]
     Service(ctx).schedule(
         numbers, "Office closed Monday", ctx.clock.now() + timedelta(hours=1), "UTC"
@@ -98,11 +115,11 @@ def test_dispatchers_on_one_postgresql_database_never_double(
 
 
 def test_a_contacts_import_into_a_group_works_on_postgresql(
-    pg_url: str, isolated_home: Path, clock: ManualClock
+    pg_url: str, opened: Callable[[Clock], AppContext], clock: ManualClock
 ) -> None:
     from smsdesk.engine.contacts import IMPORT_CHUNK, ContactBook
 
-    ctx = AppContext.open(isolated_home, clock=clock)
+    ctx = opened(clock)
     Service(ctx).update_settings(default_region="GB")
     book = ContactBook(ctx)
     rows = IMPORT_CHUNK + 10
@@ -120,7 +137,10 @@ def test_a_contacts_import_into_a_group_works_on_postgresql(
 
 
 def test_calendar_counts_per_local_day_on_postgresql(
-    pg_url: str, isolated_home: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    pg_url: str,
+    opened: Callable[[Clock], AppContext],
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from datetime import date, datetime
 
@@ -128,7 +148,7 @@ def test_calendar_counts_per_local_day_on_postgresql(
 
     # A session time zone off the hour must not shift the hours the database counts in.
     monkeypatch.setenv("PGTZ", "Asia/Kathmandu")
-    ctx = AppContext.open(isolated_home, clock=clock)
+    ctx = opened(clock)
     with ctx.db.read() as s:
         assert s.connection().exec_driver_sql("SHOW TIME ZONE").scalar() == "Asia/Kathmandu"
     svc = Service(ctx)
