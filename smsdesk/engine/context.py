@@ -9,7 +9,9 @@ call that shows or changes settings makes.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,10 +22,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from smsdesk.core.clock import Clock, SystemClock
-from smsdesk.core.errors import InvalidInput, NotFound, SmsdeskError
+from smsdesk.core.errors import InvalidInput, NotFound, SmsdeskError, StorageError
 from smsdesk.core.planner import Capabilities
 from smsdesk.providers.base import Provider
 from smsdesk.providers.registry import kind_info, open_provider
+from smsdesk.store.backup import backup_if_due
 from smsdesk.store.db import Database
 from smsdesk.store.models import ProviderAccount
 from smsdesk.store.paths import ensure_home, home_dir
@@ -31,6 +34,7 @@ from smsdesk.store.secrets import SecretStore
 from smsdesk.store.settings import Settings, Snapshot, import_settings_file, read_settings
 
 ProviderFactory = Callable[[ProviderAccount], Provider]
+log = logging.getLogger(__name__)
 
 SANDBOX_ACCOUNT = "Sandbox"
 # How stale ``ctx.settings`` may be (seconds) before a read goes back to the database: a
@@ -47,8 +51,10 @@ class AppContext:
     provider_factory: ProviderFactory | None = None
     settings_recheck: float = SETTINGS_RECHECK
     _providers: dict[int, Provider] = field(default_factory=dict)
+    _revisions: dict[int, int] = field(default_factory=dict)  # of the accounts opened
     _snapshot: Snapshot | None = field(default=None, repr=False)
     _snapshot_read_at: float = field(default=-math.inf, repr=False)
+    _backing_up: threading.Thread | None = field(default=None, repr=False)
 
     @classmethod
     def open(
@@ -57,10 +63,15 @@ class AppContext:
         *,
         clock: Clock | None = None,
         provider_factory: ProviderFactory | None = None,
+        check: bool = True,
+        auto_backup: bool = True,
     ) -> AppContext:
+        """Open storage. ``check``: check the file for damage first, refusing a damaged
+        one (the window passes False and checks in the background, see ui/startup.py).
+        ``auto_backup``: make the daily backup if it is due, beside the caller's work."""
         home = ensure_home(home) if home is not None else home_dir()
         clock = clock or SystemClock()
-        db = Database.open(home)
+        db = Database.open(home, check=check)
         try:
             import_settings_file(db, home, clock.now())
         except BaseException:
@@ -74,7 +85,26 @@ class AppContext:
             provider_factory=provider_factory,
         )
         ctx.ensure_sandbox_account()
+        if auto_backup and check:
+            ctx.start_backup_if_due()
         return ctx
+
+    def backup_if_due(self) -> None:
+        """The rolling daily backup (a file database only; PostgreSQL has none here)."""
+        if self.db.path is None:
+            return
+        try:
+            backup_if_due(self.db.path, self.clock.now())
+        except StorageError as exc:  # a full disk must not stop the work; say so
+            log.warning("the daily backup was not made: %s", exc)
+
+    def start_backup_if_due(self) -> None:
+        """Back up in a thread beside the caller's work (SQLite copies without the GIL);
+        ``close()`` waits for it."""
+        if self.db.path is None:
+            return
+        self._backing_up = threading.Thread(target=self.backup_if_due, name="backup")
+        self._backing_up.start()
 
     @property
     def settings(self) -> Settings:
@@ -108,6 +138,10 @@ class AppContext:
 
     def ensure_sandbox_account(self) -> None:
         """A new user schedules to the Sandbox: create it as the default on first start."""
+        # Look before taking the write lock: a write waits for a damage check under way.
+        with self.db.read() as s:
+            if s.exec(select(ProviderAccount.id).limit(1)).first() is not None:
+                return
         try:
             with self.db.write() as s:
                 if s.exec(select(ProviderAccount)).first() is None:
@@ -152,6 +186,10 @@ class AppContext:
 
     def provider(self, account: ProviderAccount) -> Provider:
         assert account.id is not None
+        if self._revisions.get(account.id, account.revision) != account.revision:
+            # Changed since it was opened, maybe by another process (the window's Settings
+            # while this is the engine): open it again with its new address, options or key.
+            self.forget_provider(account.id)
         cached = self._providers.get(account.id)
         if cached is None:
             if self.provider_factory is not None:
@@ -167,6 +205,7 @@ class AppContext:
                     api_key=key,
                 )
             self._providers[account.id] = cached
+            self._revisions[account.id] = account.revision
         return cached
 
     def capabilities(self, account: ProviderAccount) -> Capabilities:
@@ -178,11 +217,14 @@ class AppContext:
         return kind_info(account.kind).capabilities
 
     def forget_provider(self, account_id: int) -> None:
+        self._revisions.pop(account_id, None)
         provider = self._providers.pop(account_id, None)
         if provider is not None:
             provider.close()
 
     def close(self) -> None:
+        if self._backing_up is not None:
+            self._backing_up.join()
         for account_id in list(self._providers):
             self.forget_provider(account_id)
         self.db.dispose()

@@ -22,6 +22,11 @@ from smsdesk.store.db import Database
 from smsdesk.store.models import ProviderAccount
 from smsdesk.store.queries import Claimed
 
+# The lease owner of messages whose account cannot be used now (no key, a refused key, bad
+# settings): held away from every dispatcher until the lease ends; a change to the account
+# releases them at once (engine/accounts.py).
+BLOCKED = "blocked"
+
 # Kept between a request's worst case and the end of its lease: clocks of two desks differ a
 # little, and the outcome must still be written after the answer arrives.
 MARGIN = timedelta(seconds=10)
