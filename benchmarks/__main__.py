@@ -1,10 +1,10 @@
 """``python -m benchmarks [--quick] [--only NAME ...] [--out FILE]``: run the scenarios, print the
-table (Markdown) with the baseline measured in the same run beside each figure."""
+table (Markdown) with the baseline measured in the same run beside each figure, and write the
+raw results (figures, targets, commit, machine) to benchmarks/results/ or FILE."""
 
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import coldstart, csv_import, engine, idle_engine, queue, status_sync
-from benchmarks.common import Row, Sizes, render
+from benchmarks.common import ROOT, Row, Sizes
+from benchmarks.results_file import Results, this_commit, this_machine
 
 SCENARIOS: dict[str, Callable[[Sizes], list[Row]]] = {
     "coldstart": coldstart.run,
@@ -31,10 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
     parser.add_argument("--only", nargs="+", choices=sorted(SCENARIOS), help="some scenarios")
-    parser.add_argument("--out", type=Path, help="also write the table to this file")
+    parser.add_argument("--out", type=Path, help="the raw results file (JSON) to write")
     args = parser.parse_args(argv)
     sizes = Sizes.make(args.quick)
     rows: list[Row] = []
+    machine = this_machine()  # the load average before the run adds its own
+    began = datetime.now(UTC)
     started = time.perf_counter()
     for name, scenario in SCENARIOS.items():
         if args.only and name not in args.only:
@@ -43,16 +46,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{name}] …", file=sys.stderr, flush=True)
         rows += scenario(sizes)
         print(f"[{name}] {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
-    header = (
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, python -m benchmarks"
-        f"{' --quick' if args.quick else ''}, Python {platform.python_version()}, "
-        f"{platform.machine()}, total {time.perf_counter() - started:.0f} s"
+    command = "python -m benchmarks" + (" --quick" if args.quick else "")
+    if args.only:
+        command += " --only " + " ".join(args.only)
+    results = Results(
+        command,
+        began.isoformat(timespec="seconds"),
+        time.perf_counter() - started,
+        this_commit(),
+        machine,
+        rows,
     )
-    table = f"{header}\n\n{render(rows)}\n"
-    print(table)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(table, encoding="utf-8")
+    out = args.out or ROOT / "results" / f"{began:%Y%m%d-%H%M}-{results.commit}.json"
+    results.write(out)
+    print(results.markdown())
+    print(f"raw results: {out}", file=sys.stderr)
     return 0
 
 

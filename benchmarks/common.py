@@ -17,6 +17,19 @@ ROOT = Path(__file__).resolve().parent
 DATA = ROOT / ".data"
 
 
+@dataclass(frozen=True)
+class Target:
+    """One target: the cell the table prints and the check the verdict applies come from
+    this one constant, so they cannot disagree."""
+
+    limit: float
+    text: str
+    at_most: bool = True  # False: the figure must reach the limit ("≥")
+
+    def reached(self, value: float) -> bool:
+        return value <= self.limit if self.at_most else value >= self.limit
+
+
 @dataclass
 class Row:
     """One line of the result table."""
@@ -25,8 +38,41 @@ class Row:
     measured: str
     baseline: str
     target: str
-    verdict: str  # "met", "MISSED", "report", "not yet measurable"
+    verdict: str  # "met", "MISSED", "report"
     note: str = ""
+    # For a judged row: the figure the verdict judged, the target's own number and whether
+    # it is a ceiling, and any other condition the verdict required (e.g. "every message
+    # sent"), kept in the raw results so the verdict can be checked again from them.
+    value: float | None = None
+    limit: float | None = None
+    at_most: bool = True
+    also: bool = True
+
+    @classmethod
+    def judged(
+        cls,
+        scenario: str,
+        measured: str,
+        baseline: str,
+        target: Target,
+        value: float,
+        note: str = "",
+        *,
+        also: bool = True,
+    ) -> Row:
+        """A row whose verdict is ``target`` applied to ``value`` (and ``also``)."""
+        verdict = "met" if also and target.reached(value) else "MISSED"
+        return cls(
+            scenario, measured, baseline, target.text, verdict, note,
+            value, target.limit, target.at_most, also,
+        )  # fmt: skip
+
+    def verdict_holds(self) -> bool:
+        """True when the verdict is what the recorded figure and target give."""
+        if self.limit is None or self.value is None:
+            return self.verdict == "report"
+        target = Target(self.limit, self.target, self.at_most)
+        return self.verdict == ("met" if self.also and target.reached(self.value) else "MISSED")
 
 
 @dataclass

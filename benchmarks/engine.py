@@ -15,12 +15,11 @@ from typing import Any
 from sqlmodel import Session
 
 from benchmarks import dataset
-from benchmarks.common import Row, Sizes, isolated_home, median, ms, percentile
+from benchmarks.common import Row, Sizes, Target, isolated_home, median, ms, percentile
 from smsdesk.core.clock import SystemClock
 from smsdesk.engine.contacts import ContactBook
 from smsdesk.engine.context import AppContext
-from smsdesk.engine.outbox import Dispatcher, PassReport, Ready
-from smsdesk.engine.pacing import TokenBucket
+from smsdesk.engine.outbox import Dispatcher, PassReport
 from smsdesk.engine.service import Service
 from smsdesk.providers import infobip, telnyx
 from smsdesk.providers.base import Provider
@@ -30,6 +29,12 @@ from smsdesk.store.models import ProviderAccount
 from tests.simulators.base import Response
 from tests.simulators.infobip import InfobipSimulator
 from tests.simulators.telnyx import TelnyxSimulator
+
+BULK = Target(20, "≥ 20× the baseline", at_most=False)
+PACED = Target(0.9, "≥ 90% of the limit", at_most=False)
+REFUSED = Target(0, "no request refused (0 × 429)")
+LATENESS = Target(1.0, "p99 ≤ 1 s")
+CLAIM = Target(0.005, "≤ 5 ms")
 
 KEY = "bench-key-3c9e"
 SENDER = "+12025550100"
@@ -134,7 +139,9 @@ def _states(ctx: AppContext) -> dict[str, int]:
 
 def _infobip_once(count: int, batch_one: bool) -> tuple[float, int]:
     """Seconds for one engine pass to hand ``count`` personalised messages to Infobip, and the
-    number of create requests it made."""
+    number of create requests it made. Several texts go in one bulk only when the account
+    allows it (``several_texts_per_bulk``, off by default: such a bulk may not be movable or
+    cancellable as a whole); that is the path measured here."""
     clock = SystemClock()
     with isolated_home() as home:
         sim = InfobipSimulator(clock, api_key=KEY)
@@ -142,7 +149,11 @@ def _infobip_once(count: int, batch_one: bool) -> tuple[float, int]:
 
         def factory(_account: ProviderAccount) -> Provider:
             provider = infobip.build(
-                home=home, clock=clock, options={}, base_url=sim.base_url, api_key=KEY
+                home=home,
+                clock=clock,
+                options={"several_texts_per_bulk": "yes"},
+                base_url=sim.base_url,
+                api_key=KEY,
             )
             if batch_one:
                 provider.capabilities = replace(provider.capabilities, batch_size=1)
@@ -200,14 +211,14 @@ def infobip_rows(sizes: Sizes) -> list[Row]:
     single_rate = sizes.baseline_messages / median([t for t, _ in single])
     ratio = bulk_rate / single_rate
     return [
-        Row(
+        Row.judged(
             f"schedule {sizes.bulk_messages:,} personalised messages to Infobip (engine + HTTP)",
             f"{ms(median([t for t, _ in bulk]))} = {bulk_rate:,.0f} msg/s, "
             f"{bulk[0][1]} requests; {ratio:.1f}× the baseline",
             f"batch size 1: {single_rate:,.0f} msg/s ({sizes.baseline_messages:,} messages, "
             f"{single[0][1]:,} requests)",
-            "≥ 20× the baseline",
-            "met" if ratio >= 20 else "MISSED",
+            BULK,
+            ratio,
         ),
         Row(
             f"storing those {sizes.bulk_messages:,} personalised messages first "
@@ -272,27 +283,18 @@ class TimedTelnyx(TelnyxSimulator):
 
 
 class Bounded(Dispatcher):
-    """A dispatcher whose pass stops at a deadline (so a slow configuration stays bounded)."""
+    """A dispatcher whose pass stops at a deadline (so a slow configuration stays bounded);
+    only hand-offs: the status sync that follows a pass is not part of the throughput."""
 
     stop = threading.Event()
 
-    def run_once(self) -> PassReport:
+    def run_once(self, stop: threading.Event | None = None) -> PassReport:
         report = PassReport()
         limit = self.claim_size()
-        while not self.stop.is_set() and self.claim_round(limit, report):
+        # The engine looks at the stop between requests: chunks left at the deadline end.
+        while not self.stop.is_set() and self.claim_round(limit, report, self.stop):
             pass
         return report
-
-    def _one_chunk(
-        self,
-        account: ProviderAccount,
-        chunk: Ready,
-        report: PassReport,
-        bucket: TokenBucket | None = None,
-    ) -> None:
-        # Checked before waiting for a slot: chunks left at the deadline end at once.
-        if not self.stop.is_set():
-            super()._one_chunk(account, chunk, report, bucket)
 
 
 def _telnyx_once(
@@ -354,22 +356,24 @@ def telnyx_rows(sizes: Sizes) -> list[Row]:
         f"round trip {REAL_LATENCY * 1000:.0f} ms ÷{TIME_SCALE:g}"
     )
     return [
-        Row(
+        Row.judged(
             f"schedule {n:,} messages to Telnyx, one per request ({scale})",
             f"{paced[0]:.0f}/s = {share:.0%} of the limit "
             f"({paced[1]:,} sent within {deadline:.0f} s), {paced[2]} × 429",
             f"limit {rate:g}/s; one request after another (no pacing): {serial[0]:.0f}/s = "
             f"{serial[0] / rate:.0%}",
-            "≥ 90% of the limit",
-            "met" if share >= 0.9 and not paced[2] else "MISSED",
+            PACED,
+            share,
+            "and no request refused with 429",
+            also=not paced[2],
         ),
-        Row(
+        Row.judged(
             "the same with no network delay (pure loopback)",
             f"{loop[0]:.0f}/s = {loop[0] / rate:.0%} of the limit, {loop[2]:,} requests refused "
             f"with 429",
             f"limit {rate:g}/s",
-            "stay within the limit",
-            "MISSED" if loop[2] else "met",
+            REFUSED,
+            loop[2],
         ),
     ]
 
@@ -417,14 +421,16 @@ def lateness_rows(sizes: Sizes) -> list[Row]:
             sim.stop()
     p50, p99 = percentile(late, 50), percentile(late, 99)
     return [
-        Row(
+        Row.judged(
             f"lateness of {count} locally held messages sent at their due time "
             f"(over {window:.0f} s, 5 per instant, within Telnyx's 10/s)",
             f"p99 {ms(p99)}",
             f"p50 {ms(p50)}, max {ms(max(late) if late else float('nan'))}, "
             f"{len(late)}/{count} sent",
-            "p99 ≤ 1 s",
-            "met" if p99 <= 1.0 and len(late) == count else "MISSED",
+            LATENESS,
+            p99,
+            "and every message sent",
+            also=len(late) == count,
         )
     ]
 
@@ -474,11 +480,11 @@ def database_rows(sizes: Sizes) -> list[Row]:
             "report",
             "report",
         ),
-        Row(
+        Row.judged(
             f"database with {sizes.queue_messages:,} messages: claim the next due batch",
             f"{ms(claim)} ({got} claimed)",
             f"same claim with {sizes.start_messages:,} messages: {ms(base)}",
-            "≤ 5 ms",
-            "met" if claim <= 0.005 else "MISSED",
+            CLAIM,
+            claim,
         ),
     ]

@@ -19,12 +19,15 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from benchmarks.common import Row, Sizes, isolated_home
+from benchmarks.common import Row, Sizes, Target, isolated_home
 from smsdesk.core.errors import SecretStoreError
 from smsdesk.engine.context import AppContext
 from smsdesk.engine.outbox import BLOCKED_RETRY, Dispatcher, PassReport
 from smsdesk.engine.service import Service
 from smsdesk.store.models import Message, ProviderAccount
+
+# Passes beyond the baseline's: at most one per back-off interval of the blocked message.
+EXTRA_PASSES = Target(1, "≤ 1 pass per back-off interval caused by the blocked message")
 
 
 @dataclass
@@ -94,7 +97,7 @@ def run(sizes: Sizes) -> list[Row]:
     empty = measure(seconds, blocked=False)
     ratio = blocked.passes / empty.passes if empty.passes else float("nan")
     return [
-        Row(
+        Row.judged(
             f"idle engine with one blocked message (locked keyring), {seconds:.0f} s",
             f"{blocked.passes} passes (the first included) = {blocked.per_minute:.1f}/min, "
             f"{blocked.per_back_off:.1f} more per {BLOCKED_RETRY.total_seconds() / 60:.0f}-minute"
@@ -102,8 +105,8 @@ def run(sizes: Sizes) -> list[Row]:
             f"{blocked.cpu_percent:.2f} %; {ratio:.1f}× the baseline's passes",
             f"no message: {empty.passes} passes = {empty.per_minute:.1f}/min, "
             f"CPU {empty.cpu_percent:.2f} %",
-            "≤ 1 pass per back-off interval caused by the blocked message",
-            "met" if blocked.passes <= empty.passes + 1 else "MISSED",
+            EXTRA_PASSES,
+            blocked.passes - empty.passes,
         )
     ]
 
