@@ -29,6 +29,9 @@ class Capabilities:
     server_preview: bool = False
     # Whether the provider can be asked "do you have the message with this key?".
     lookup_by_key: bool = False
+    # Whether the provider can hold a message to given hours of delivery (Infobip's
+    # deliveryTimeWindow): the engine then hands it the recipient's allowed hours.
+    delivery_window: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -65,11 +68,14 @@ def plan_handoff(send_at: datetime, caps: Capabilities, now: datetime) -> Plan:
     if not caps.native_scheduling:
         return Plan(Action.SEND_LOCALLY, send_at, "the provider cannot schedule messages")
     if lead < caps.min_lead + EDGE_MARGIN:
-        return Plan(
-            Action.SEND_LOCALLY,
-            send_at,
-            f"the provider needs {_human(caps.min_lead)} notice to schedule",
+        # "needs 0 minutes notice" reads as nonsense: a provider without a minimum lead is
+        # only skipped because the send time is (all but) now.
+        why = (
+            f"the provider needs {_human(caps.min_lead)} notice to schedule"
+            if caps.min_lead > timedelta(0)
+            else "it is due too soon to hand to the provider's scheduler"
         )
+        return Plan(Action.SEND_LOCALLY, send_at, why)
     if caps.cancel_cutoff is None:
         # The provider cannot cancel what it holds: keep it here (cancellable) until the last
         # moment at which the provider still accepts it.
@@ -102,12 +108,24 @@ def _human(delta: timedelta) -> str:
     return f"{minutes} minute" + ("s" if minutes != 1 else "")
 
 
-def describe_plan(plan: Plan, provider: str, when_local: str, act_at_local: str) -> str:
-    """The plain sentence the composer shows: how the message will be handled."""
+def describe_plan(
+    plan: Plan, provider: str, when_local: str, act_at_local: str, *, due_now: bool = False
+) -> str:
+    """The plain sentence the composer shows: how the message will be handled.
+
+    ``due_now``: the send time has (just) passed, so it goes at once rather than "at" it."""
     if plan.action is Action.HAND_OFF_NOW:
         return f"{provider} will schedule it; it goes out even if this computer is off."
     if plan.action is Action.HOLD_UNTIL:
-        return f"Held on this computer until {act_at_local}, then handed to {provider}."
+        return (
+            f"Held on this computer until {act_at_local} (it must be on then), "
+            f"then handed to {provider}."
+        )
+    if due_now:
+        return (
+            f"Sent through {provider} from this computer right away; this computer must "
+            "stay on until it has gone."
+        )
     return (
         f"Held on this computer and sent through {provider} at {when_local} "
         f"({plan.reason}); this computer must be on then."

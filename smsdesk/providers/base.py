@@ -4,12 +4,56 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from smsdesk.core.errors import SmsdeskError
 from smsdesk.core.lifecycle import State
 from smsdesk.core.planner import Capabilities
+
+# Infobip's deliveryTimeWindow: "Properties `from` and `to` should be both provided with the
+# minimum 1 hour difference or omitted"; the hours are UTC.
+MIN_DELIVERY_WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class DeliveryWindow:
+    """Hours of the day, in UTC, in which a provider may deliver a message it holds, so one
+    it releases late (paused, moved) still never arrives in the recipient's night."""
+
+    start: time  # UTC wall-clock, naive
+    end: time  # UTC wall-clock, naive; at least MIN_DELIVERY_WINDOW after start, same day
+
+    def __post_init__(self) -> None:
+        span = datetime.combine(date.min, self.end) - datetime.combine(date.min, self.start)
+        if span < MIN_DELIVERY_WINDOW:
+            raise ValueError("a delivery window spans at least one hour within one UTC day")
+
+    @classmethod
+    def allowed(cls, opens: time, closes: time, zone: ZoneInfo, day: date) -> DeliveryWindow | None:
+        """The recipient's allowed hours (``opens``..``closes`` their time on ``day``: the
+        end and start of quiet hours) as one UTC window. When they cross midnight in UTC
+        the longer part is taken (a narrower window never lets a message into the night);
+        None when no part spans an hour."""
+        start = datetime.combine(day, opens, zone).astimezone(UTC)
+        end = datetime.combine(day, closes, zone)
+        if closes <= opens:
+            end += timedelta(days=1)
+        end_utc = end.astimezone(UTC)
+        midnight = datetime.combine(start.date() + timedelta(days=1), time(0), UTC)
+        last = time(23, 59)  # "hour ... maximum: 23", "minute ... maximum: 59"
+        pieces = [(start, min(end_utc, midnight))]
+        if end_utc > midnight:
+            pieces.append((midnight, end_utc))
+        first, final = max(pieces, key=lambda p: p[1] - p[0])
+        if final - first < MIN_DELIVERY_WINDOW:
+            return None
+        closing = last if final.time() == time(0) else final.time()
+        try:
+            return cls(first.time().replace(second=0, microsecond=0), closing)
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True)
@@ -24,6 +68,9 @@ class Outgoing:
     # The provider-side group smsdesk chose for it before the request (an Infobip bulkId),
     # stored with the message so that a definitive lookup can ask for it after a crash.
     group: str | None = None
+    # The hours the provider may deliver it in (quiet hours, in UTC), for a provider that can
+    # hold a message to them (Infobip's deliveryTimeWindow); None: any hour.
+    window: DeliveryWindow | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +124,20 @@ class StatusReport:
     ref: str
     state: State
     detail: str = ""
+    opted_out: bool = False  # FAILED because the recipient opted out (STOP)
+
+
+@dataclass(frozen=True)
+class KeyCapability:
+    """One thing an account's key may or may not do (Test connection's checklist)."""
+
+    label: str  # "send and schedule", "reschedule, pause and cancel", ...
+    allowed: bool
+    lacks: str = ""  # what the key would need, in the provider's words (a scope)
+
+    def describe(self) -> str:
+        mark = "✓" if self.allowed else f"✗ (the key lacks {self.lacks})"
+        return f"can {self.label} {mark}"
 
 
 @dataclass(frozen=True)
@@ -105,6 +166,12 @@ class PermanentError(ProviderError):
 
 class AuthenticationError(PermanentError):
     """The API key or account was refused."""
+
+
+class ForbiddenError(PermanentError):
+    """A 403 the endpoint documents as a refusal of this one request, not of the key: the
+    key lacks this operation's scope (Infobip), or the message is past being changed
+    (Telnyx's cancel). Raised only where the caller asked for that reading."""
 
 
 class AmbiguousError(ProviderError):

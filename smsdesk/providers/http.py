@@ -18,7 +18,6 @@ that lease (``worst_case_seconds``). Reads are repeated here, a few times, brief
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
@@ -27,10 +26,13 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from smsdesk.core.redaction import redact_numbers as redact_numbers  # also imported from here
+from smsdesk.core.secret_forms import remove_secrets, remove_secrets_bytes, secret_forms
 from smsdesk.core.urls import check_provider_url
 from smsdesk.providers.base import (
     AmbiguousError,
     AuthenticationError,
+    ForbiddenError,
     PermanentError,
     ProviderError,
     TransientError,
@@ -39,7 +41,6 @@ from smsdesk.providers.base import (
 log = logging.getLogger("smsdesk.providers.http")
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=10.0, pool=5.0)
-_NUMBER = re.compile(r"\+?\d{6,15}")
 READ_ATTEMPTS = 3
 # Longer waits for a read go back to the caller: a read runs under the engine's lease too.
 _MAX_READ_WAIT = 5.0
@@ -64,15 +65,28 @@ def worst_case_seconds(timeout: httpx.Timeout = DEFAULT_TIMEOUT, *, creates: boo
     return READ_ATTEMPTS * _phases(timeout) + waits
 
 
-def redact_numbers(text: str) -> str:
-    """Keep the first 4 and last 2 digits of anything that looks like a phone number."""
-    return _NUMBER.sub(lambda m: m.group()[:4] + "…" + m.group()[-2:], text)
+def ratelimit_reset_seconds(response: httpx.Response) -> float | None:
+    """``x-ratelimit-reset``: "the time in seconds until the rate limit resets" (Telnyx's
+    rate-limiting page)."""
+    try:
+        return max(float(response.headers.get("x-ratelimit-reset", "")), 0.0)
+    except ValueError:
+        return None
+
+
+def ratelimit_exhausted(response: httpx.Response) -> bool:
+    """``x-ratelimit-remaining: 0``: the next request before the reset would be refused."""
+    try:
+        return float(response.headers.get("x-ratelimit-remaining", "")) <= 0
+    except ValueError:
+        return False
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
+    """How long a 429/503 asks to wait: ``Retry-After``, else ``x-ratelimit-reset``."""
     value = response.headers.get("Retry-After")
     if not value:
-        return None
+        return ratelimit_reset_seconds(response)
     try:
         return max(float(value), 0.0)
     except ValueError:
@@ -95,6 +109,9 @@ class _Retryable(Exception):
 ErrorReader = Callable[[httpx.Response], str]
 
 
+_AUTH_HEADERS = frozenset({"authorization", "proxy-authorization", "api-key", "x-api-key"})
+
+
 def _default_reason(response: httpx.Response) -> str:
     return response.text[:200] if response.text else response.reason_phrase
 
@@ -112,9 +129,22 @@ class HttpClient:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         attempts: int = READ_ATTEMPTS,
         sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], float] = time.monotonic,
     ) -> None:
         self.provider = provider
-        self._secret = secret
+        self._now = now  # seconds, on the same clock as ``sleep``
+        # Until when the provider's rate-limit headers said no request would be accepted.
+        self._pause_until = 0.0
+        # The key in every form a server could echo it back in, auth headers included
+        # (Basic auth sends it only inside base64 of "user:key").
+        self._secret_forms = secret_forms(
+            secret,
+            [
+                v
+                for k, v in headers.items()
+                if k.lower() in _AUTH_HEADERS or (secret and secret in v)
+            ],
+        )
         self._error_reason = error_reason
         self._attempts = min(attempts, READ_ATTEMPTS)  # worst_case_seconds counts on it
         self._sleep = sleep
@@ -140,16 +170,20 @@ class HttpClient:
         json: Any = None,
         data: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
+        refused_403: bool = False,
     ) -> Any:
         """Send a request and return its decoded JSON body (None for an empty body).
 
         ``creates``: the request makes something at the provider (a message), so an unclear
         outcome must not be repeated blindly; it is tried once, and a 429/503 comes back as
         a TransientError carrying ``retry_after`` for the engine's back-off.
+        ``refused_403``: the endpoint documents 403 as a refusal of this request (Telnyx's
+        cancel of a message no longer cancellable, an Infobip key without the operation's
+        scope), so it is a ForbiddenError with the provider's own reason, not a refused key.
         """
         if creates:
             try:
-                return self._once(method, path, creates, json, data, params)
+                return self._once(method, path, creates, json, data, params, refused_403)
             except _Retryable as exc:
                 raise exc.error from None
 
@@ -175,7 +209,7 @@ class HttpClient:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._once(method, path, creates, json, data, params)
+                    return self._once(method, path, creates, json, data, params, refused_403)
         except _Retryable as exc:
             raise exc.error from None
         raise AssertionError("unreachable")  # pragma: no cover
@@ -188,8 +222,17 @@ class HttpClient:
         json: Any,
         data: Mapping[str, str] | None,
         params: Mapping[str, str] | None,
+        refused_403: bool = False,
     ) -> Any:
         name = self.provider
+        left = self._pause_until - self._now()
+        if left > 0:
+            # Sent now it would only be refused (429): nothing is sent, so nothing is unclear.
+            self._log(method, path, f"held back {left:.1f} s for the rate limit", time.monotonic())
+            error = TransientError(
+                f"{name}'s rate limit is used up; it resets in {left:.0f} s.", retry_after=left
+            )
+            raise _Retryable(error, left)
         started = time.monotonic()
         try:
             response = self._fetch(method, path, json, data, params)
@@ -204,7 +247,10 @@ class HttpClient:
                 raise AmbiguousError(message) from None
             raise _Retryable(TransientError(message)) from None
         self._log(method, path, str(response.status_code), started)
-        return self._decode(response, creates)
+        reset = ratelimit_reset_seconds(response)
+        if reset and (ratelimit_exhausted(response) or response.status_code == 429):
+            self._pause_until = max(self._pause_until, self._now() + reset)
+        return self._decode(response, creates, refused_403)
 
     def _fetch(
         self,
@@ -233,13 +279,19 @@ class HttpClient:
             for k, v in response.headers.multi_items()
             if k not in ("content-encoding", "content-length")
         ]
+        # The key leaves the body before any reader sees it: error readers shorten digit runs
+        # and cut text, after which the key could no longer be recognised.
+        content = remove_secrets_bytes(bytes(body), self._secret_forms)
         return httpx.Response(
-            response.status_code, headers=headers, content=bytes(body), request=request
+            response.status_code, headers=headers, content=content, request=request
         )
 
-    def _decode(self, response: httpx.Response, creates: bool) -> Any:
+    def _decode(self, response: httpx.Response, creates: bool, refused_403: bool = False) -> Any:
         name = self.provider
         status = response.status_code
+        if status == 403 and refused_403:
+            reason = self._safe(self._error_reason(response))
+            raise ForbiddenError(f"{name} refused the request: {reason}")
         if status in (401, 403):
             raise AuthenticationError(
                 f"{name} refused the API key or account ({status}).",
@@ -260,7 +312,7 @@ class HttpClient:
                 raise AmbiguousError(message)
             raise _Retryable(TransientError(message))
         if status >= 400:
-            reason = redact_numbers(self._error_reason(response)).replace(self._secret, "…")
+            reason = self._safe(self._error_reason(response))
             raise PermanentError(f"{name} refused the request: {reason}")
         if not response.content:
             return None
@@ -272,9 +324,14 @@ class HttpClient:
                 raise AmbiguousError(message) from None
             raise _Retryable(TransientError(message)) from None
 
+    def _safe(self, text: str) -> str:
+        """Text fit for an error message or a log line: the key removed in every form first,
+        then phone-number-like digit runs shortened."""
+        return redact_numbers(remove_secrets(text, self._secret_forms))
+
     def _log(self, method: str, path: str, outcome: str, started: float) -> None:
         elapsed = (time.monotonic() - started) * 1000
-        safe_path = redact_numbers(path).replace(self._secret, "…") if self._secret else path
+        safe_path = self._safe(path)
         log.info("%s %s %s → %s in %.0f ms", self.provider, method, safe_path, outcome, elapsed)
 
 

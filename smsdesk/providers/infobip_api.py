@@ -32,6 +32,15 @@ PAGE_LIMIT = 1000
 MAX_PAGES = 50  # a bound on following cursors / draining reports in one sync
 # GET /sms/3/logs: "x-throttling-info": 120 requests per minute.
 LOGS_PER_MINUTE = 120
+# x-scopes (a key needs one of an operation's): the checklist ``check`` shows, and the words
+# for a 403. Infobip's scheduling tutorial makes a key with sms:message:send only.
+SEND_SCOPES = ("sms:message:send", "message:send", "sms:manage")  # send; reports
+BULK_READ_SCOPES = ("sms:message:send", "sms:manage")  # GET bulks, GET bulks/status
+MANAGE_SCOPES = ("sms:manage",)  # PUT bulks, PUT bulks/status, preview
+LOGS_SCOPES = ("sms:logs:read", "sms:manage")  # GET logs
+# A bulkId smsdesk never creates (ours are smsdesk-<time>-… or smsdesk-now-…): asking about it
+# proves a scope without touching anything.
+PROBE_BULK = "smsdesk-check"
 # GET /sms/1/bulks/status, 404 example: {"messageId": "NOT_FOUND", "text": "Bulk not found"}.
 BULK_NOT_FOUND = ("NOT_FOUND", "Bulk not found")
 
@@ -40,9 +49,14 @@ BULK_NOT_FOUND = ("NOT_FOUND", "Bulk not found")
 # documented; after this long a 404 is no longer taken as "never received" (48 hours is what
 # Infobip keeps logs and reports for).
 BULK_STATUS_KEPT = timedelta(hours=48)
-# Rejections that mean "this recipient does not want messages".
-OPTED_OUT_NAMES = frozenset({"REJECTED_DND", "REJECTED_OPTOUT"})
 # -------------------------------------------------------------------------------------------
+
+# An opt-out is an *error*, not a status: "error id 603 EC_CONTENT_BLOCKED (permanent):
+# Content blocked by user opt-out (MO: STOP)" (Infobip's status and error code registry). No
+# status named REJECTED_OPTOUT exists; REJECTED_DND (status id 10) is a Do-Not-Disturb
+# registration, which refuses some traffic (promotional routes), not a STOP from everything,
+# so it fails the message in Infobip's words without opting the number out.
+OPT_OUT_ERROR = (603, "EC_CONTENT_BLOCKED")
 
 # Infobip bulk statuses in which the bulk is still held and may be changed.
 CHANGEABLE = frozenset({"PENDING", "PAUSED"})
@@ -83,7 +97,7 @@ def error_reason(response: httpx.Response) -> str:
             if isinstance(violations, list) and violations and isinstance(violations[0], dict):
                 first = violations[0]
                 words += f" [{first.get('property', '')}: {first.get('violation', '')}]"
-            return words
+            return f"{words} ({body['errorCode']})" if body.get("errorCode") else words
     return response.text[:200] if response.text else response.reason_phrase
 
 
@@ -165,6 +179,15 @@ def failure_detail(entry: Mapping[str, Any]) -> str:
             name = item.get("name")
             return f"{item['description']} ({name})" if name else str(item["description"])
     return "failed at Infobip"
+
+
+def opted_out(entry: Mapping[str, Any]) -> bool:
+    """Whether a report, log entry or create answer carries the documented opt-out error."""
+    error = entry.get("error")
+    if not isinstance(error, dict):
+        return False
+    ident, name = OPT_OUT_ERROR
+    return error.get("id") == ident or str(error.get("name", "")).upper() == name
 
 
 def final_state(entry: Mapping[str, Any]) -> State | None:

@@ -18,6 +18,7 @@ from smsdesk.core.lifecycle import FINAL, State
 from smsdesk.providers.base import (
     AuthenticationError,
     CannotTell,
+    ForbiddenError,
     Found,
     NotReceived,
     PermanentError,
@@ -35,7 +36,6 @@ from smsdesk.providers.infobip_api import (
     LOGS_PER_MINUTE,
     MAX_PAGES,
     NOW_BULK,
-    OPTED_OUT_NAMES,
     PAGE_LIMIT,
     REPORTS_PATH,
     TITLE,
@@ -44,6 +44,7 @@ from smsdesk.providers.infobip_api import (
     id_lists,
     is_bulk_not_found,
     make_ref,
+    opted_out,
     parse_time,
     scheduled_time,
     split_ref,
@@ -65,6 +66,7 @@ class InfobipStatus:
         # those already given to the engine are the first to go when the store is full.
         self._kept: OrderedDict[str, StatusReport] = OrderedDict()
         self.logs_pace = Spacing.per_minute(clock, LOGS_PER_MINUTE)
+        self.logs_forbidden = False  # the key lacks the logs scope (a 403 said so)
 
     def bulk_status(self, bulk: str) -> str:
         body = self._http.request("GET", BULK_STATUS_PATH, params={"bulkId": bulk})
@@ -162,15 +164,13 @@ class InfobipStatus:
                     continue
                 state = final_state(entry) or State.SENT
                 failed = state is State.FAILED
-                raw_status = entry.get("status")
-                status: Mapping[str, Any] = raw_status if isinstance(raw_status, dict) else {}
                 answers[i] = Receipt(
                     key,
                     make_ref(str(entry.get("bulkId") or bulk), key),
                     state,
                     parse_time(entry.get("sentAt")),
                     detail=f"Infobip rejected it: {failure_detail(entry)}" if failed else "",
-                    opted_out=failed and status.get("name") in OPTED_OUT_NAMES,
+                    opted_out=failed and opted_out(entry),
                 )
         return answers
 
@@ -252,16 +252,14 @@ class InfobipStatus:
             final = final_state(entry)
             if final is not None and entry.get("bulkId"):
                 own = make_ref(str(entry["bulkId"]), str(entry.get("messageId")))
-                detail = failure_detail(entry) if final is State.FAILED else ""
-                self._keep(StatusReport(own, final, detail))
+                self._keep(_report(own, final, entry))
         for bulk, refs in missing.items():
             status = statuses.get(bulk)
             for ref in refs:
                 entry = entries.get(split_ref(ref)[1])
                 state = final_state(entry) if entry is not None else None
                 if state is not None and entry is not None:
-                    detail = failure_detail(entry) if state is State.FAILED else ""
-                    found[ref] = StatusReport(ref, state, detail)
+                    found[ref] = _report(ref, state, entry)
                 elif status is not None:
                     # PROCESSING/FINISHED: it has left; FAILED: the bulk failed as a whole.
                     detail = "Infobip reports its bulk as FAILED" if status == "FAILED" else ""
@@ -281,9 +279,7 @@ class InfobipStatus:
             for entry in entries:
                 # Kept under its own ref, even if it is not one asked for.
                 own = make_ref(str(entry.get("bulkId") or ""), str(entry["messageId"]))
-                state = final_state(entry) or State.SENT
-                detail = failure_detail(entry) if state is State.FAILED else ""
-                self._keep(StatusReport(own, state, detail))
+                self._keep(_report(own, final_state(entry) or State.SENT, entry))
                 ids.discard(str(entry["messageId"]))
             if len(entries) < PAGE_LIMIT or not ids:
                 return
@@ -302,13 +298,22 @@ class InfobipStatus:
         comma-separated lists of at most 2,048 characters, cursor pages until every one of
         ``wanted`` is seen or the pages end. Paced to Infobip's 120 requests a minute."""
         entries: dict[str, Any] = {}
+        if self.logs_forbidden:
+            return entries
         for value in id_lists(ids):
             cursor: str | None = None
             for _ in range(MAX_PAGES):
                 params = {name: value, "limit": str(PAGE_LIMIT), "useCursor": "true"}
                 if cursor:
                     params["cursor"] = cursor
-                body = self.logs(params)
+                try:
+                    body = self.logs(params, refused_403=True)
+                except ForbiddenError as exc:
+                    # A key without sms:logs:read (Infobip's tutorial makes such keys): the
+                    # reports and bulk status still tell the rest; not asked again.
+                    log.warning("Infobip logs are closed to this API key: %s", exc)
+                    self.logs_forbidden = True
+                    return entries
                 results = body.get("results") if isinstance(body, dict) else None
                 page = [e for e in results or [] if isinstance(e, dict)]
                 for entry in page:
@@ -319,6 +324,14 @@ class InfobipStatus:
                     break
         return entries
 
-    def logs(self, params: Mapping[str, str]) -> Any:
+    def logs(self, params: Mapping[str, str], *, refused_403: bool = False) -> Any:
         self.logs_pace.wait()
-        return self._http.request("GET", LOGS_PATH, params=params)
+        return self._http.request("GET", LOGS_PATH, params=params, refused_403=refused_403)
+
+
+def _report(ref: str, state: State, entry: Mapping[str, Any]) -> StatusReport:
+    """A report or log entry as a status: Infobip's words for a failure, and whether it
+    carries the documented opt-out error."""
+    if state is not State.FAILED:
+        return StatusReport(ref, state)
+    return StatusReport(ref, state, failure_detail(entry), opted_out=opted_out(entry))

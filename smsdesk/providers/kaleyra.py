@@ -27,6 +27,7 @@ from smsdesk.core.clock import Clock
 from smsdesk.core.errors import InvalidInput
 from smsdesk.core.lifecycle import State
 from smsdesk.core.planner import Capabilities
+from smsdesk.core.segments import count_segments
 from smsdesk.providers.base import (
     AmbiguousError,
     AuthenticationError,
@@ -61,13 +62,20 @@ CAPABILITIES = Capabilities(
     lookup_by_key=False,  # Kaleyra stores no reference of ours that could be looked up
 )
 
+# "API Domain and Value: IN pod api.in.kaleyra.io | SG Pod api.kaleyra.io | EU Pod
+# api.eu.kaleyra.io | NA pod api.na.kaleyra.ai" (sms-api-schedule-sms, current version; the
+# callback-profile pages say the same). An earlier version of the page gave SG as
+# api.ap.kaleyra.io: the docs disagree, so the ``host`` option overrides the region's host.
 PODS = {
-    "IN": "https://api.in.kaleyra.io",
-    "SG": "https://api.ap.kaleyra.io",
-    "EU": "https://api.eu.kaleyra.io",
+    "IN": "api.in.kaleyra.io",
+    "SG": "api.kaleyra.io",
+    "EU": "api.eu.kaleyra.io",
+    "NA": "api.na.kaleyra.ai",
 }
+# Only Kaleyra's own domains: a mistyped host must not receive the API key.
+_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+kaleyra\.(?:io|ai)")
 MESSAGE_TYPES = ("MKT", "TXN", "TXND", "OTP")
-OPTIONS = ("sid", "region", "type", "template_id", "sender", "timeout")
+OPTIONS = ("sid", "region", "host", "type", "template_id", "sender", "timeout")
 _SID = re.compile(r"[A-Za-z0-9]{1,64}")
 
 # -- unconfirmed parts of the kaleyra.io v1 API, kept together so they are easy to correct --
@@ -79,8 +87,15 @@ CREATE_PATH = "/v1/{sid}/sms"
 STATUS_PATH = "/v1/{sid}/sms/status"
 # How many ids one status request may carry is not documented: a URL of about 2 KB.
 STATUS_IDS_PER_REQUEST = 50
-# Credential check: any cheap authenticated GET will do; this one is an assumption.
-CHECK_PATH = "/v1/{sid}/balance"
+# Credential check: kaleyra.io documents no balance or account call under /v1/<SID>; "Get
+# Callback Profiles Detail" (GET /v1/<sid>/callback/profiles?limit=<limit>&offset=0, same
+# api-key header and pods) is the cheapest documented read-only one. It proves the key and SID
+# pair is accepted on this host, and nothing about sending.
+CHECK_PATH = "/v1/{sid}/callback/profiles"
+NOT_CHECKED = (
+    "not checked: sender ID approval, SMS channel set-up and credit "
+    "(Kaleyra documents no read-only call for them)"
+)
 # "The following are the SMS delivery statuses: Delivered, UnDelivered, NotSent, Sent" (status
 # API) and "Sent, Delivered, Failed, Undelivered" (callbacks). NotSent is taken as final: the
 # engine asks only after the send time, when Kaleyra should have sent it. The last three names
@@ -225,6 +240,10 @@ class KaleyraProvider:
         if msg.send_at is not None and self._type == "OTP":
             return Rejected(msg.key, "Kaleyra cannot schedule OTP messages.")
         form = {"to": msg.to, "sender": sender, "body": msg.text, "type": self._type}
+        if count_segments(msg.text).encoding == "UCS-2":
+            # "-d "body=你好,世界" -d "unicode=1"" (sms-api-send-with-unicode): without it the
+            # text may arrive garbled.
+            form["unicode"] = "1"
         if self._template_id:
             form["template_id"] = self._template_id
         if msg.send_at is not None:
@@ -317,8 +336,9 @@ class KaleyraProvider:
         return None
 
     def check(self) -> str:
-        self._http.request("GET", CHECK_PATH.format(sid=self._sid))
-        return f"Kaleyra account {self._sid}: the API key was accepted."
+        path = CHECK_PATH.format(sid=self._sid)
+        self._http.request("GET", path, params={"limit": "1", "offset": "0"})
+        return f"Kaleyra account {self._sid}: the API key and SID were accepted; {NOT_CHECKED}."
 
 
 def build(
@@ -344,6 +364,13 @@ def build(
             f"Option region='{region}' is not a Kaleyra region; use one of {', '.join(PODS)}.",
             field="option",
         )
+    host = options.get("host", "").strip().lower() or PODS[region]
+    if not _HOST.fullmatch(host):
+        raise InvalidInput(
+            f"Option host='{host}' is not a Kaleyra API host (a name ending in kaleyra.io or "
+            "kaleyra.ai, such as api.ap.kaleyra.io).",
+            field="option",
+        )
     message_type = options.get("type", "TXN").strip().upper()
     if message_type not in MESSAGE_TYPES:
         raise InvalidInput(
@@ -353,13 +380,14 @@ def build(
         )
     http = HttpClient(
         "Kaleyra",
-        base_url or PODS[region],  # an explicit address (a simulator) overrides the pod
+        base_url or f"https://{host}",  # an explicit address (a simulator) overrides the pod
         {"api-key": key, "Accept": "application/json"},
         secret=key,
         error_reason=error_reason,
         transport=transport,
         timeout=timeout_from(options),
         sleep=clock.sleep,
+        now=lambda: clock.now().timestamp(),  # rate-limit pauses on the same clock
     )
     return KaleyraProvider(
         http,

@@ -1,7 +1,8 @@
 """Which provider kinds exist, and how an account becomes a working client.
 
 Each provider module declares ``TITLE``, ``NEEDS_KEY``, ``CAPABILITIES``,
-``DEFAULT_BASE_URL`` and ``build(...)``; they are imported only when an account uses them.
+``DEFAULT_BASE_URL``, its ``OPTIONS`` (names; how each is shown lives in options.py) and
+``build(...)``; they are imported only when an account uses them.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from smsdesk.core.clock import Clock
 from smsdesk.core.errors import InvalidInput
 from smsdesk.core.planner import Capabilities
 from smsdesk.providers.base import Provider
+from smsdesk.providers.options import OptionSpec, describe_options
 
 MODULES: dict[str, str] = {
     "sandbox": "smsdesk.providers.sandbox",
     "infobip": "smsdesk.providers.infobip",
     "telnyx": "smsdesk.providers.telnyx",
     "kaleyra": "smsdesk.providers.kaleyra",
+    "twilio": "smsdesk.providers.twilio",
 }
 
 
@@ -32,6 +35,14 @@ class ProviderKind:
     needs_key: bool
     capabilities: Capabilities
     default_base_url: str | None
+    options: tuple[OptionSpec, ...] = ()
+    # Whether smsdesk collects replies through this provider (none does yet).
+    replies: bool = False
+
+    @property
+    def needs_base_url(self) -> bool:
+        """An account of this kind must say its own address (Infobip: one per customer)."""
+        return self.needs_key and self.default_base_url is None
 
 
 def _module(kind: str) -> ModuleType:
@@ -46,7 +57,13 @@ def _module(kind: str) -> ModuleType:
 def kind_info(kind: str) -> ProviderKind:
     module = _module(kind)
     return ProviderKind(
-        kind, module.TITLE, module.NEEDS_KEY, module.CAPABILITIES, module.DEFAULT_BASE_URL
+        kind,
+        module.TITLE,
+        module.NEEDS_KEY,
+        module.CAPABILITIES,
+        module.DEFAULT_BASE_URL,
+        describe_options(kind, getattr(module, "OPTIONS", ())),
+        bool(getattr(module, "PULLS_REPLIES", False)),
     )
 
 

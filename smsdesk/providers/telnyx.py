@@ -71,6 +71,11 @@ STATUS_MAP: dict[str, State] = {
 }
 # -------------------------------------------------------------------------------------------
 
+# "page[size] ... minimum: 1, maximum: 250, default: 20" (PageConsolidated). The page bound
+# only stops a provider that keeps answering "more" from keeping smsdesk asking.
+PROFILE_PAGE_SIZE = 250
+MAX_PROFILE_PAGES = 100
+
 OPTED_OUT_CODE = "40300"  # "Blocked due to STOP message", HTTP 409 (developers.telnyx.com)
 OPTIONS = ("messaging_profile_id", "timeout")
 
@@ -155,6 +160,75 @@ def _errors_text(record: Any) -> str:
     return redact_numbers("; ".join(w for w in words if w))
 
 
+# -- per-sender throughput -------------------------------------------------------------------
+# "Sender: Long Code 0.1 MPS, Toll-Free 20 MPS, Short Code 1,000 MPS, Alphanumeric 0.1 MPS"
+# (developers.telnyx.com/docs/messaging/messages/rate-limiting). Messages due together from one
+# long code leave one every 10 s; the rest wait in Telnyx's queue.
+SENDER_MPS = {"long code": 0.1, "toll-free number": 20.0, "short code": 1000.0, "sender ID": 0.1}
+# Telnyx schedules "accurate up till a minute" (send_at): later than that is worth a warning.
+LATE_TOLERANCE = timedelta(minutes=1)
+_TOLL_FREE = re.compile(r"\+1(800|833|844|855|866|877|888)\d{7}")
+_SHORT_CODE = re.compile(r"\d{3,8}")
+
+
+def sender_kind(sender: str | None) -> str | None:
+    """Which of Telnyx's sender kinds ``sender`` is; None for a number pool (no sender)."""
+    if not sender:
+        return None
+    if _TOLL_FREE.fullmatch(sender):
+        return "toll-free number"
+    if _SHORT_CODE.fullmatch(sender):
+        return "short code"
+    if sender.startswith("+") and sender[1:].isdigit():
+        return "long code"
+    return "sender ID"
+
+
+def paced_times(sender: str | None, send_times: Sequence[datetime]) -> list[datetime]:
+    """When each message would leave Telnyx (in the order given): none before its own time,
+    none sooner than the sender's rate allows after the one before. Also the times to
+    schedule them at so that none waits in Telnyx's queue (spread, not bunched)."""
+    kind = sender_kind(sender)
+    gap = timedelta(seconds=1 / SENDER_MPS[kind]) if kind else timedelta(0)
+    leaving: dict[int, datetime] = {}
+    previous: datetime | None = None
+    for i in sorted(range(len(send_times)), key=lambda n: send_times[n]):
+        at = send_times[i] if previous is None else max(send_times[i], previous + gap)
+        leaving[i] = previous = at
+    return [leaving[i] for i in range(len(send_times))]
+
+
+def throughput_warning(sender: str | None, send_times: Sequence[datetime]) -> str | None:
+    """The warning to show before scheduling when messages from one sender come too close
+    for its documented rate: the last would leave more than a minute late."""
+    kind = sender_kind(sender)
+    if kind is None or len(send_times) < 2:
+        return None
+    late = max(p - t for p, t in zip(paced_times(sender, send_times), send_times, strict=True))
+    if late <= LATE_TOLERANCE:
+        return None
+    every = 1 / SENDER_MPS[kind]
+    minutes = round(late.total_seconds() / 60)
+    return (
+        f"{len(send_times)} messages from the {kind} {redact_numbers(str(sender))} are due too "
+        f"close together: Telnyx sends from a {kind} at most one every {every:g} seconds, so "
+        f"the last would leave about {minutes} minute{'s' if minutes != 1 else ''} late. "
+        f"Spread them at least {every:g} seconds apart."
+    )
+
+
+def schedule_warnings(sender: str | None, send_times: Sequence[datetime]) -> list[str]:
+    """What the plan warns of before a batch from ``sender`` is scheduled (read by the
+    engine's plan for every provider module that has it)."""
+    warning = throughput_warning(sender, send_times)
+    return [warning] if warning else []
+
+
+def _error_codes(record: Any) -> set[str]:
+    errors = record.get("errors") if isinstance(record, dict) else None
+    return {str(e.get("code")) for e in errors or [] if isinstance(e, dict)}
+
+
 class TelnyxProvider:
     kind = "telnyx"
     capabilities = CAPABILITIES
@@ -196,12 +270,18 @@ class TelnyxProvider:
         return outcomes
 
     def _create(self, msg: Outgoing) -> Outcome:
-        if not msg.sender:
+        if not msg.sender and not self._profile:
             return Rejected(
                 msg.key,
-                "Telnyx needs a sender number: set the account's sender or give the message one.",
+                "Telnyx needs a sender number: set the account's sender or give the message "
+                "one, or set a messaging profile whose number pool picks one.",
             )
-        body: dict[str, str] = {"from": msg.sender, "to": msg.to, "text": msg.text}
+        # ``from`` "Required if sending with a phone number, short code, or alphanumeric
+        # sender ID"; ``messaging_profile_id`` "Required if sending via number pool"
+        # (CreateMessageRequest): without a sender the profile's pool chooses the number.
+        body: dict[str, str] = {"to": msg.to, "text": msg.text}
+        if msg.sender:
+            body["from"] = msg.sender
         if msg.send_at is not None:
             body["send_at"] = _iso(msg.send_at)
         if self._profile:
@@ -247,11 +327,13 @@ class TelnyxProvider:
 
     def cancel(self, ref: str) -> None:
         try:
-            self._http.request("DELETE", f"/v2/messages/{quote(ref, safe='')}")
+            # The spec lists "'403': ... description: Forbidden" for this DELETE: a refusal of
+            # this cancel (too late, not scheduled), not of the key, which a 401 refuses.
+            self._http.request("DELETE", f"/v2/messages/{quote(ref, safe='')}", refused_403=True)
         except AuthenticationError:
             raise
         except PermanentError as exc:
-            # Telnyx's error for a late or finished message is not documented; ask it why.
+            # The 403's codes are not documented; ask Telnyx about the message to explain it.
             self._explain_refused_cancel(ref, exc)
 
     def _explain_refused_cancel(self, ref: str, refused: PermanentError) -> None:
@@ -262,15 +344,18 @@ class TelnyxProvider:
         status = _status_of(record)
         if STATUS_MAP.get(status) is State.CANCELLED:
             return  # an earlier attempt (whose answer was lost) already cancelled it
+        said = str(refused).removeprefix(f"{TITLE} refused the request: ")
         if status != "scheduled":
             raise PermanentError(
-                f"Telnyx cannot cancel this message: it is no longer scheduled ({status})."
+                f"Telnyx cannot cancel this message: it is no longer scheduled ({status}). "
+                f"Telnyx said: {said}"
             ) from None
         send_at = _parse_time(record.get("send_at"))
         cutoff = CAPABILITIES.cancel_cutoff or timedelta(0)
         if send_at is not None and send_at - self._clock.now() <= cutoff:
             raise PermanentError(
-                "Telnyx cannot cancel a message within 1 minute of its send time."
+                "Telnyx cannot cancel a message within 1 minute of its send time. "
+                f"Telnyx said: {said}"
             ) from None
         raise refused
 
@@ -301,7 +386,9 @@ class TelnyxProvider:
                 log.warning("Telnyx reported an unknown status %r for %s", status, ref)
                 continue
             detail = _errors_text(record) if state in (State.FAILED, State.EXPIRED) else ""
-            reports.append(StatusReport(ref, state, detail))
+            # 40300 "Blocked due to STOP message" at send time: the recipient opted out.
+            stopped = state is State.FAILED and OPTED_OUT_CODE in _error_codes(record)
+            reports.append(StatusReport(ref, state, detail, opted_out=stopped))
         return reports
 
     def preview(self, text: str) -> ServerPreview | None:
@@ -313,10 +400,26 @@ class TelnyxProvider:
             profile = expect(self._http.request("GET", path), TITLE, "data")
             name = profile.get("name") if isinstance(profile, dict) else None
             return f"Telnyx: API key accepted; messaging profile '{name or self._profile}'."
-        body = self._http.request("GET", "/v2/messaging_profiles")
-        profiles = expect(body, TITLE, "data")
-        count = len(profiles) if isinstance(profiles, list) else 0
+        count = len(self.messaging_profiles())
         return f"Telnyx: API key accepted; {count} messaging profile(s)."
+
+    def messaging_profiles(self) -> list[dict[str, Any]]:
+        """Every messaging profile, page after page: ``page[number]`` (from 1) and
+        ``page[size]`` (at most 250) until ``meta.total_pages`` (messaging_PaginationMeta)."""
+        profiles: list[dict[str, Any]] = []
+        number = 1
+        while True:
+            params = {"page[number]": str(number), "page[size]": str(PROFILE_PAGE_SIZE)}
+            body = self._http.request("GET", "/v2/messaging_profiles", params=params)
+            data = expect(body, TITLE, "data")
+            page = [p for p in data if isinstance(p, dict)] if isinstance(data, list) else []
+            profiles += page
+            meta = body.get("meta") if isinstance(body, dict) else None
+            total = meta.get("total_pages") if isinstance(meta, dict) else None
+            # Without meta, or with an empty page, there is nothing further to ask for.
+            if not page or not isinstance(total, int) or number >= min(total, MAX_PROFILE_PAGES):
+                return profiles
+            number += 1
 
 
 def build(
@@ -341,5 +444,7 @@ def build(
         transport=transport,
         timeout=timeout,
         sleep=clock.sleep,
+        # x-ratelimit-reset waits are measured on the injected clock too.
+        now=lambda: clock.now().timestamp(),
     )
     return TelnyxProvider(http, clock, messaging_profile_id=profile)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from smsdesk.core.errors import InvalidInput
 from smsdesk.core.lifecycle import State
 from smsdesk.providers.base import (
     AuthenticationError,
+    DeliveryWindow,
+    ForbiddenError,
     Outgoing,
     PermanentError,
     Receipt,
@@ -35,6 +38,7 @@ from tests.simulators.infobip import InfobipSimulator
 KEY = "ib-key-5f0c9e21d7"
 ANN, BOB, CAT = "+41793026727", "+41793026834", "+41793026901"
 FAILS, EXPIRES, INVALID, OPTED_OUT = "+41793020001", "+41793021001", "+41793022001", "+41793026999"
+DND = "+41793026998"
 HOUR = timedelta(hours=1)
 
 
@@ -45,6 +49,7 @@ def sim(clock: ManualClock) -> Iterator[InfobipSimulator]:
     simulator.expire_prefixes = ("4179302100",)
     simulator.reject_prefixes = ("4179302200",)
     simulator.opted_out = {OPTED_OUT.removeprefix("+")}
+    simulator.dnd = {DND.removeprefix("+")}
     simulator.start()
     yield simulator
     simulator.stop()
@@ -89,7 +94,7 @@ def _by_key(outcomes: list[Any]) -> dict[str, Any]:
     return {o.key: o for o in outcomes}
 
 
-def test_one_request_per_send_time_with_our_keys_as_message_ids(
+def test_one_request_per_send_time_and_text_with_our_keys_as_message_ids(
     ib: InfobipProvider, sim: InfobipSimulator, clock: ManualClock
 ) -> None:
     t1, t2 = clock.now() + HOUR, clock.now() + 2 * HOUR
@@ -104,20 +109,22 @@ def test_one_request_per_send_time_with_our_keys_as_message_ids(
             ],
         )
     )
-    assert len(sim.bodies) == 3
+    # One text per request: the only bulk Infobip documents as changeable as a whole.
+    assert len(sim.bodies) == 4
     first = sim.bodies[0]
-    assert [m["content"]["text"] for m in first["messages"]] == ["Your appointment", "Other words"]
+    assert [m["content"]["text"] for m in first["messages"]] == ["Your appointment"]
+    assert [m["content"]["text"] for m in sim.bodies[1]["messages"]] == ["Other words"]
     assert first["messages"][0]["destinations"] == [{"to": "41793026727", "messageId": "k1"}]
     assert first["messages"][0]["sender"] == "Clinic"
     schedule = first["options"]["schedule"]
     assert schedule["sendAt"] == "2026-12-01T10:00:00.000+0000"
     # Sent now: our bulkId without a sendAt.
-    assert sim.bodies[2]["options"] == {"schedule": {"bulkId": ib.group_of(outcomes["k4"].ref)}}
+    assert sim.bodies[3]["options"] == {"schedule": {"bulkId": ib.group_of(outcomes["k4"].ref)}}
     k1, k2, k3, k4 = (outcomes[k] for k in ("k1", "k2", "k3", "k4"))
     assert all(isinstance(o, Receipt) for o in (k1, k2, k3, k4))
     assert split_ref(k1.ref) == (schedule["bulkId"], "k1")
-    assert ib.group_of(k1.ref) == ib.group_of(k2.ref) == schedule["bulkId"]
-    assert ib.group_of(k3.ref) != ib.group_of(k1.ref)
+    assert ib.group_of(k1.ref) == schedule["bulkId"]
+    assert len({ib.group_of(o.ref) for o in (k1, k2, k3, k4)}) == 4
     assert (k1.state, k1.send_at, k4.state) == (State.SCHEDULED, t1, State.SENT)
     assert sim.creates_by_key() == {"k1": 1, "k2": 1, "k3": 1, "k4": 1}
     assert CAPABILITIES.batch_size == 1000 and CAPABILITIES.lookup_by_key
@@ -138,7 +145,7 @@ def test_horizon_edge(ib: InfobipProvider, sim: InfobipSimulator, clock: ManualC
     assert isinstance(outcomes["in"], Receipt) and outcomes["in"].state is State.SCHEDULED
     beyond = outcomes["out"]
     assert isinstance(beyond, Rejected)
-    assert "180 days" in beyond.reason and "BAD_REQUEST" in beyond.reason
+    assert "180 days" in beyond.reason and "(E400)" in beyond.reason
     assert sim.creates_by_key() == {"in": 1}
 
 
@@ -147,13 +154,30 @@ def test_per_message_rejections_do_not_affect_the_others(
 ) -> None:
     at = clock.now() + HOUR
     outcomes = _by_key(
-        _send(ib, [_out("ok", ANN, at), _out("bad", INVALID, at), _out("dnd", OPTED_OUT, at)])
+        _send(ib, [_out("ok", ANN, at), _out("bad", INVALID, at), _out("dnd", DND, at)])
     )
     assert isinstance(outcomes["ok"], Receipt)
     bad, dnd = outcomes["bad"], outcomes["dnd"]
     assert isinstance(bad, Rejected) and "Invalid destination address" in bad.reason
     assert not bad.opted_out
-    assert isinstance(dnd, Rejected) and dnd.opted_out and "do-not-disturb" in dnd.reason
+    # REJECTED_DND is a Do-Not-Disturb registration as documented, not a STOP from everything.
+    assert isinstance(dnd, Rejected) and not dnd.opted_out
+    assert "subscribed to DND (Do Not Disturb) services (REJECTED_DND)" in dnd.reason
+
+
+def test_a_stop_arrives_as_error_603_and_is_reported_as_an_opt_out(
+    ib: InfobipProvider, sim: InfobipSimulator, clock: ManualClock
+) -> None:
+    at = clock.now() + HOUR
+    outcomes = _by_key(_send(ib, [_out("stop", OPTED_OUT, at), _out("ok", ANN, at)]))
+    refs = {key: o.ref for key, o in outcomes.items() if isinstance(o, Receipt)}
+    assert set(refs) == {"stop", "ok"}  # Infobip takes it; the STOP shows in the report
+    clock.advance(HOUR + timedelta(minutes=1))
+    reports = {r.ref: r for r in ib.fetch_status(list(refs.values()))}
+    stop, ok = reports[refs["stop"]], reports[refs["ok"]]
+    assert (stop.state, stop.opted_out) == (State.FAILED, True)
+    assert stop.detail == "Content blocked by user opt-out (MO: STOP) (EC_CONTENT_BLOCKED)"
+    assert (ok.state, ok.opted_out) == (State.DELIVERED, False)
 
 
 def test_reschedule_moves_the_whole_bulk(
@@ -424,7 +448,9 @@ def test_error_reasons_in_infobip_words() -> None:
         },
     )
     assert error_reason(v1) == "Nope (BAD_REQUEST)"
-    assert error_reason(v3) == "Request cannot be processed. [messages[0].destinations: empty]"
+    assert error_reason(v3) == (
+        "Request cannot be processed. [messages[0].destinations: empty] (E400)"
+    )
     assert error_reason(httpx.Response(400, text="plain")) == "plain"
 
 
@@ -432,3 +458,176 @@ def test_send_at_format(clock: ManualClock) -> None:
     assert format_send_at(clock.now() + timedelta(milliseconds=7)) == (
         "2026-12-01T09:00:00.007+0000"
     )
+
+
+# -- what the key's scopes allow (x-scopes) ---------------------------------------------------
+
+TUTORIAL_KEY = "ib-key-tutorial-51a0"  # made as Infobip's scheduling tutorial says
+LOGS_KEY = "ib-key-logs-only-7c2e"
+
+
+def test_check_lists_what_a_full_key_can_do_and_changes_nothing(
+    ib: InfobipProvider, sim: InfobipSimulator
+) -> None:
+    said = ib.check()
+    assert said.endswith(
+        "accepted the API key: can send and schedule ✓; can check scheduled bulks ✓; "
+        "can reschedule, pause and cancel ✓; can preview on Infobip ✓; can read message logs ✓."
+    )
+    # Read-only probes: nothing created, changed or handed out.
+    assert sim.bodies == [] and sim.bulks == {} and sim.messages == []
+    assert "PUT" not in {method for method, _, _ in sim.log}
+
+
+def test_a_tutorial_key_passes_for_sending_and_says_what_it_lacks(
+    sim: InfobipSimulator, clock: ManualClock, tmp_path: Path
+) -> None:
+    sim.add_key(TUTORIAL_KEY, "sms:message:send")
+    provider = _provider(sim, clock, tmp_path, api_key=TUTORIAL_KEY)
+    try:
+        said = provider.check()
+    finally:
+        provider.close()
+    assert "can send and schedule ✓; can check scheduled bulks ✓" in said
+    assert "can reschedule, pause and cancel ✗ (the key lacks sms:manage)" in said
+    assert "can preview on Infobip ✗ (the key lacks sms:manage)" in said
+    assert "can read message logs ✗ (the key lacks sms:logs:read or sms:manage)" in said
+
+
+def test_a_key_that_cannot_send_fails_the_check_with_the_list(
+    sim: InfobipSimulator, clock: ManualClock, tmp_path: Path
+) -> None:
+    sim.add_key(LOGS_KEY, "sms:logs:read")
+    provider = _provider(sim, clock, tmp_path, api_key=LOGS_KEY)
+    try:
+        with pytest.raises(AuthenticationError) as refused:
+            provider.check()
+    finally:
+        provider.close()
+    said = str(refused.value)
+    assert "accepted the API key, but it cannot send SMS" in said
+    assert "can send and schedule ✗ (the key lacks sms:message:send, message:send or " in said
+    assert "can read message logs ✓" in said
+
+
+def test_a_tutorial_key_schedules_syncs_and_is_told_why_it_cannot_cancel(
+    sim: InfobipSimulator, clock: ManualClock, tmp_path: Path
+) -> None:
+    sim.add_key(TUTORIAL_KEY, "sms:message:send")
+    provider = _provider(sim, clock, tmp_path, api_key=TUTORIAL_KEY)
+    try:
+        [receipt] = _receipts(provider, [_out("k1", ANN, clock.now() + HOUR)])
+        with pytest.raises(ForbiddenError) as refused:
+            provider.cancel(receipt.ref)
+        assert provider.preview("hello") is None  # no server preview: the local count stands
+        clock.advance(HOUR + timedelta(minutes=1))
+        [report] = provider.fetch_status([receipt.ref])
+    finally:
+        provider.close()
+    said = str(refused.value)
+    assert said.startswith("Infobip refused to cancel with this API key: it lacks sms:manage")
+    assert "Forbidden (FORBIDDEN)" in said and "refused the API key" not in said
+    assert sim.bulk_status(split_ref(receipt.ref)[0]) == "FINISHED"  # not cancelled
+    assert report.state is State.DELIVERED  # from the delivery reports; logs are closed to it
+
+
+# -- deliveryTimeWindow: at least an hour, and the recipients' allowed hours -----------------
+
+
+@pytest.mark.parametrize("window", ["08:00-08:30", "08:00-08:59", "21:00-08:00"])
+def test_a_delivery_window_under_an_hour_is_refused_when_the_account_is_saved(
+    clock: ManualClock, tmp_path: Path, window: str
+) -> None:
+    with pytest.raises(InvalidInput, match="at least one hour") as caught:
+        build(
+            home=tmp_path,
+            clock=clock,
+            options={"delivery_window": window},
+            base_url="https://x.api.infobip.com",
+            api_key="k",
+        )
+    assert caught.value.field == "option"
+    # An hour exactly is Infobip's minimum, and accepted.
+    build(
+        home=tmp_path,
+        clock=clock,
+        options={"delivery_window": "08:00-09:00"},
+        base_url="https://x.api.infobip.com",
+        api_key="k",
+    ).close()
+
+
+def test_the_simulator_refuses_a_window_under_an_hour_as_infobip_documents(
+    sim: InfobipSimulator,
+) -> None:
+    window = {"days": ["MONDAY"], "from": {"hour": 8, "minute": 0}, "to": {"hour": 8, "minute": 30}}
+    body = {
+        "messages": [
+            {
+                "destinations": [{"to": "41793026727"}],
+                "content": {"text": "hi"},
+                "options": {"deliveryTimeWindow": window},
+            }
+        ]
+    }
+    with httpx.Client(base_url=sim.base_url, headers={"Authorization": f"App {KEY}"}) as http:
+        answer = http.post("/sms/3/messages", json=body)
+    assert answer.status_code == 400
+    assert answer.json()["errorCode"] == "E400"
+    [violation] = answer.json()["violations"]
+    assert violation["property"] == "messages[0].options.deliveryTimeWindow"
+    assert sim.messages == []
+
+
+def test_recipients_allowed_hours_go_to_infobip_so_it_holds_a_late_release_until_morning(
+    ib: InfobipProvider, sim: InfobipSimulator, clock: ManualClock
+) -> None:
+    from datetime import time
+    from zoneinfo import ZoneInfo
+
+    day = clock.now().date()
+    zurich = DeliveryWindow.allowed(time(8), time(21), ZoneInfo("Europe/Zurich"), day)
+    kolkata = DeliveryWindow.allowed(time(8), time(21), ZoneInfo("Asia/Kolkata"), day)
+    assert zurich == DeliveryWindow(time(7), time(20))  # UTC, in winter
+    assert kolkata == DeliveryWindow(time(2, 30), time(15, 30))
+    at = clock.now() + HOUR
+    outs = [
+        replace(_out("zh", ANN, at), window=zurich),
+        replace(_out("in", "+919876543210", at), window=kolkata),
+    ]
+    receipts = {r.key: r for r in _receipts(ib, outs)}
+    # Each window is its own content, so its own bulk of one messages[] entry.
+    windows = [m["options"]["deliveryTimeWindow"] for b in sim.bodies for m in b["messages"]]
+    every_day = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
+    assert windows == [
+        {"days": every_day, "from": {"hour": 7, "minute": 0}, "to": {"hour": 20, "minute": 0}},
+        {"days": every_day, "from": {"hour": 2, "minute": 30}, "to": {"hour": 15, "minute": 30}},
+    ]
+    assert len({split_ref(r.ref)[0] for r in receipts.values()}) == 2
+    # Moved (say, by a late pause and resume) to 01:00 UTC: Infobip holds the Zurich message
+    # until 07:00 UTC instead of waking the recipient.
+    night = datetime.combine(day + timedelta(days=1), time(1), UTC)
+    ib.reschedule(receipts["zh"].ref, night)
+    clock.set(night + timedelta(minutes=30))
+    assert sim.message("zh").to == ANN.removeprefix("+")
+    statuses = {r.ref: r.state for r in ib.fetch_status([receipts["zh"].ref])}
+    assert statuses[receipts["zh"].ref] is not State.DELIVERED
+    clock.set(datetime.combine(day + timedelta(days=1), time(7, 1), UTC))
+    [report] = ib.fetch_status([receipts["zh"].ref])
+    assert report.state is State.DELIVERED
+
+
+def test_hours_the_account_sets_take_precedence_over_the_recipients(
+    sim: InfobipSimulator, clock: ManualClock, tmp_path: Path
+) -> None:
+    from datetime import time
+
+    options = {"delivery_window": "09:00-17:00", "delivery_days": "MON,TUE,WED,THU,FRI"}
+    provider = _provider(sim, clock, tmp_path, options=options)
+    try:
+        out = replace(_out("k1", ANN, clock.now() + HOUR), window=DeliveryWindow(time(7), time(20)))
+        _send(provider, [out])
+    finally:
+        provider.close()
+    window = sim.bodies[0]["messages"][0]["options"]["deliveryTimeWindow"]
+    assert (window["from"], window["to"]) == ({"hour": 9, "minute": 0}, {"hour": 17, "minute": 0})

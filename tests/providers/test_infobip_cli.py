@@ -227,3 +227,26 @@ def test_rescheduling_one_message_of_a_bulk_moves_only_it(
     assert bulks[first] != bulks[second]
     assert sim.bulks[bulks[first]].send_at == clock.now() + timedelta(hours=4)
     assert sim.bulks[bulks[second]].send_at == clock.now() + timedelta(hours=1)
+
+
+def test_provider_test_shows_the_keys_capability_checklist(cli: Cli, sim: InfobipSimulator) -> None:
+    tutorial = "ib-key-tutorial-51a0"  # sms:message:send only, as Infobip's tutorial makes it
+    sim.add_key(tutorial, "sms:message:send")
+    args = ("provider", "add", "Tutorial", "--kind", "infobip", "--base-url", sim.base_url)
+    assert cli(*args, "--option", "timeout=0.2", stdin=tutorial + "\n").code == 0
+    r = cli("provider", "test", "Tutorial")
+    assert r.code == 0, r.err
+    assert "can send and schedule ✓" in r.out
+    assert "can reschedule, pause and cancel ✗ (the key lacks sms:manage)" in r.out
+    assert tutorial not in r.out + r.err
+
+
+def test_a_delivery_window_under_an_hour_is_refused_at_save_and_nothing_is_stored(
+    cli: Cli, sim: InfobipSimulator
+) -> None:
+    args = ("provider", "add", "Short", "--kind", "infobip", "--base-url", sim.base_url)
+    r = cli(*args, "--option", "delivery_window=08:00-08:30", stdin=KEY + "\n")
+    assert r.code == 2
+    assert "at least one hour" in r.err and len(r.err.strip().splitlines()) == 1
+    assert "Short" not in {a["name"] for a in cli("provider", "list", "--json").json()}
+    assert sim.log == []

@@ -9,16 +9,18 @@ from datetime import timedelta
 import pytest
 
 from smsdesk.core.clock import ManualClock
+from smsdesk.core.errors import InvalidInput
 from smsdesk.engine.context import AppContext
 from smsdesk.engine.outbox import RECONCILE_INTERVAL, Dispatcher
 from smsdesk.engine.service import Service
 from smsdesk.providers.infobip import split_ref
-from smsdesk.store.models import Message
+from smsdesk.store.models import Message, OptOut
 from tests.simulators.base import Fault
 from tests.simulators.infobip import InfobipSimulator
 
 KEY = "ib-key-5f0c9e21d7"
 ANN, BOB, FAILS, OPTED_OUT = "+41793026727", "+41793026834", "+41793020001", "+41793026999"
+DND = "+41793026998"
 HOUR = timedelta(hours=1)
 
 
@@ -27,6 +29,7 @@ def sim(clock: ManualClock) -> Iterator[InfobipSimulator]:
     simulator = InfobipSimulator(clock, api_key=KEY, stall=0.5)
     simulator.fail_prefixes = ("4179302000",)
     simulator.opted_out = {OPTED_OUT.removeprefix("+")}
+    simulator.dnd = {DND.removeprefix("+")}
     simulator.start()
     yield simulator
     simulator.stop()
@@ -160,13 +163,34 @@ def test_unclear_send_now_is_reconciled_too(
 def test_rejections_fail_only_their_message(
     svc: Service, ctx: AppContext, clock: ManualClock, sim: InfobipSimulator
 ) -> None:
-    ok, dnd = _schedule(svc, clock, HOUR, ANN, OPTED_OUT)
+    ok, dnd = _schedule(svc, clock, HOUR, ANN, DND)
     report = Dispatcher(ctx).run_once()
     assert (report.handed_off, report.failed) == (1, 1)
     assert _state(svc, ok) == "scheduled"
     view = svc.show(dnd)[0]
     assert view.state == "failed" and view.last_error
-    assert "do-not-disturb" in view.last_error and "REJECTED_DND" in view.last_error
+    assert "Do Not Disturb" in view.last_error and "REJECTED_DND" in view.last_error
+    with ctx.db.read() as s:
+        assert s.get(OptOut, DND) is None  # documented as DND, not a STOP
+
+
+def test_a_stop_reported_after_the_hand_off_opts_the_number_out(
+    svc: Service, ctx: AppContext, clock: ManualClock, sim: InfobipSimulator
+) -> None:
+    [msg_id] = _schedule(svc, clock, timedelta(minutes=10), OPTED_OUT)
+    assert Dispatcher(ctx).run_once().handed_off == 1
+    clock.advance(timedelta(minutes=11))
+    Dispatcher(ctx).run_once()
+    view = svc.show(msg_id)[0]
+    assert view.state == "failed"
+    assert view.last_error == "Content blocked by user opt-out (MO: STOP) (EC_CONTENT_BLOCKED)"
+    with ctx.db.read() as s:
+        entry = s.get(OptOut, OPTED_OUT)
+    assert entry is not None and "EC_CONTENT_BLOCKED" in entry.source
+    # A new message to that number is refused before anything reaches Infobip.
+    with pytest.raises(InvalidInput, match="has opted out"):
+        _schedule(svc, clock, HOUR, OPTED_OUT)
+    assert len(sim.bodies) == 1
 
 
 def test_undeliverable_number_fails_with_infobip_reason(
@@ -199,7 +223,7 @@ def test_beyond_180_days_it_waits_here_then_goes_to_infobip(
     assert body["options"]["schedule"]["sendAt"].startswith("2027-06-19T09:00")
 
 
-def test_wrong_key_fails_the_hand_off_clearly(
+def test_a_wrong_key_holds_the_hand_off_back_clearly(
     ctx: AppContext, clock: ManualClock, sim: InfobipSimulator
 ) -> None:
     svc = Service(ctx)
@@ -209,7 +233,11 @@ def test_wrong_key_fails_the_hand_off_clearly(
     Dispatcher(ctx).run_once()
     assert sim.creates_by_key() == {}
     view = svc.show(msg_id)[0]
-    # The default account is still the Sandbox; the Infobip one failed clearly.
+    # The default account is still the Sandbox; the Infobip one is held back, with the
+    # reason, until its key is fixed (nothing was taken, so nothing failed).
     assert view.state == "scheduled" and view.provider == "Sandbox"
-    failed = svc.list_messages("failed")
-    assert len(failed) == 1 and "refused the API key" in (failed[0].last_error or "")
+    assert svc.list_messages("failed") == []
+    [held] = [m for m in svc.list_messages("queued") if m.provider == "Infobip"]
+    assert "refused the API key" in (held.last_error or "")
+    Dispatcher(ctx).run_once()
+    assert sim.creates_by_key() == {}  # not asked again and again

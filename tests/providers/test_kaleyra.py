@@ -246,11 +246,36 @@ def test_wrong_key_is_an_authentication_error_that_never_shows_the_key(
     assert sim.creates == []
 
 
-def test_check_uses_an_authenticated_get(
+def test_check_uses_a_documented_read_only_call_and_says_what_it_did_not_prove(
     client: kaleyra.KaleyraProvider, sim: KaleyraSimulator
 ) -> None:
-    assert client.check() == f"Kaleyra account {DEFAULT_SID}: the API key was accepted."
-    assert sim.log == [("GET", f"/v1/{DEFAULT_SID}/balance", "ok")]
+    said = client.check()
+    assert said.startswith(f"Kaleyra account {DEFAULT_SID}: the API key and SID were accepted")
+    assert "not checked: sender ID approval" in said
+    # "Get Callback Profiles Detail", not the undocumented /balance (which answers 404 here).
+    path = f"/v1/{DEFAULT_SID}/callback/profiles"
+    assert sim.log == [("GET", path, "ok")]
+    assert sim.query_values("GET", path, "limit") == ["1"]
+    assert sim.messages == {}  # nothing was sent to prove it
+    with httpx.Client(base_url=sim.base_url, headers={"api-key": KEY}) as http:
+        assert http.get(f"/v1/{DEFAULT_SID}/balance").status_code == 404
+
+
+def test_non_gsm_text_carries_the_unicode_flag(
+    client: kaleyra.KaleyraProvider, sim: KaleyraSimulator, clock: ManualClock
+) -> None:
+    hindi, plain = "+919876543211", "+919876543212"
+    texts = {hindi: "आपकी अपॉइंटमेंट कल है", plain: "Ciao, è domani alle 10:00 {sala 3}"}
+    for n, (to, text) in enumerate(texts.items()):
+        msg = Outgoing(f"k{n}", to, text, None, clock.now() + timedelta(hours=1))
+        [outcome] = client.schedule([msg])
+        assert isinstance(outcome, Receipt)
+    by_to = {fields["to"]: fields for fields in sim.creates}
+    assert by_to[hindi]["unicode"] == "1"
+    assert "unicode" not in by_to[plain]  # GSM-7 text (extension table too) needs no flag
+    # So the phone shows what was written.
+    assert sim.handset_text(sim.message_to(hindi)) == texts[hindi]
+    assert sim.handset_text(sim.message_to(plain)) == texts[plain]
 
 
 # -- faults at the create request ---------------------------------------------------------
@@ -417,25 +442,28 @@ def test_cancel_and_reschedule_are_refused_without_a_request(
 def _recording(seen: list[httpx.Request]) -> httpx.MockTransport:
     def handle(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, json={"balance": "1"})
+        return httpx.Response(200, json={"code": "RBC024", "data": [], "error": {}})
 
     return httpx.MockTransport(handle)
 
 
 @pytest.mark.parametrize(
-    ("region", "host"),
+    ("options", "host"),
     [
-        (None, "api.in.kaleyra.io"),
-        ("IN", "api.in.kaleyra.io"),
-        ("sg", "api.ap.kaleyra.io"),
-        ("EU", "api.eu.kaleyra.io"),
+        ({}, "api.in.kaleyra.io"),
+        ({"region": "IN"}, "api.in.kaleyra.io"),
+        # The current page's SG host; an earlier version said api.ap.kaleyra.io.
+        ({"region": "sg"}, "api.kaleyra.io"),
+        ({"region": "EU"}, "api.eu.kaleyra.io"),
+        ({"region": "NA"}, "api.na.kaleyra.ai"),
+        # Where the documentation disagrees, the account names its host.
+        ({"region": "SG", "host": "API.ap.kaleyra.io "}, "api.ap.kaleyra.io"),
     ],
 )
-def test_region_selects_the_pod(
-    clock: ManualClock, tmp_path: Path, region: str | None, host: str
+def test_region_or_host_selects_the_pod(
+    clock: ManualClock, tmp_path: Path, options: dict[str, str], host: str
 ) -> None:
     seen: list[httpx.Request] = []
-    options = {} if region is None else {"region": region}
     provider = _build(clock, tmp_path, None, transport=_recording(seen), **options)
     try:
         provider.check()
@@ -443,7 +471,7 @@ def test_region_selects_the_pod(
         provider.close()
     [request] = seen
     assert (request.url.scheme, request.url.host) == ("https", host)
-    assert request.url.path == f"/v1/{DEFAULT_SID}/balance"
+    assert request.url.path == f"/v1/{DEFAULT_SID}/callback/profiles"
     assert request.headers["api-key"] == KEY
 
 
@@ -453,6 +481,8 @@ def test_region_selects_the_pod(
         ({"sid": ""}, KEY, "option"),
         ({"sid": "HX/../x"}, KEY, "option"),
         ({"region": "US"}, KEY, "option"),
+        ({"host": "api.kaleyra.io.example.com"}, KEY, "option"),  # the key stays with Kaleyra
+        ({"host": "https://api.ap.kaleyra.io/v1"}, KEY, "option"),
         ({"type": "PROMO"}, KEY, "option"),
         ({"timeout": "soon"}, KEY, "option"),
         ({}, None, "api_key"),

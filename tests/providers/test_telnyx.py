@@ -15,8 +15,22 @@ from typing import Any
 import pytest
 
 from smsdesk.core.clock import ManualClock
-from smsdesk.providers.base import CannotTell, Outgoing, PermanentError, Receipt, Rejected
-from smsdesk.providers.telnyx import RATE_LIMIT_PER_SECOND, TelnyxProvider, build
+from smsdesk.providers.base import (
+    AuthenticationError,
+    CannotTell,
+    Outgoing,
+    PermanentError,
+    Receipt,
+    Rejected,
+    TransientError,
+)
+from smsdesk.providers.telnyx import (
+    RATE_LIMIT_PER_SECOND,
+    TelnyxProvider,
+    build,
+    paced_times,
+    throughput_warning,
+)
 from tests.cli_runner import Run, run_cli
 from tests.simulators.telnyx import OPTED_OUT, PROFILE_ID, TelnyxSimulator
 
@@ -148,11 +162,12 @@ def test_a_wrong_key_is_a_clear_error_that_never_shows_the_key(desk: Desk) -> No
     assert run.code == 1
     assert "Telnyx refused the API key or account (401)" in run.err
     assert wrong not in run.err + run.out
-    # A hand-off with that key fails the message with the same reason, and nothing is created.
+    # A hand-off with that key is refused with the same reason and nothing is created; the
+    # message waits (queued) for the key to be fixed rather than failing.
     msg_id = desk.schedule(timedelta(hours=1))
     desk.dispatch()
     shown = desk.show(msg_id)
-    assert shown["state"] == "failed"
+    assert shown["state"] == "queued"
     assert "refused the API key" in shown["last_error"] and wrong not in json.dumps(shown)
     assert desk.sim.creates_by_recipient() == {}
 
@@ -451,3 +466,167 @@ def test_send_at_goes_out_in_utc(client: TelnyxProvider, clock: ManualClock) -> 
     [receipt] = client.schedule([Outgoing("k1", TO, "Hi", SENDER, local)])
     assert isinstance(receipt, Receipt)
     assert receipt.send_at == datetime(2026, 12, 1, 17, 30, tzinfo=UTC)
+
+
+# -- the spec's own answers: 403 on cancel, rate-limit headers, number pools, pages ----------
+
+
+def test_a_403_refusing_a_cancel_is_telnyxs_reason_not_a_bad_key(
+    client: TelnyxProvider, sim: TelnyxSimulator, clock: ManualClock, tmp_path: Path
+) -> None:
+    [receipt] = client.schedule([_out(clock, None)])
+    assert isinstance(receipt, Receipt)
+    with pytest.raises(PermanentError) as refused:
+        client.cancel(receipt.ref)
+    assert not isinstance(refused.value, AuthenticationError)
+    assert ("DELETE", f"/v2/messages/{receipt.ref}", "ok") in sim.log
+    said = str(refused.value)
+    assert "no longer scheduled" in said and "API key" not in said
+    assert said.endswith(
+        "Telnyx said: Only messages with status=scheduled and send_at more than a minute from "
+        "now can be cancelled. (code 10010)"
+    )
+    # A key Telnyx does not know is still a key problem, on the same endpoint (401).
+    wrong = build(
+        home=tmp_path,
+        clock=clock,
+        options={"timeout": "0.2"},
+        base_url=sim.base_url,
+        api_key="KEYwrong-0c1d2e3f4a5b",
+    )
+    try:
+        with pytest.raises(AuthenticationError):
+            wrong.cancel(receipt.ref)
+    finally:
+        wrong.close()
+
+
+def test_a_refused_cancel_in_the_window_names_telnyxs_reason(
+    desk: Desk, clock: ManualClock
+) -> None:
+    desk.add()
+    msg_id = desk.schedule(timedelta(minutes=10))
+    desk.dispatch()
+    clock.advance(timedelta(minutes=9, seconds=30))
+    run = desk.cli("cancel", msg_id)
+    assert run.code == 1
+    assert "Telnyx said: Only messages with status=scheduled" in run.out
+    assert "API key" not in run.out + run.err
+    assert desk.cli("provider", "test", "Telnyx").code == 0  # the account is fine
+
+
+def test_rate_limit_headers_hold_back_the_next_create_until_the_reset(
+    client: TelnyxProvider, sim: TelnyxSimulator, clock: ManualClock
+) -> None:
+    sim.rate_limit = (3, 60.0)
+    for n in range(3):
+        [ok] = client.schedule([_out(clock, timedelta(hours=1), f"+1202555{n:04d}")])
+        assert isinstance(ok, Receipt)
+    clock.advance(timedelta(seconds=20))
+    # The third answer said "x-ratelimit-remaining: 0, x-ratelimit-reset: 60": a fourth create
+    # now would only be refused, so it is not sent; the engine waits what is left.
+    with pytest.raises(TransientError) as held:
+        client.schedule([_out(clock, timedelta(hours=1), "+12025550009")])
+    assert held.value.retry_after == pytest.approx(40.0)
+    assert sim.requests_to("POST", "/v2/messages") == 3
+    assert all(status == "ok" for _, _, status in sim.log)
+    clock.advance(timedelta(seconds=40))
+    [later] = client.schedule([_out(clock, timedelta(hours=1), "+12025550009")])
+    assert isinstance(later, Receipt)
+
+
+def test_status_reads_wait_out_a_short_rate_limit_reset(
+    client: TelnyxProvider, sim: TelnyxSimulator, clock: ManualClock
+) -> None:
+    refs = []
+    for n in range(3):
+        [receipt] = client.schedule([_out(clock, timedelta(hours=1), f"+1202555{n:04d}")])
+        assert isinstance(receipt, Receipt)
+        refs.append(receipt.ref)
+    sim.rate_limit = (2, 4.0)
+    started = clock.now()
+    reports = client.fetch_status(refs)
+    assert [r.ref for r in reports] == refs
+    # The third read waited for the reset on the clock instead of meeting a 429.
+    gets = [(m, status) for m, _, status in sim.log if m == "GET"]
+    assert gets == [("GET", "ok")] * 3
+    assert clock.now() - started >= timedelta(seconds=4)
+
+
+def test_a_429_without_retry_after_waits_for_x_ratelimit_reset(
+    client: TelnyxProvider, sim: TelnyxSimulator, clock: ManualClock
+) -> None:
+    sim.rate_limit = (1, 30.0)
+    sim.rate_limit_used(1)  # another program with the same key used the limit up
+    with pytest.raises(TransientError) as busy:
+        client.schedule([_out(clock, timedelta(hours=1))])
+    assert busy.value.retry_after == pytest.approx(30.0)
+    assert sim.creates_by_recipient() == {}
+
+
+def test_an_account_without_a_sender_sends_from_its_profiles_number_pool(desk: Desk) -> None:
+    pool_number = "+12025550177"
+    desk.sim.number_pools[PROFILE_ID] = [pool_number]
+    desk.add("--option", f"messaging_profile_id={PROFILE_ID}", sender=False)
+    msg_id = desk.schedule(timedelta(hours=1))
+    desk.dispatch()
+    assert desk.show(msg_id)["state"] == "scheduled"
+    [body] = desk.sim.create_bodies
+    assert "from" not in body and body["messaging_profile_id"] == PROFILE_ID
+    [held] = desk.sim.live()
+    assert held.sender == pool_number
+
+
+def test_provider_test_counts_profiles_on_every_page(desk: Desk) -> None:
+    for n in range(300):
+        desk.sim.profiles[f"00000000-0000-4000-8000-{n:012d}"] = f"Desk {n}"
+    desk.add()
+    run = desk.cli("provider", "test", "Telnyx")
+    assert run.out.strip() == "OK: Telnyx: API key accepted; 301 messaging profile(s)."
+    path = "/v2/messaging_profiles"
+    assert desk.sim.query_values("GET", path, "page[number]") == ["1", "2"]
+    assert desk.sim.query_values("GET", path, "page[size]") == ["250", "250"]
+
+
+def test_a_burst_from_one_long_code_is_warned_of_and_spread_times_avoid_the_queue(
+    client: TelnyxProvider, sim: TelnyxSimulator, clock: ManualClock
+) -> None:
+    sim.long_code_throttle = True
+    at = clock.now() + timedelta(hours=1)
+    bunched = [at] * 12
+    warning = throughput_warning(SENDER, bunched)
+    assert warning is not None
+    assert "12 messages from the long code" in warning and SENDER not in warning
+    assert "at most one every 10 seconds" in warning and "about 2 minutes late" in warning
+    refs = []
+    for n, when in enumerate(bunched):
+        [r] = client.schedule([Outgoing(f"b{n}", f"+1202555{n:04d}", "Hi", SENDER, when)])
+        assert isinstance(r, Receipt)
+        refs.append(r.ref)
+    clock.set(at + timedelta(seconds=35))
+    states = [r.state.value for r in client.fetch_status(refs)]
+    # Four left (at +0, +10, +20, +30 s); queued ones still read as sent (at Telnyx).
+    assert len(states) == 12
+    assert sum(1 for m in sim.messages.values() if sim.leaves_at(m) > clock.now()) == 8
+    # Spread as paced_times says, nothing waits in Telnyx's queue and there is no warning.
+    spread = paced_times(SENDER, bunched)
+    assert throughput_warning(SENDER, spread) is None
+    assert spread[-1] - spread[0] == timedelta(seconds=110)
+    # A toll-free number (20 a second) or a number pool (no sender) needs no warning.
+    assert throughput_warning("+18005550100", bunched) is None
+    assert throughput_warning(None, bunched) is None
+
+
+def test_a_stop_reported_at_send_time_opts_the_number_out(desk: Desk, clock: ManualClock) -> None:
+    desk.add()
+    desk.schedule(timedelta(minutes=30), OTHER)
+    desk.dispatch()
+    desk.sim.opt_out(OTHER)
+    clock.advance(timedelta(minutes=31))
+    desk.dispatch()
+    # Telnyx's 40300 at send time put the number on the opt-out list: no new message to it.
+    run = desk.cli(
+        "schedule", "--to", OTHER, "--text", "Again", "--at", desk.at(timedelta(hours=1))
+    )
+    assert run.code == 2 and "opted out" in run.err
+    assert desk.sim.creates_by_recipient() == {OTHER: 1}

@@ -183,7 +183,10 @@ def test_refused_cancel_close_to_the_send_time_says_so(
     client = make(_cancel_handler(httpx.Response(200, json=_message("m", "scheduled", soon))))
     with pytest.raises(PermanentError) as caught:
         client.cancel("m")
-    assert str(caught.value) == "Telnyx cannot cancel a message within 1 minute of its send time."
+    assert str(caught.value) == (
+        "Telnyx cannot cancel a message within 1 minute of its send time. "
+        "Telnyx said: Bad (code 10015)"
+    )
 
 
 def test_refused_cancel_of_a_cancelled_message_is_done(

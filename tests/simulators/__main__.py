@@ -17,6 +17,7 @@ SIMULATORS = {
     "infobip": "tests.simulators.infobip:InfobipSimulator",
     "telnyx": "tests.simulators.telnyx:TelnyxSimulator",
     "kaleyra": "tests.simulators.kaleyra:KaleyraSimulator",
+    "twilio": "tests.simulators.twilio:TwilioSimulator",
 }
 
 

@@ -2,14 +2,18 @@
 the 15 minutes .. 3 months scheduling window with Kaleyra's E402 body, and statuses that move
 on after the send time.
 
-Documented: the create fields, the response shape, the E402 body, and the SMS Status API
-``GET /v1/<SID>/sms/status?message_ids=<id>,<id>`` answering ``{"data": [{"campaign_id",
-"status", "status_details"}], "error": {}}`` with the statuses Delivered, UnDelivered, NotSent,
-Sent. Simulated where Kaleyra's documentation is silent: error codes other than E402 (the
-``_CODES`` table), the balance endpoint, the status of a message before its send time
-("Scheduled"), and what a status request with an unknown id gets (``unknown_ids``: "omit"
-leaves it out of ``data``, "refuse" answers 400 for the whole request). There is no cancel or
-reschedule endpoint, as smsdesk assumes.
+Documented: the create fields (including ``unicode``), the response shape, the E402 body, the
+SMS Status API ``GET /v1/<SID>/sms/status?message_ids=<id>,<id>`` answering ``{"data":
+[{"campaign_id", "status", "status_details"}], "error": {}}`` with the statuses Delivered,
+UnDelivered, NotSent, Sent, and the read-only "Get Callback Profiles Detail" call
+``GET /v1/<SID>/callback/profiles?limit=&offset=`` (developers.kaleyra.io,
+platform-apis-get-callback-profiles-detail). Simulated where Kaleyra's documentation is silent:
+error codes other than E402 (the ``_CODES`` table), the callback profile list's answer (shaped
+like the documented single-profile answer), the status of a message before its send time
+("Scheduled"), what a status request with an unknown id gets (``unknown_ids``: "omit" leaves it
+out of ``data``, "refuse" answers 400 for the whole request), and how non-GSM text sent without
+``unicode`` reaches the handset (``handset_text``: each such character as "?"). There is no
+cancel or reschedule endpoint, and no ``/balance``: undocumented paths answer 404.
 
 Numbers starting with ``fail_prefix`` fail after their send time; numbers in ``dnd`` (India's
 Do-Not-Disturb registry) fail too when the message is promotional (MKT); numbers in
@@ -26,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
 from smsdesk.core.clock import Clock
+from smsdesk.core.segments import GSM7_BASIC, GSM7_EXTENSION
 from tests.simulators.base import Request, Response, Simulator
 
 DEFAULT_SID = "HXIN1700000000IN"
@@ -34,6 +39,9 @@ TIME_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}")
 E402 = (
     "Message can be scheduled for after 15 minutes from current time and before 3 months from now."
 )
+# "-d "unicode=1"" (sms-api-send-with-unicode) and "-d "unicode=Auto"" (sms-api-send-the-
+# first-sms sample): the only values the documentation shows, so the only ones accepted here.
+UNICODE_VALUES = ("1", "Auto")
 # Codes the documentation does not give; the simulator's own, in Kaleyra's error shape.
 _CODES = {
     "auth": "E401",
@@ -62,6 +70,7 @@ class SimMessage:
     type: str
     send_at: datetime
     created_at: datetime
+    unicode: str | None = None
 
 
 class KaleyraSimulator(Simulator):
@@ -88,6 +97,9 @@ class KaleyraSimulator(Simulator):
         self.creates: list[dict[str, str]] = []  # every create request that was processed
         self.unknown_ids = "omit"  # or "refuse"
         self.status_queries: list[str] = []  # every message_ids value asked for
+        self.callback_profiles: list[dict[str, object]] = [
+            {"profile_id": f"IN_{uuid.UUID(int=1)}", "title": "front desk", "status": 1}
+        ]
 
     # -- what tests look at -------------------------------------------------------------------
 
@@ -116,8 +128,8 @@ class KaleyraSimulator(Simulator):
             return self._create(_fields(request))
         if rest == ["sms", "status"] and method == "GET":
             return self._status(request.query.get("message_ids", ""))
-        if rest == ["balance"] and method == "GET":
-            return self._balance()
+        if rest == ["callback", "profiles"] and method == "GET":
+            return self._callback_profiles(request.query)
         return _error(404, "missing", f"No {method} /{'/'.join(rest)} here.")
 
     def _create(self, fields: dict[str, str]) -> Response:
@@ -136,6 +148,9 @@ class KaleyraSimulator(Simulator):
             return _error(400, "sender", "Sender ID is not approved.", sender="not approved")
         if to in self.blocked:
             return _error(400, "number", "The number is not valid.", to="invalid")
+        unicode = fields.get("unicode")
+        if unicode is not None and unicode not in UNICODE_VALUES:
+            return _error(400, "field", "Invalid 'unicode'.", unicode="invalid")
         send_at = now
         if "time" in fields:
             raw = fields["time"]
@@ -157,6 +172,7 @@ class KaleyraSimulator(Simulator):
             kind,
             send_at,
             now,
+            unicode,
         )
         self.messages[msg.message_id] = msg
         return Response(
@@ -201,8 +217,32 @@ class KaleyraSimulator(Simulator):
                 data.append({"campaign_id": ident, "status": status, "status_details": details})
         return Response(200, {"data": data, "error": {}})
 
-    def _balance(self) -> Response:
-        return Response(200, {"balance": "1000.00", "currency": "INR"})
+    def handset_text(self, msg: SimMessage) -> str:
+        """What the recipient's phone shows: non-GSM characters survive only with ``unicode``
+        (the documentation gives the flag, not what happens without it)."""
+        if msg.unicode is not None:
+            return msg.body
+        return "".join(ch if ch in GSM7_BASIC | GSM7_EXTENSION else "?" for ch in msg.body)
+
+    def _callback_profiles(self, query: dict[str, str]) -> Response:
+        # "limit | Number | ... The default limit for callback profiles is 25" (Get Callback
+        # Profiles Detail); the list answer is not shown there, so it mirrors the documented
+        # single-profile answer {"code", "message", "data", "error", "status"}.
+        raw_limit, raw_offset = query.get("limit", "25"), query.get("offset", "0")
+        if not (raw_limit.isdigit() and raw_offset.isdigit()):
+            return _error(400, "field", "Invalid 'limit' or 'offset'.", limit=raw_limit)
+        limit, offset = int(raw_limit), int(raw_offset)
+        page = self.callback_profiles[offset : offset + limit]
+        return Response(
+            200,
+            {
+                "code": "RBC024",
+                "message": "Profiles fetched successfully",
+                "data": page,
+                "error": {},
+                "status": 200,
+            },
+        )
 
 
 def _fields(request: Request) -> dict[str, str]:

@@ -8,10 +8,31 @@ at send time when they opted out after scheduling.
 
 Telnyx has no idempotency key, so ``creates_by_recipient`` counts create requests per number:
 more than one shows a resend.
+
+From the spec excerpt (telnyx-messaging-openapi-excerpt.txt) and Telnyx's pages:
+* a refused cancel is a 403 ("'403': ... messaging_Error ... description: Forbidden" under
+  ``DELETE /messages/{id}``). Its code is not documented: the simulator answers 10010, the
+  code Telnyx's error list calls "Authorization failed", which is exactly the answer smsdesk
+  must not read as a refused key;
+* ``rate_limit`` (requests, seconds; off by default) sends "x-ratelimit-limit,
+  x-ratelimit-remaining, x-ratelimit-reset | Shows the time in seconds until the rate limit
+  resets" on every answer and, once used up, 429 with ``{"errors":[{"code":"10011","title":
+  "Too many requests"}]}`` (rate-limiting page). Whether that 429 also carries Retry-After is
+  not documented: it does not here;
+* ``from`` may be left out when ``messaging_profile_id`` names a profile with a number pool
+  ("Required if sending via number pool", CreateMessageRequest; ``number_pool_settings`` on
+  the profile). Without a pool the simulator refuses it as a missing ``from`` (its choice);
+* ``long_code_throttle`` (off by default): messages due together from one long code leave
+  one every 10 s ("Sender: Long Code 0.1 MPS", messaging rate-limiting page), ``queued`` until
+  their turn;
+* ``GET /v2/messaging_profiles`` pages with ``page[number]`` (from 1) and ``page[size]``
+  (1..250, default 20), answering ``meta`` {total_pages, total_results, page_number,
+  page_size} (PageConsolidated, messaging_PaginationMeta).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from collections import Counter
@@ -25,6 +46,7 @@ from tests.simulators.base import Request, Response, Simulator
 MIN_LEAD = timedelta(minutes=5)
 HORIZON = timedelta(days=5)
 CANCEL_CUTOFF = timedelta(minutes=1)
+LONG_CODE_GAP = timedelta(seconds=10)  # "Long Code 0.1 MPS"
 # +1555000 like the Sandbox (only reachable by a client used directly); +1202555000 is a
 # valid US range, so messages to it pass smsdesk's own number check.
 FAIL_PREFIXES = ("+1555000", "+1202555000")
@@ -73,7 +95,12 @@ class TelnyxSimulator(Simulator):
         self.messages: dict[str, SimMessage] = {}
         self.opted_out: set[str] = set(OPTED_OUT)
         self.profiles = {PROFILE_ID: "Front desk"}
+        self.number_pools: dict[str, list[str]] = {}  # profile id -> its pool's numbers
+        self.rate_limit: tuple[int, float] | None = None  # (requests, per seconds)
+        self.long_code_throttle = False  # one message every 10 s per long code when on
+        self._window: tuple[datetime, int] | None = None  # (window start, requests in it)
         self._creates: Counter[str] = Counter()
+        self.create_bodies: list[dict[str, Any]] = []  # every create request body accepted
 
     # -- what tests ask -------------------------------------------------------------------
 
@@ -88,6 +115,12 @@ class TelnyxSimulator(Simulator):
         with self._lock:
             return [m for m in self.messages.values() if self._status(m, now) == "scheduled"]
 
+    def rate_limit_used(self, requests: int) -> None:
+        """Count ``requests`` made by someone else with the same key in the current window."""
+        with self._lock:
+            start, used = self._window or (self.clock.now(), 0)
+            self._window = (start, used + requests)
+
     def opt_out(self, number: str) -> None:
         with self._lock:
             self.opted_out.add(number)
@@ -95,6 +128,32 @@ class TelnyxSimulator(Simulator):
     # -- routing --------------------------------------------------------------------------
 
     def route(self, request: Request) -> Response:
+        if self.rate_limit is None:
+            return self._route(request)
+        limit, seconds = self.rate_limit
+        now = self.clock.now()
+        start, used = self._window or (now, 0)
+        if now >= start + timedelta(seconds=seconds):
+            start, used = now, 0
+        reset = max(math.ceil((start + timedelta(seconds=seconds) - now).total_seconds()), 0)
+        if used >= limit:
+            response = _error(
+                429, "10011", "Too many requests", "You have exceeded the rate limit."
+            )
+        else:
+            used += 1
+            response = self._route(request)
+        self._window = (start, used)
+        response.headers.update(
+            {
+                "x-ratelimit-limit": str(limit),
+                "x-ratelimit-remaining": str(limit - used),
+                "x-ratelimit-reset": str(reset),
+            }
+        )
+        return response
+
+    def _route(self, request: Request) -> Response:
         if request.headers.get("authorization") != f"Bearer {self.api_key}":
             return _error(
                 401,
@@ -113,9 +172,7 @@ class TelnyxSimulator(Simulator):
             if request.method == "DELETE":
                 return self._cancel(ident)
         if request.method == "GET" and path == "/v2/messaging_profiles":
-            data = [self._profile(pid) for pid in self.profiles]
-            meta = {"total_results": len(data), "page_number": 1, "page_size": 20}
-            return Response(200, {"data": data, "meta": {**meta, "total_pages": 1}})
+            return self._profiles_page(request.query)
         if request.method == "GET" and path.startswith("/v2/messaging_profiles/"):
             pid = path.removeprefix("/v2/messaging_profiles/")
             if pid in self.profiles:
@@ -129,17 +186,21 @@ class TelnyxSimulator(Simulator):
             return _error(400, "10023", "Invalid JSON", "The body is not JSON.")
         if not isinstance(body, dict):
             return _error(400, "10015", "Bad Request", "The body must be an object.")
-        for name in ("from", "to", "text"):
+        profile = body.get("messaging_profile_id")
+        pool = self.number_pools.get(profile) if isinstance(profile, str) else None
+        required = ("to", "text") if pool and "from" not in body else ("from", "to", "text")
+        for name in required:
             if not isinstance(body.get(name), str) or not body[name]:
                 return _error(
                     422, "10004", "Missing required parameter", f"'{name}' is required", f"/{name}"
                 )
-        to, sender = body["to"], body["from"]
+        to = body["to"]
+        # The pool's choice of number is Telnyx's own; the simulator takes the first.
+        sender = body["from"] if "from" in body else (pool or [""])[0]
         if not _E164.fullmatch(to):
             return _error(
                 422, "10016", "Phone number must be in +E.164 format", "Invalid 'to'", "/to"
             )
-        profile = body.get("messaging_profile_id")
         if profile is not None and profile not in self.profiles:
             return _error(
                 422,
@@ -186,6 +247,7 @@ class TelnyxSimulator(Simulator):
         )
         self.messages[msg.id] = msg
         self._creates[to] += 1
+        self.create_bodies.append(body)
         return Response(200, {"data": self._record(msg, now, fresh=True)})
 
     def _show(self, ident: str) -> Response:
@@ -199,29 +261,51 @@ class TelnyxSimulator(Simulator):
         if msg is None:
             return _error(404, "10005", "Resource not found", f"No message {ident}")
         now = self.clock.now()
-        # Real wording for this refusal is not documented (unconfirmed); the shape is Telnyx's.
+        # "Only messages with `status=scheduled` and `send_at` more than a minute from now can
+        # be cancelled", refused with the documented 403 (its code: see the docstring).
         if self._status(msg, now) != "scheduled" or msg.send_at - now <= CANCEL_CUTOFF:
             return _error(
-                422,
-                "10015",
-                "Bad Request",
-                "Only scheduled messages more than 1 minute before send_at can be cancelled.",
+                403,
+                "10010",
+                "Forbidden",
+                "Only messages with status=scheduled and send_at more than a minute from now "
+                "can be cancelled.",
             )
         msg.cancelled = True
         return Response(200, {"data": self._record(msg, now)})
 
     # -- state ----------------------------------------------------------------------------
 
+    def leaves_at(self, msg: SimMessage) -> datetime:
+        """When it leaves Telnyx: at its time, or, with ``long_code_throttle``, after the
+        messages due before it from the same long code, one every 10 s ("Long Code 0.1 MPS",
+        messaging rate-limiting page)."""
+        if not self.long_code_throttle or not msg.sender.startswith("+"):
+            return msg.send_at
+        queue = sorted(
+            (m for m in self.messages.values() if m.sender == msg.sender and not m.cancelled),
+            key=lambda m: (m.send_at, m.created_at),
+        )
+        leaving: datetime | None = None
+        for m in queue:
+            leaving = m.send_at if leaving is None else max(m.send_at, leaving + LONG_CODE_GAP)
+            if m is msg:
+                return leaving
+        return msg.send_at
+
     def _status(self, msg: SimMessage, now: datetime) -> str:
         if msg.cancelled:
             return "cancelled"
         if now < msg.send_at:
             return "scheduled"
+        leaves = self.leaves_at(msg)
+        if now < leaves:
+            return "queued"  # due, waiting for the sender's throughput
         if msg.to.startswith(FAIL_PREFIXES):
             return "delivery_failed"
         if msg.to in self.opted_out:
             return "sending_failed"
-        return "delivered" if now >= msg.send_at + self.delivery_delay else "sent"
+        return "delivered" if now >= leaves + self.delivery_delay else "sent"
 
     def _record(self, msg: SimMessage, now: datetime, *, fresh: bool = False) -> dict[str, Any]:
         status = self._status(msg, now)
@@ -247,5 +331,29 @@ class TelnyxSimulator(Simulator):
             "errors": errors,
         }
 
+    def _profiles_page(self, query: dict[str, str]) -> Response:
+        raw_number, raw_size = query.get("page[number]", "1"), query.get("page[size]", "20")
+        number = int(raw_number) if raw_number.isdigit() else 0
+        size = int(raw_size) if raw_size.isdigit() else 0
+        if number < 1 or not 1 <= size <= 250:
+            err = _error(400, "10015", "Bad Request", "Invalid page parameters.")
+            err.body["errors"][0]["source"] = {"parameter": "page"}
+            return err
+        ids = list(self.profiles)
+        data = [self._profile(pid) for pid in ids[(number - 1) * size : number * size]]
+        meta = {
+            "total_pages": max(math.ceil(len(ids) / size), 1),
+            "total_results": len(ids),
+            "page_number": number,
+            "page_size": size,
+        }
+        return Response(200, {"data": data, "meta": meta})
+
     def _profile(self, pid: str) -> dict[str, Any]:
-        return {"record_type": "messaging_profile", "id": pid, "name": self.profiles[pid]}
+        pool = {"long_code_weight": 1, "toll_free_weight": 0} if pid in self.number_pools else None
+        return {
+            "record_type": "messaging_profile",
+            "id": pid,
+            "name": self.profiles[pid],
+            "number_pool_settings": pool,
+        }
