@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Builds the Linux packages of smsdesk into dist/:
 #   dist/smsdesk/                                  the PyInstaller one-folder build
-#   dist/smsdesk-VERSION-linux-ARCH.tar.gz         portable: unpack anywhere, run ./smsdesk
-#   dist/smsdesk_VERSION_ARCH.deb                  /opt/smsdesk, /usr/bin/smsdesk, launcher
+#   dist/smsdesk-VERSION-linux-ARCH.tar.xz         portable: unpack anywhere, run ./smsdesk
+#   dist/smsdesk_VERSION_ARCH.deb                  /opt/smsdesk/VERSION, /usr/bin/smsdesk, launcher
 #
-# usage: bash packaging/linux/build.sh [--from-head]
-#   --from-head   freeze the last commit (git archive HEAD) instead of the working tree
+# usage: bash packaging/linux/build.sh [--from-head | --package-only]
+#   --from-head     freeze the last commit (git archive HEAD) instead of the working tree
+#   --package-only  package the existing dist/smsdesk again (no PyInstaller run)
 # env:   PYTHON  the Python 3.11+ to build with (default python3; needs its shared libpython)
+#        SMSDESK_VERSION_OVERRIDE  package under another version (the smoke test's upgrade)
+#        SMSDESK_DEB_ONLY=1        make only the .deb
 #
-# Needs: dpkg-deb, readelf (binutils), desktop-file-validate (desktop-file-utils),
-# appstreamcli (appstream). Build tools go into a private venv in build/venv.
+# Needs: dpkg-deb, dpkg-shlibdeps (dpkg-dev), readelf (binutils), patchelf,
+# desktop-file-validate (desktop-file-utils), appstreamcli (appstream), xz (xz-utils).
+# Build tools go into a private venv in build/venv.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -20,42 +24,91 @@ APP_ID="io.github.smsdesk.SmsDesk"
 started=$(date +%s)
 
 SRC="$REPO"
-if [[ "${1:-}" == "--from-head" ]]; then
+FREEZE=yes
+if [[ "${1:-}" == "--package-only" ]]; then
+    FREEZE=no
+elif [[ "${1:-}" == "--from-head" ]]; then
     SRC="$REPO/build/src"
     rm -rf "$SRC" && mkdir -p "$SRC"
     git -C "$REPO" archive HEAD | tar -x -C "$SRC"   # read-only: the repository is untouched
     echo "== freezing HEAD ($(git -C "$REPO" rev-parse --short HEAD)) from $SRC"
 elif [[ -n "${1:-}" ]]; then
-    echo "usage: bash packaging/linux/build.sh [--from-head]" >&2
+    echo "usage: bash packaging/linux/build.sh [--from-head | --package-only]" >&2
     exit 2
 fi
 
-for tool in dpkg-deb readelf desktop-file-validate appstreamcli; do
+for tool in dpkg-deb dpkg-shlibdeps readelf patchelf desktop-file-validate appstreamcli xz; do
     command -v "$tool" >/dev/null || {
-        echo "missing $tool: apt-get install dpkg binutils desktop-file-utils appstream" >&2
+        echo "missing $tool: apt-get install dpkg-dev binutils patchelf desktop-file-utils" \
+            "appstream xz-utils" >&2
         exit 1
     }
 done
+
+VERSION="$(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$SRC/smsdesk/__init__.py")"
+# Debian orders versions by its own rules; the changelog's top entry must name this one.
+changelog_version="$(sed -n '1s/^smsdesk (\([^)]*\)).*/\1/p' packaging/debian/changelog)"
+if [[ -z "${SMSDESK_VERSION_OVERRIDE:-}" && "$changelog_version" != "$VERSION" ]]; then
+    echo "packaging/debian/changelog's top entry is $changelog_version, smsdesk is $VERSION" >&2
+    exit 1
+fi
 
 echo "== validating the desktop entry and AppStream metainfo"
 desktop-file-validate "resources/$APP_ID.desktop"
 appstreamcli validate --no-net "resources/$APP_ID.metainfo.xml"
 
+if [[ "$FREEZE" == yes ]]; then
 echo "== build environment ($VENV)"
 [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
-# smsdesk's own dependencies (not its test extras) plus PyInstaller.
-"$VENV/bin/python" -m pip install --quiet "$SRC" "pyinstaller>=6.10,<7"
+# smsdesk's own dependencies with the PostgreSQL driver (not its test extras), PyInstaller,
+# and pip-licenses for THIRD_PARTY_NOTICES.txt (build time only; not bundled).
+"$VENV/bin/python" -m pip install --quiet "$SRC[postgres]" "pyinstaller>=6.10,<7" \
+    "pip-licenses>=5,<6"
 
 echo "== PyInstaller"
 SMSDESK_SRC="$SRC" "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
     --distpath "$REPO/dist" --workpath "$REPO/build/pyinstaller" \
     packaging/pyinstaller/smsdesk.spec
+fi
+froze=$(date +%s)
 
-VERSION="$(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$SRC/smsdesk/__init__.py")"
+VERSION="${SMSDESK_VERSION_OVERRIDE:-$VERSION}"
 ARCH="$(dpkg --print-architecture)"        # amd64, arm64
 UARCH="$(uname -m)"                        # x86_64, aarch64
 BUNDLE="$REPO/dist/smsdesk"
+elf_files() { find "$BUNDLE" -type f \( -name '*.so*' -o -name smsdesk \) -print0; }
+
+echo "== RUNPATH: keep only \$ORIGIN-relative entries (no path of the build machine)"
+stripped=0
+while IFS= read -r -d '' elf; do
+    rpath="$(patchelf --print-rpath "$elf" 2>/dev/null)" || continue  # not ELF
+    [[ -n "$rpath" ]] || continue
+    kept="$(tr ':' '\n' <<<"$rpath" | grep '^\$ORIGIN' | paste -sd: || true)"
+    [[ "$kept" == "$rpath" ]] && continue
+    if [[ -n "$kept" ]]; then
+        patchelf --set-rpath "$kept" "$elf"
+    else
+        patchelf --remove-rpath "$elf"
+    fi
+    stripped=$((stripped + 1))
+done < <(elf_files)
+echo "   $stripped binaries had a build-machine RUNPATH"
+if elf_files | xargs -0 readelf -d 2>/dev/null | grep -E '\((RUNPATH|RPATH)\)' |
+    grep -v 'path: \[\$ORIGIN[^]]*\]$'; then
+    echo "a RUNPATH outside the bundle is left (above)" >&2
+    exit 1
+fi
+
+# Nothing GPL-only may be bundled: GNU readline came in through pdb/doctest (left out in the
+# spec); fail if anything brings it back.
+if find "$BUNDLE" \( -name 'libreadline*' -o -name 'readline.cpython*' \) | grep .; then
+    echo "GNU readline is in the bundle (above)" >&2
+    exit 1
+fi
+NOTICES="$BUNDLE/_internal/smsdesk/THIRD_PARTY_NOTICES.txt"
+[[ -s "$NOTICES" && -s "$BUNDLE/_internal/smsdesk/LICENSE" ]] ||
+    { echo "the licence files are not in the bundle" >&2; exit 1; }
 "$BUNDLE/smsdesk" --version
 
 # The desktop integration files, laid out as under /usr (used by both packages).
@@ -71,12 +124,15 @@ install_share() {  # $1: the prefix to fill (…/usr or …/share's parent)
     done
 }
 
-echo "== portable tarball"
 STAGE="$REPO/build/linux-stage"
 rm -rf "$STAGE" && mkdir -p "$STAGE"
+TARBALL="$REPO/dist/smsdesk-$VERSION-linux-$UARCH.tar.xz"
+if [[ -z "${SMSDESK_DEB_ONLY:-}" ]]; then
+echo "== portable tarball"
 TARDIR="$STAGE/smsdesk-$VERSION"
 cp -a "$BUNDLE" "$TARDIR"
 install_share "$TARDIR"
+install -m644 "$SRC/LICENSE" "$NOTICES" "$TARDIR/"
 cat >"$TARDIR/README.txt" <<EOF
 smsdesk $VERSION (portable build for Linux $UARCH)
 
@@ -85,49 +141,87 @@ Data lives in ~/.local/share/smsdesk, or wherever SMSDESK_HOME points (for a ful
 install: SMSDESK_HOME="\$PWD/data" ./smsdesk). API keys go to the desktop keyring.
 share/ holds a launcher, icons and AppStream metadata to copy under ~/.local/share if wanted
 (edit Exec= in the launcher to this folder's smsdesk).
+smsdesk is under the MIT licence (LICENSE); THIRD_PARTY_NOTICES.txt lists everything bundled
+with it (Python, Qt and PySide6 under the LGPL-3.0, ...) with its licence.
 EOF
-TARBALL="$REPO/dist/smsdesk-$VERSION-linux-$UARCH.tar.gz"
-tar -C "$STAGE" --owner=0 --group=0 --numeric-owner -czf "$TARBALL" "smsdesk-$VERSION"
+rm -f "$REPO/dist/smsdesk-$VERSION-linux-$UARCH.tar.gz"
+tar -C "$STAGE" --owner=0 --group=0 --numeric-owner -cf - "smsdesk-$VERSION" |
+    xz -T0 -9 >"$TARBALL"
+fi
 
 echo "== .deb"
+# Layout (see packaging/README.md, "Upgrades"): dpkg owns /usr/lib/smsdesk/VERSION; the
+# postinst hard-links it to /opt/smsdesk/VERSION and switches /opt/smsdesk/current to it in
+# one rename. A running smsdesk keeps its own tree, so an upgrade never changes its files.
 ROOT="$STAGE/deb"
-mkdir -p "$ROOT/opt" "$ROOT/usr/bin" "$ROOT/DEBIAN"
-cp -a "$BUNDLE" "$ROOT/opt/smsdesk"
-ln -s /opt/smsdesk/smsdesk "$ROOT/usr/bin/smsdesk"
+PAYLOAD="usr/lib/smsdesk/$VERSION"
+mkdir -p "$ROOT/usr/lib/smsdesk" "$ROOT/usr/bin" "$ROOT/DEBIAN"
+cp -a "$BUNDLE" "$ROOT/$PAYLOAD"
+install -m755 packaging/debian/prune-versions "$ROOT/usr/lib/smsdesk/prune-versions"
+ln -s /opt/smsdesk/current/smsdesk "$ROOT/usr/bin/smsdesk"
 install_share "$ROOT/usr"
-install -Dm644 /dev/stdin "$ROOT/usr/share/doc/smsdesk/copyright" <<EOF
-Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
-Upstream-Name: smsdesk
-Source: https://github.com/smsdesk/smsdesk
+DOC="$ROOT/usr/share/doc/smsdesk"
+install -Dm644 "$NOTICES" "$DOC/THIRD_PARTY_NOTICES.txt"
+gzip -9n <packaging/debian/changelog >"$DOC/changelog.gz"
+chmod 644 "$DOC/changelog.gz"
+# copyright: the machine-readable header, then each licence's text as a paragraph
+# (continuation lines start with a space, blank lines are " .").
+as_paragraph() { sed -e 's/^[[:space:]]*$/./' -e 's/^/ /'; }
+{
+    cat packaging/debian/copyright.in
+    printf 'License: MIT\n'; as_paragraph <"$SRC/LICENSE"
+    printf '\nLicense: LGPL-3.0-only\n'; as_paragraph <packaging/licenses/LGPL-3.0.txt
+    printf '\nLicense: GPL-3.0-only\n'; as_paragraph <packaging/licenses/GPL-3.0.txt
+} >"$DOC/copyright"
+for script in postinst postrm; do
+    sed "s/@VERSION@/$VERSION/g" "packaging/debian/$script" >"$ROOT/DEBIAN/$script"
+    chmod 755 "$ROOT/DEBIAN/$script"
+done
 
-Files: *
-Copyright: The smsdesk developers
-License: MIT
-Comment: /opt/smsdesk bundles Python, Qt (LGPL-3), PySide6 (LGPL-3) and the Python
- packages listed in smsdesk's pyproject.toml, each under its own licence.
-EOF
-
-# Depends: the host libraries the bundle links against but does not carry, mapped to the
-# packages that provide them on the build machine (glibc, GL/EGL, xcb, wayland...).
+# Depends, 1: what the bundle's binaries need from the system and does not carry, with the
+# lowest versions that provide the symbols they use (dpkg-shlibdeps reads the symbols files
+# of the build machine's packages: libc6 (>= X) is the newest GLIBC_* symbol used).
+SHLIBS="$STAGE/shlibdeps"
+mkdir -p "$SHLIBS/debian"
+printf 'Source: smsdesk\n\nPackage: smsdesk\nArchitecture: any\n' >"$SHLIBS/debian/control"
+mapfile -d '' elfs < <(find "$ROOT/$PAYLOAD" -type f \( -name '*.so*' -o -name smsdesk \) -print0)
+mapfile -t libdirs < <(find "$ROOT/$PAYLOAD" -type f -name '*.so*' -printf '%h\n' | sort -u)
+shlibs="$(cd "$SHLIBS" && dpkg-shlibdeps -O --ignore-missing-info --warnings=0 \
+    "${libdirs[@]/#/-l}" "${elfs[@]}" 2>"$STAGE/shlibdeps.log")" ||
+    { cat "$STAGE/shlibdeps.log" >&2; echo "dpkg-shlibdeps failed" >&2; exit 1; }
+# dpkg-shlibdeps also names the packages of libraries the bundle carries itself (it finds
+# the build machine's copies too); keep only the packages of libraries the bundle lacks.
 missing_sonames() {
     local bundled
     bundled="$(find "$BUNDLE" \( -type f -o -type l \) -name '*.so*' -printf '%f\n' | sort -u)"
-    find "$BUNDLE" -type f \( -name '*.so*' -o -name smsdesk \) -print0 |
-        xargs -0 readelf -d 2>/dev/null |
+    elf_files | xargs -0 readelf -d 2>/dev/null |
         sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u |
         grep -vxF -f <(printf '%s\n' "$bundled") || true
 }
-depends=()
+needed_pkgs=()
 while read -r soname; do
     [[ -n "$soname" ]] || continue
-    path="$(ldconfig -p | awk -v s="$soname" '$1 == s && /x86-64|AArch64|aarch64/ {print $NF; exit}')"
-    [[ -n "$path" ]] || path="$(ldconfig -p | awk -v s="$soname" '$1 == s {print $NF; exit}')"
-    [[ -n "$path" ]] || { echo "   note: $soname not on this machine (optional plugin dep)"; continue; }
-    pkg="$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -n1 | cut -d: -f1)" ||
-        pkg="$(dpkg -S "$path" 2>/dev/null | head -n1 | cut -d: -f1)" || true
-    [[ -n "$pkg" ]] && depends+=("$pkg")
+    # awk reads to the end: exiting early would kill ldconfig with SIGPIPE (pipefail).
+    path="$(ldconfig -p | awk -v s="$soname" '$1 == s && /x86-64|AArch64|aarch64/ && !p {print $NF; p = 1}')"
+    [[ -n "$path" ]] || { echo "   $soname is needed but not on this machine" >&2; exit 1; }
+    pkg="$(dpkg -S "$(readlink -f "$path")" 2>/dev/null || dpkg -S "$path" 2>/dev/null || true)"
+    [[ -n "$pkg" ]] || { echo "   no package owns $path" >&2; exit 1; }
+    needed_pkgs+=("${pkg%%:*}")
 done < <(missing_sonames)
-DEPENDS="$(printf '%s\n' "${depends[@]}" | sort -u | paste -sd, | sed 's/,/, /g')"
+SHLIBS_DEPENDS="$(sed 's/^shlibs:Depends=//; s/, /\n/g' <<<"$shlibs" |
+    grep -E "^($(printf '%s\n' "${needed_pkgs[@]}" | sort -u | sed 's/[+.]/\\&/g' | paste -sd'|')) " |
+    paste -sd, | sed 's/,/, /g')"
+for pkg in $(printf '%s\n' "${needed_pkgs[@]}" | sort -u); do
+    grep -qE "(^|, )$pkg( |,|$)" <<<"$SHLIBS_DEPENDS" || SHLIBS_DEPENDS="$SHLIBS_DEPENDS, $pkg"
+done
+grep -q 'libc6 (>= ' <<<"$SHLIBS_DEPENDS" || { echo "no libc6 floor in: $SHLIBS_DEPENDS" >&2; exit 1; }
+# Cross-check: the newest GLIBC_* symbol version any bundled binary asks for.
+GLIBC_FLOOR="$(elf_files | xargs -0 readelf -V --wide 2>/dev/null |
+    grep -o 'Name: GLIBC_[0-9.]*' | sed 's/Name: GLIBC_//' | sort -uV | tail -n1)"
+echo "   newest GLIBC symbol version used: $GLIBC_FLOOR"
+# Depends, 2: fonts. Qt draws no glyph without fontconfig's configuration and one font
+# family; colour emoji and the other scripts (smsdesk/ui/fonts.py) are recommendations.
+DEPENDS="$SHLIBS_DEPENDS, fontconfig-config, fonts-dejavu-core | fonts-liberation2 | fonts-noto-core | fonts-freefont-ttf"
 
 cat >"$ROOT/DEBIAN/control" <<EOF
 Package: smsdesk
@@ -136,20 +230,21 @@ Architecture: $ARCH
 Maintainer: The smsdesk developers <smsdesk@users.noreply.github.com>
 Installed-Size: $(du -sk --exclude=DEBIAN "$ROOT" | cut -f1)
 Depends: $DEPENDS
-Recommends: gnome-keyring | kwalletmanager
+Recommends: fonts-noto-color-emoji, fonts-noto-core, fonts-noto-cjk, gnome-keyring | kwalletmanager
 Section: utils
 Priority: optional
 Homepage: https://github.com/smsdesk/smsdesk
 Description: schedule text messages from your desk
  smsdesk keeps a durable local outbox of SMS reminders and hands each one to
  your SMS provider (Infobip, Telnyx, Kaleyra, or the built-in Sandbox) at the
- right moment. Self-contained build: Python and Qt are bundled in /opt/smsdesk.
+ right moment. Self-contained build: Python and Qt are bundled; each version
+ lives in /opt/smsdesk/VERSION so an upgrade never disturbs a running window.
 EOF
 DEB="$REPO/dist/smsdesk_${VERSION}_${ARCH}.deb"
 dpkg-deb --root-owner-group -Zxz --build "$ROOT" "$DEB" >/dev/null
-dpkg-deb --info "$DEB" | sed -n '/Package:/,/Depends:/p'
+dpkg-deb --info "$DEB" | sed -n '/Package:/,/Recommends:/p'
 
 elapsed=$(( $(date +%s) - started ))
-echo "== done in ${elapsed}s"
+echo "== done in ${elapsed}s (PyInstaller and before: $(( froze - started ))s)"
 du -sh "$BUNDLE"
-ls -lh "$TARBALL" "$DEB" | awk '{print $5, $9}'
+for f in "$DEB" "$TARBALL"; do [[ ! -f "$f" ]] || ls -lh "$f" | awk '{print $5, $9}'; done

@@ -28,7 +28,9 @@ echo "== build environment ($VENV)"
 [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 # smsdesk's dependencies, PyInstaller, and Pillow (turns the PNG icon into the .icns).
-"$VENV/bin/python" -m pip install --quiet "$REPO" "pyinstaller>=6.10,<7" pillow
+# pip-licenses writes THIRD_PARTY_NOTICES.txt during the freeze (build time only).
+"$VENV/bin/python" -m pip install --quiet "$REPO[postgres]" "pyinstaller>=6.10,<7" pillow \
+    "pip-licenses>=5,<6"
 
 echo "== PyInstaller"
 rm -rf "$REPO/dist/SmsDesk.app"

@@ -42,7 +42,8 @@ if (-not (Test-Path "$Venv\Scripts\python.exe")) {
 $Py = "$Venv\Scripts\python.exe"
 Invoke-Checked $Py @("-m", "pip", "install", "--quiet", "--upgrade", "pip")
 # smsdesk's dependencies, PyInstaller, and Pillow (turns the PNG icon into the .exe's .ico).
-Invoke-Checked $Py @("-m", "pip", "install", "--quiet", $Repo, "pyinstaller>=6.10,<7", "pillow")
+# pip-licenses writes THIRD_PARTY_NOTICES.txt during the freeze (build time only).
+Invoke-Checked $Py @("-m", "pip", "install", "--quiet", "$Repo[postgres]", "pyinstaller>=6.10,<7", "pillow", "pip-licenses>=5,<6")
 
 # --- PyInstaller ------------------------------------------------------------------------
 Invoke-Checked "$Venv\Scripts\pyinstaller.exe" @(
