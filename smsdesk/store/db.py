@@ -10,10 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlmodel import Session
 
 from smsdesk.core.errors import StorageError
+from smsdesk.store.integrity import (
+    Integrity,
+    damaged_error,
+    integrity_of,
+    is_io_error,
+    looks_damaged,
+)
 from smsdesk.store.paths import create_private_file, database_path, ensure_home
 
 BUSY_TIMEOUT_MS = 10_000
@@ -22,39 +29,58 @@ SYNCHRONOUS = "FULL"
 
 class Database:
     """The local store. ``write()`` sessions take the write lock up front (BEGIN IMMEDIATE on
-    SQLite) so that read-then-update sequences cannot interleave between processes."""
+    SQLite) so that read-then-update sequences cannot interleave between processes.
+
+    A SQLite file is checked for damage (see integrity.py): ``check=True`` checks before
+    anything else touches the file and refuses to open a damaged one (``DatabaseDamaged``);
+    ``check=False`` opens at once and leaves the check to the caller (``integrity.expect()``
+    and ``start()``, in the background). Either way a write refuses once damage is known."""
 
     def __init__(self, engine: Engine, path: Path | None) -> None:
         self.engine = engine
         self.path = path
         self._write_engine = engine.execution_options(smsdesk_immediate=True)
+        # PostgreSQL keeps its own integrity; there is no file here to check.
+        self.integrity: Integrity | None = integrity_of(path) if path is not None else None
 
     @classmethod
-    def open(cls, home: Path, *, migrate: bool = True) -> Database:
+    def open(cls, home: Path, *, migrate: bool = True, check: bool = True) -> Database:
         url = os.environ.get("SMSDESK_DATABASE_URL")
-        with _storage_errors():
+        with _storage_errors(None):
             if url:
                 db = cls(create_engine(url, pool_pre_ping=True), None)
             else:
                 path = database_path(ensure_home(home))
+                if check and integrity_of(path).check(reuse=True):
+                    raise damaged_error(path, integrity_of(path).problems)
                 create_private_file(path)
                 db = cls(_sqlite_engine(path), path)
-            if migrate:
-                from smsdesk.store.migrate import migrate_to_head
+        if migrate:
+            from smsdesk.store.migrate import migrate_to_head
 
-                migrate_to_head(db)
+            try:
+                with _storage_errors(db.integrity):
+                    migrate_to_head(db)
+            except BaseException:
+                db.dispose()
+                raise
         return db
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with _storage_errors(), Session(self.engine, expire_on_commit=False) as session:
+        with (
+            _storage_errors(self.integrity),
+            Session(self.engine, expire_on_commit=False) as session,
+        ):
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose transaction commits on success and rolls back on error."""
+        if self.integrity is not None:
+            self.integrity.require_sound()
         with (
-            _storage_errors(),
+            _storage_errors(self.integrity),
             Session(self._write_engine, expire_on_commit=False) as session,
             session.begin(),
         ):
@@ -65,10 +91,23 @@ class Database:
 
 
 @contextmanager
-def _storage_errors() -> Iterator[None]:
+def _storage_errors(integrity: Integrity | None) -> Iterator[None]:
     try:
         yield
-    except (OperationalError, sqlite3.OperationalError) as exc:
+    except IntegrityError:
+        raise  # a constraint, not the file: callers handle it
+    except (DatabaseError, sqlite3.DatabaseError) as exc:
+        # Damage shows as "database disk image is malformed" or "file is not a database";
+        # an I/O error may be damage too. Check the file, then refuse writes from here on.
+        if integrity is not None and (looks_damaged(exc) or is_io_error(exc)):
+            problems = integrity.check()
+            if not problems and looks_damaged(exc):
+                # SQLite said so while reading a page quick_check does not look at.
+                problems = integrity.mark([str(getattr(exc, "orig", None) or exc)])
+            if problems:
+                raise damaged_error(integrity.path, problems) from exc
+        if not isinstance(exc, (OperationalError, sqlite3.OperationalError)):
+            raise
         reason = getattr(exc, "orig", None) or exc
         raise StorageError(
             f"The local database could not be used: {reason}",

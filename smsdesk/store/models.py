@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, text
+from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from smsdesk.store.types import UTCDateTime
@@ -27,6 +27,9 @@ class ProviderAccount(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc())
     # Removed accounts stay so that old messages keep naming their provider.
     removed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    # Raised by every change (address, options, key): a process holding a client for the
+    # account opens a new one, so the engine never goes on with an old key (migration 0006).
+    revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Draft(SQLModel, table=True):
@@ -195,3 +198,105 @@ class Setting(SQLModel, table=True):
     value_json: str
     version: int = 1
     updated_at: datetime = Field(sa_column=_utc())
+
+
+class Series(SQLModel, table=True):
+    """A recurring message: its rule (RFC 5545) in its zone, and who gets each occurrence.
+    Occurrences are stored ahead of time as ordinary messages (see SeriesOccurrence)."""
+
+    __tablename__ = "series"
+
+    id: str = Field(primary_key=True)
+    account_id: int = Field(foreign_key="provider_account.id")
+    sender: str | None = None
+    text: str
+    numbers_json: str = "[]"  # E.164 numbers
+    group_name: str | None = None  # resolved at each occurrence: new members get it
+    # A contact, by id: its number as it is when each occurrence is stored. No foreign key:
+    # removing the contact must stay possible; the next occurrences then say it is gone.
+    contact_id: int | None = None
+    rule: str  # an RRULE without DTSTART, COUNT or UNTIL
+    starts_local: str  # wall-clock "YYYY-MM-DDTHH:MM" in ``zone``
+    zone: str
+    count: int | None = None
+    until_date: str | None = None  # "YYYY-MM-DD", the last local date
+    exceptions_json: str = "[]"  # ["YYYY-MM-DD", ...]
+    holidays: str | None = None  # "GB", "US-CA"
+    month_end: str = "skip"
+    state: str = Field(index=True)  # active, paused, cancelled
+    # Occurrences up to this instant are stored (as messages or as skipped).
+    filled_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    created_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class SeriesOccurrence(SQLModel, table=True):
+    """One occurrence of a series, stored once: (series, nominal local time) is the key, so
+    a crash or two desks filling at once never make it twice."""
+
+    __tablename__ = "series_occurrence"
+
+    series_id: str = Field(foreign_key="series.id", primary_key=True)
+    nominal: str = Field(primary_key=True)  # wall-clock "YYYY-MM-DDTHH:MM" in the zone
+    send_at: datetime = Field(sa_column=_utc())
+    # The messages' batch; None when nothing was stored (skipped).
+    batch_id: str | None = Field(default=None, foreign_key="batch.id", index=True)
+    status: str  # stored, skipped, withdrawn (by pause, edit or cancel of the series)
+    detail: str = ""  # why skipped, or why the time moved
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class Reply(SQLModel, table=True):
+    """A message a patient texted back, pulled from the provider (no server: issue 17). The
+    provider's own id is unique per account, so a reply pulled twice is stored once."""
+
+    __tablename__ = "reply"
+    __table_args__ = (
+        UniqueConstraint("account_id", "provider_id", name="uq_reply_account_provider_id"),
+        Index("ix_reply_sender_received", "sender", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="provider_account.id")
+    provider_id: str  # Twilio's message SID, Infobip's messageId
+    sender: str  # who wrote it (E.164)
+    to: str  # the account's number it came to
+    text: str
+    received_at: datetime = Field(sa_column=_utc(index=True))
+    stored_at: datetime = Field(sa_column=_utc())
+    # The message it answers (the latest one sent to that number from that account), if any.
+    message_id: str | None = Field(default=None, foreign_key="message.id")
+    appointment_id: int | None = Field(default=None, foreign_key="appointment.id")
+    action: str | None = None  # opted_out, opted_in, confirmed, reschedule_requested
+    # What the action must still do off the row (cancel later reminders): set when stored,
+    # cleared when done, so a crash in between is finished by the next pull.
+    pending: str | None = None
+    detail: str = ""
+    handled_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True, index=True))
+
+
+class ReplyPull(SQLModel, table=True):
+    """Per account: when replies are next pulled, the back-off, and how far a listing
+    provider (Twilio) was read. The lease keeps two processes from pulling one account at
+    once (Infobip hands each reply out once: the one that got it stores it)."""
+
+    __tablename__ = "reply_pull"
+
+    account_id: int = Field(foreign_key="provider_account.id", primary_key=True)
+    next_at: datetime = Field(sa_column=_utc())
+    failures: int = 0
+    last_error: str | None = None
+    read_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class AppointmentAnswer(SQLModel, table=True):
+    """What the patient answered about an appointment (the latest answer stands)."""
+
+    __tablename__ = "appointment_answer"
+
+    appointment_id: int = Field(foreign_key="appointment.id", primary_key=True)
+    status: str  # confirmed, reschedule_requested
+    reply_id: int = Field(foreign_key="reply.id")
+    at: datetime = Field(sa_column=_utc())

@@ -298,6 +298,28 @@ def _insert_events(dialect: Dialect) -> _DriverStatement:
     return _compile(stmt, dialect, {c: EVENTS.c[c].type for c in columns})
 
 
+@cache
+def _insert_messages(dialect: Dialect) -> _DriverStatement:
+    names = tuple(c.name for c in MESSAGES.columns)
+    stmt = insert(MESSAGES).values({n: bindparam(n) for n in names})
+    return _compile(stmt, dialect, {n: MESSAGES.c[n].type for n in names})
+
+
+def insert_messages(
+    session: Session, rows: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]]
+) -> None:
+    """New messages (every column given, as ``Message`` would fill it) and their events: one
+    executemany each, each repeated value (a batch shares its times) converted for the driver
+    once. Through the ORM, building and flushing the objects cost more than the SQL."""
+    if not rows and not events:
+        return
+    conn = session.connection()
+    if rows:
+        _insert_messages(conn.dialect).run(conn, [dict(r) for r in rows])
+    if events:
+        _insert_events(conn.dialect).run(conn, [dict(e) for e in events])
+
+
 def transition_many(
     session: Session,
     moves: Sequence[Move],

@@ -54,6 +54,8 @@ class Settings:
     quiet_start: str = "21:00"
     quiet_end: str = "08:00"
     quiet_mode: str = "move"
+    # The window's first-run guide was completed; it is not shown at start again.
+    first_run_done: bool = False
 
 
 KEYS = tuple(f.name for f in fields(Settings))
@@ -202,6 +204,8 @@ def _problem(key: str, value: object) -> str:
         return ""
     if key == "quiet_mode":
         return "" if value in QUIET_MODES else "expected move, refuse or off"
+    if key == "first_run_done":
+        return "" if isinstance(value, bool) else "expected true or false"
     return "not a setting"
 
 
