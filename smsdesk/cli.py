@@ -6,7 +6,9 @@ Exit codes: 0 success, 2 invalid input (one line on stderr, nothing stored), 1 o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
+import os
 import signal
 import sys
 import threading
@@ -14,14 +16,21 @@ from collections.abc import Sequence
 from typing import IO, Any, NoReturn
 
 from smsdesk import __version__
+from smsdesk.cli_backup import BACKUP_COMMANDS, add_backup_parsers, run_backup
 from smsdesk.cli_book import BOOK_HANDLERS, add_book_parsers
+from smsdesk.cli_replies import REPLIES_HANDLERS, add_replies_parser
+from smsdesk.cli_series import SERIES_HANDLERS, add_series_parsers
+from smsdesk.cli_text import capabilities, message_detail, message_table
 from smsdesk.core.clock import Clock
-from smsdesk.core.errors import InvalidInput, SmsdeskError
+from smsdesk.core.errors import InvalidInput, NotFound, SmsdeskError
 from smsdesk.core.lifecycle import State
 from smsdesk.core.phones import split_recipients
-from smsdesk.core.timeparse import format_local, parse_when, resolve_zone
+from smsdesk.core.text_checks import bidi_warning
+from smsdesk.core.timeparse import parse_when, resolve_zone
+from smsdesk.engine.plan import plan_details, plan_headline
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
+LIST_LIMIT = 500  # rows ``list`` prints unless told otherwise; it says when there are more
 
 
 class _UsageError(Exception):
@@ -29,25 +38,89 @@ class _UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    _seen: list[str]
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        # Kept so that an error can name an unknown option (see ``error``).
+        self._seen = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            # Named with the command they were given to: its --help lists what it takes.
+            words = [getattr(parsed, "command", None), getattr(parsed, "sub", None)]
+            prog = " ".join([self.prog, *[w for w in words if isinstance(w, str)]])
+            raise _UsageError(f"{_unknown_text(extras)} (see '{prog} --help')")
+        return parsed
+
     def error(self, message: str) -> NoReturn:
-        # One readable line instead of argparse's usage block.
-        prefix = "unrecognized arguments: "
-        if message.startswith(prefix):
-            # Name the unknown options, never their values: one may be a key typed where it
-            # does not belong, and error output ends up in logs and screenshots.
-            words = message.removeprefix(prefix).split()
-            unknown = [w.split("=", 1)[0] for w in words if w.startswith("-")]
-            message = (
-                f"unknown option(s): {' '.join(unknown)}" if unknown else "unexpected arguments"
-            )
+        # One readable line instead of argparse's usage block. An unknown option comes
+        # first: "--txt" is a typo to point at, not a missing --text.
+        unknown = self._unknown_options()
+        if message.startswith("unrecognized arguments: ") or unknown:
+            message = _unknown_text(unknown or message.split(": ", 1)[1].split())
         raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+    def _unknown_options(self) -> list[str]:
+        """The option-like words given to this parser that it does not know."""
+        known = [o for o in self._option_string_actions if o.startswith("--")]
+        found: list[str] = []
+        for word in getattr(self, "_seen", []):
+            if word == "--":
+                break
+            name = word.split("=", 1)[0]
+            if not name.startswith("-") or name == "-" or _is_number(name):
+                continue
+            if name in self._option_string_actions:
+                continue
+            if name.startswith("--") and any(o.startswith(name) for o in known):
+                continue  # an abbreviation argparse accepts
+            found.append(name)
+        return found
+
+
+def _is_number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
+def _unknown_text(words: Sequence[str]) -> str:
+    # Name the unknown options, never their values: one may be a key typed where it does
+    # not belong, and error output ends up in logs and screenshots.
+    unknown = [w.split("=", 1)[0] for w in words if w.startswith("-")]
+    return f"unknown option(s): {' '.join(unknown)}" if unknown else "unexpected arguments"
+
+
+def _count(value: str) -> int:
+    """A whole number, 0 or more (for --limit and --offset)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"'{value}' is below 0")
+    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
-    common.add_argument("--json", action="store_true", help="machine-readable output")
+    # Accepted before or after the command: no default, so that a later parser's "not
+    # given" cannot undo an earlier one's "given" (read with getattr in main).
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
 
-    p = _Parser(prog="smsdesk", description="Schedule text messages from your desk.")
+    p = _Parser(
+        prog="smsdesk", description="Schedule text messages from your desk.", parents=[common]
+    )
     p.add_argument("--version", action="version", version=f"smsdesk {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
@@ -86,8 +159,18 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--text", required=True, help="message text ('-' reads standard input)")
     pv.add_argument("--provider", metavar="ACCOUNT")
 
-    ls = sub.add_parser("list", parents=[common], help="list messages")
+    ls = sub.add_parser("list", parents=[common], help="list messages by send time")
     ls.add_argument("--state", choices=[st.value for st in State])
+    ls.add_argument(
+        "--limit",
+        type=_count,
+        default=LIST_LIMIT,
+        metavar="N",
+        help=f"at most N messages (default {LIST_LIMIT}; 0 for all)",
+    )
+    ls.add_argument(
+        "--offset", type=_count, default=0, metavar="N", help="skip the first N messages"
+    )
 
     sh = sub.add_parser("show", parents=[common], help="a message or batch with its history")
     sh.add_argument("id", metavar="MESSAGE_OR_BATCH_ID")
@@ -108,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     dp = sub.add_parser("dispatch", parents=[common], help="run the engine without a window")
     dp.add_argument("--once", action="store_true", help="one full pass, then exit")
 
-    pr = sub.add_parser("provider", help="provider accounts")
+    pr = sub.add_parser("provider", parents=[common], help="provider accounts")
     prs = pr.add_subparsers(dest="sub", required=True, parser_class=_Parser)
     pa = prs.add_parser("add", parents=[common], help="add an account (API key from stdin)")
     pa.add_argument("name")
@@ -129,6 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
     prm = prs.add_parser("remove", parents=[common], help="remove an account and its key")
     prm.add_argument("name")
     add_book_parsers(sub, common)
+    add_backup_parsers(sub, common)
+    add_series_parsers(sub, common)
+    add_replies_parser(sub, common)
+    from smsdesk.cli_doctor import add_doctor_parser
+
+    add_doctor_parser(sub, common)
     return p
 
 
@@ -149,12 +238,38 @@ def main(
         return EXIT_INVALID
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
+    args.json = getattr(args, "json", False)
+    try:
+        return _main(args, clock, stdin, out, err)
+    except BrokenPipeError:
+        # The reader went away (``smsdesk list | head``): stop quietly. Later writes to
+        # that stream, Python's own flush at exit included, go nowhere.
+        if out is sys.stdout:
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
+
+
+def _main(
+    args: argparse.Namespace,
+    clock: Clock | None,
+    stdin: IO[str] | None,
+    out: IO[str],
+    err: IO[str],
+) -> int:
     try:
         if args.command in (None, "gui"):
             from smsdesk.ui.app import run_gui
 
             return run_gui()  # e.g. SMSDESK_HOME naming a file: one line, not a traceback
-        return _run(args, clock, stdin or sys.stdin, out)
+        if args.command in BACKUP_COMMANDS:  # without opening storage: it may be damaged
+            return run_backup(args, clock, out)
+        if args.command == "doctor":  # checks storage before opening it: it may be damaged
+            from smsdesk.cli_doctor import run_doctor
+
+            return run_doctor(args, clock, out)
+        return _run(args, clock, stdin or sys.stdin, out, err)
     except InvalidInput as exc:
         print(f"smsdesk: {exc}", file=err)
         return EXIT_INVALID
@@ -165,7 +280,9 @@ def main(
         return 130
 
 
-def _run(args: argparse.Namespace, clock: Clock | None, stdin: IO[str], out: IO[str]) -> int:
+def _run(
+    args: argparse.Namespace, clock: Clock | None, stdin: IO[str], out: IO[str], err: IO[str]
+) -> int:
     from smsdesk.engine.context import AppContext
     from smsdesk.engine.service import Service
     from smsdesk.engine.views import dumps
@@ -175,13 +292,36 @@ def _run(args: argparse.Namespace, clock: Clock | None, stdin: IO[str], out: IO[
         service = Service(ctx)
         sub = getattr(args, "sub", None)
         handler = _HANDLERS[f"{args.command} {sub}" if sub else args.command]
-        result, text = handler(args, service, ctx, stdin)
+        # A handler may add notes for standard error (e.g. "more messages exist").
+        result, text, *notes = handler(args, service, ctx, stdin)
         print(dumps(result) if args.json else text, file=out)
+        out.flush()  # a closed pipe is noticed here, not at exit
+        for note in notes:
+            print(f"smsdesk: {note}", file=err)
         if isinstance(result, list) and result and hasattr(result[0], "ok"):
             return EXIT_OK if all(r.ok for r in result) else EXIT_ERROR
         return EXIT_OK
     finally:
         ctx.close()
+
+
+def _account_name(service: Any, given: str | None) -> str | None:
+    """The account the user meant: its exact name, or the one name equal but for case."""
+    if given is None:
+        return None
+    names: list[str] = [a.name for a in service.list_accounts()]
+    if given in names:
+        return given
+    alike = [n for n in names if n.casefold() == given.strip().casefold()]
+    if len(alike) == 1:
+        return alike[0]
+    if alike:
+        raise InvalidInput(
+            f"'{given}' matches the accounts {', '.join(alike)}; give the exact name.",
+            field="provider",
+        )
+    known = f"the accounts are: {', '.join(names)}" if names else "none is set up"
+    raise NotFound(f"No provider account named '{given}'; {known}.", field="provider")
 
 
 def _read_text(value: str, stdin: IO[str]) -> str:
@@ -192,7 +332,7 @@ def _zone_name(args: argparse.Namespace, ctx: Any) -> str:
     return resolve_zone(args.tz or ctx.settings.zone).key
 
 
-def _schedule(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> tuple[Any, str]:
+def _schedule(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> tuple[Any, ...]:
     zone = _zone_name(args, ctx)
     send_at = parse_when(args.at, resolve_zone(zone))
     recipients = [n for raw in args.to for n in split_recipients(raw)]
@@ -209,27 +349,23 @@ def _schedule(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) 
         text,
         send_at,
         zone,
-        account=args.provider,
+        account=_account_name(service, args.provider),
         sender=args.sender,
         group=args.group,
         recipient_local=args.local_time,
     )
-    first = result.messages[0].message
-    lines = [
-        f"Batch {result.batch_id}: {len(result.messages)} message(s) for "
-        f"{format_local(first.send_at, resolve_zone(zone))} via {first.provider}"
-    ]
-    for m in result.messages:
-        when = format_local(m.message.send_at, resolve_zone(m.message.zone))
-        lines.append(f"  {m.message.id}  {m.message.recipient}  {when}  {m.handling_text}")
-        if m.note:
-            lines.append(f"      {m.note}")
-    lines += [f"  skipped {number}: {why}" for number, why in result.skipped]
-    return result, "\n".join(lines)
+    # The same plan the window shows before Schedule, rendered the same way.
+    plan = result.plan
+    assert plan is not None  # schedule() always returns the plan it stored from
+    lines = [f"Batch {result.batch_id} via {plan.account}: {plan_headline(plan)}"]
+    lines += [f"  {line}" for line in plan_details(plan)]
+    lines += [f"  {m.message.id}  {m.message.recipient}" for m in result.messages]
+    warning = bidi_warning(text)  # stored as typed, but the user should know
+    return (result, "\n".join(lines), *([warning] if warning else []))
 
 
 def _preview(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> tuple[Any, str]:
-    p = service.preview(_read_text(args.text, stdin), args.provider)
+    p = service.preview(_read_text(args.text, stdin), _account_name(service, args.provider))
     text = (
         f"{p.characters} characters, {p.segments} segment(s), {p.encoding}, "
         f"{p.remaining} left in the last segment"
@@ -241,31 +377,32 @@ def _preview(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -
     return p, text
 
 
-def _message_line(m: Any) -> str:
-    first_line = m.text.splitlines()[0] if m.text else ""
-    when = format_local(m.send_at, resolve_zone(m.zone))
-    extra = f"  [{m.attention or m.last_error}]" if (m.attention or m.last_error) else ""
-    return (
-        f"{m.id}  {when}  {m.recipient}  {m.state:<11} {m.where:<17} {m.provider}  "
-        f"{first_line[:40]}{extra}"
-    )
-
-
-def _list(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> tuple[Any, str]:
-    msgs = service.list_messages(args.state)
-    return msgs, "\n".join(_message_line(m) for m in msgs) or "No messages."
+def _list(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> tuple[Any, ...]:
+    limit = args.limit or None  # 0: all of them
+    msgs = service.list_messages(args.state, limit=limit, offset=args.offset)
+    total = len(msgs) + args.offset
+    if (limit is not None and len(msgs) == limit) or (args.offset and not msgs):
+        total = service.messages.count_messages(args.state)
+    notes = []
+    if total > args.offset + len(msgs):
+        shown = f"{args.offset + 1}–{args.offset + len(msgs)}" if msgs else "none"
+        notes.append(
+            f"showing messages {shown} of {total:,}; the next ones with "
+            f"--offset {args.offset + len(msgs)}, or all with --limit 0"
+        )
+    if msgs:
+        text = "\n".join(message_table(msgs, ctx.settings.zone))
+    elif args.offset and total:
+        text = f"No messages after the first {args.offset:,}; there are {total:,}."
+    else:
+        text = "No messages."
+    return (msgs, text, *notes)
 
 
 def _show(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> tuple[Any, str]:
     msgs = service.show(args.id)
-    lines: list[str] = []
-    for m in msgs:
-        lines.append(_message_line(m))
-        lines.append(f"  text: {m.text}")
-        lines += [
-            f"  {e.at.isoformat(timespec='seconds')}  {e.kind:<12} {e.detail}" for e in m.events
-        ]
-    return msgs, "\n".join(lines)
+    zone = ctx.settings.zone
+    return msgs, "\n".join(line for m in msgs for line in message_detail(m, zone))
 
 
 def _results(results: list[Any]) -> str:
@@ -346,29 +483,38 @@ def _provider_list(
     args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]
 ) -> tuple[Any, str]:
     accounts = service.list_accounts()
-    lines = [
-        f"{'*' if a.is_default else ' '} {a.name:<20} {a.kind:<8} {a.base_url or ''}"
-        for a in accounts
-    ]
+    lines = []
+    for a in accounts:
+        lines.append(
+            f"{'*' if a.is_default else ' '} {a.name:<20} {a.kind:<8} {a.base_url or ''}".rstrip()
+        )
+        lines += [f"    {line}" for line in capabilities(a.capabilities)]
+        lines.append(f"    replies:        {a.replies}")
+    if accounts:
+        lines.append("* the default account")
     return accounts, "\n".join(lines)
 
 
 def _provider_test(
     args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]
 ) -> tuple[Any, str]:
-    detail = service.test_account(args.name)
-    return {"name": args.name, "ok": True, "detail": detail}, f"OK: {detail}"
+    name = _account_name(service, args.name)
+    detail = service.test_account(name)
+    return {"name": name, "ok": True, "detail": detail}, f"OK: {detail}"
 
 
 def _provider_remove(
     args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]
 ) -> tuple[Any, str]:
-    service.remove_account(args.name)
-    return {"name": args.name, "removed": True}, f"Removed '{args.name}'."
+    name = _account_name(service, args.name)
+    service.remove_account(name)
+    return {"name": name, "removed": True}, f"Removed '{name}'."
 
 
 _HANDLERS: dict[str, Any] = {
     **BOOK_HANDLERS,
+    **SERIES_HANDLERS,
+    **REPLIES_HANDLERS,
     "schedule": _schedule,
     "preview": _preview,
     "list": _list,

@@ -26,6 +26,12 @@ def add_book_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="FIELD=COLUMN",
         help="which column holds a field, e.g. number='Mobile phone'",
     )
+    imp.add_argument(
+        "--save-rejected",
+        type=Path,
+        metavar="FILE",
+        help="write the rows that cannot be imported, with why, to this CSV file to fix",
+    )
     ls = cs.add_parser("list", parents=[common], help="list contacts")
     ls.add_argument("--group")
     ls.add_argument("--search", default="")
@@ -81,6 +87,22 @@ def add_book_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     ri.add_argument("--source", help="the calendar's name (default: the file's name)")
     ri.add_argument("--provider", metavar="ACCOUNT")
     ri.add_argument("--from", dest="sender", metavar="SENDER")
+    ri.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="a CSV's column for a field (number, name, start, date, time, uid, location, "
+        "zone, status), e.g. number='Mobile phone'",
+    )
+    ri.add_argument(
+        "--date-order",
+        choices=["dmy", "mdy"],
+        help="how a CSV writes 12/03/2026 (default: the region's; mdy in the US)",
+    )
+    ri.add_argument(
+        "--dry-run", action="store_true", help="show what would be created, moved or cancelled"
+    )
 
     st = sub.add_parser("settings", parents=[common], help="show or change settings")
     st.add_argument("--zone", help="IANA time zone ('' for the system's)")
@@ -125,17 +147,48 @@ def _book(ctx: Any) -> Any:
     return ContactBook(ctx)
 
 
+def _no_number_column(columns: list[str], candidates: list[str]) -> InvalidInput:
+    listed = ", ".join(c for c in columns if c) or "none"
+    example = next(iter(candidates), "Mobile")
+    quoted = f"'{example}'" if " " in example else example
+    return InvalidInput(
+        f"The file has no column smsdesk recognises as phone numbers; name it with "
+        f"--map number=COLUMN, e.g. --map number={quoted} (its columns are: {listed}).",
+        field="mapping",
+    )
+
+
 def _contacts_import(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> Any:
+    from smsdesk.core.contacts_csv import NoNumberColumn
+
     book = _book(ctx)
-    preview = book.preview_import(_read(args.file), mapping=_pairs(args.map, "--map") or None)
+    try:
+        preview = book.preview_import(_read(args.file), mapping=_pairs(args.map, "--map") or None)
+    except NoNumberColumn as exc:
+        raise _no_number_column(exc.columns, exc.candidates) from None
+    if args.save_rejected is not None and preview.rejected:
+        _write(args.save_rejected, book.rejected_csv(preview))
+    if preview.rejected and not preview.accepted:
+        # Nothing could be imported: a refusal (exit 2), not a success that stored nothing.
+        first = preview.rejected[0]
+        raise InvalidInput(
+            f"{args.file.name}: all {len(preview.rejected)} rows were refused, nothing was "
+            f"stored (line {first.line}: {first.reason}).",
+            field="file",
+        )
     lines = [
         f"{args.file.name}: {preview.accepted} accepted ({preview.repaired} repaired), "
         f"{len(preview.rejected)} rejected, {preview.merged} duplicates merged",
         "Columns: " + ", ".join(f"{f} <- {c}" for f, c in preview.mapping.items()),
     ]
-    lines += [f"  line {r.line}: {r.reason}" for r in preview.rejected[:20]]
+    lines += [
+        f"  line {r.line}" + (f" ({r.name})" if r.name else "") + f": {r.reason}"
+        for r in preview.rejected[:20]
+    ]
     if len(preview.rejected) > 20:
         lines.append(f"  ... and {len(preview.rejected) - 20} more rejected")
+    if args.save_rejected is not None and preview.rejected:
+        lines.append(f"Rejected rows written to {args.save_rejected}, with why, to fix.")
     if args.dry_run:
         return {
             "dry_run": True,
@@ -249,30 +302,63 @@ def _template_remove(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO
 
 
 def _reminders_import(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> Any:
+    """Exit 0 when anything was created (refused rows listed), 2 when nothing could be."""
     from smsdesk.core.appointments import parse_offsets
+    from smsdesk.engine.reminder_plan import ImportRequest, kind_of
     from smsdesk.engine.reminders import Reminders
 
     offsets = parse_offsets(args.offsets)
     text = _book(ctx).template(args.template).text if args.template else args.text
-    suffix = args.file.suffix.lower()
-    kind = "ics" if suffix in (".ics", ".ical", ".ifb") else "csv"
-    summary = Reminders(service).import_file(
+    request = ImportRequest(
         _read(args.file),
-        kind=kind,
-        offsets=offsets,
-        template=text,
-        source=args.source or args.file.stem,
+        kind_of(args.file.name),
+        tuple(offsets),
+        text,
+        args.source or args.file.stem,
         account=args.provider,
         sender=args.sender,
+        mapping=_pairs(args.map, "--map") or None,
+        date_order=args.date_order,
     )
+    reminders = Reminders(service)
+    if args.dry_run:
+        plan = reminders.plan(request)
+        lines = [
+            f"{plan.appointments} appointment(s): {len(plan.create)} reminder(s) to create, "
+            f"{len(plan.move)} to move, {len(plan.cancel)} to cancel, {plan.unchanged} unchanged"
+        ]
+        lines += [f"  create: {r.text()} at {r.when}" + _note(r.note) for r in plan.create]
+        lines += [f"  move: {r.text()} from {r.previous} to {r.when}" for r in plan.move]
+        lines += [f"  cancel: {r.text()} ({r.previous})" for r in plan.cancel]
+        lines += [f"  no reminder (too late): {r.text()}" for r in plan.too_late]
+        lines += [f"  not possible: {r.text()}: {r.note}" for r in plan.not_possible]
+        lines += [f"  refused line {r.line} ({r.who}): {r.reason}" for r in plan.refused]
+        lines.append("Nothing was written (--dry-run).")
+        return {
+            "dry_run": True,
+            "appointments": plan.appointments,
+            "create": plan.create,
+            "move": plan.move,
+            "cancel": plan.cancel,
+            "unchanged": plan.unchanged,
+            "too_late": plan.too_late,
+            "not_possible": plan.not_possible,
+            "refused": plan.refused,
+        }, "\n".join(lines)
+    summary = reminders.apply(request)
     lines = [
         f"{summary.appointments} appointment(s): {summary.created} reminder(s) created, "
         f"{summary.moved} moved, {summary.cancelled} cancelled, {summary.unchanged} unchanged"
     ]
     lines += [f"  no reminder (too late): {t}" for t in summary.too_late]
-    lines += [f"  rejected line {r.line}: {r.reason}" for r in summary.rejected]
+    lines += [f"  not possible: {t}" for t in summary.not_possible]
+    lines += [f"  refused line {r.line} ({r.raw}): {r.reason}" for r in summary.rejected]
     lines += [f"  could not change: {f}" for f in summary.failed]
     return summary, "\n".join(lines)
+
+
+def _note(note: str) -> str:
+    return f" ({note})" if note else ""
 
 
 def _settings(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> Any:

@@ -17,29 +17,50 @@ iCalendar (.ics) files
     Events with STATUS:CANCELLED come back with ``cancelled=True`` so their reminders can
     be cancelled. Refused, with a reason: all-day events (no time to remind
     before), repeating events (RRULE, RDATE or RECURRENCE-ID: only one occurrence would be
-    reminded), unknown TZIDs and local times that do not exist or happen twice. When a UID
-    appears twice the higher SEQUENCE wins (the later one on a tie).
+    reminded), unknown TZIDs, local times the clocks skip over (with a TZID or floating)
+    and floating times that happen twice (a time with a TZID that happens twice is its
+    first occurrence, as RFC 5545 says). When a UID appears twice the higher SEQUENCE wins
+    (the later one on a tie).
 
 CSV files
-    Columns id, name, phone (or number, mobile …), start, zone, location, status. ``start``
-    is ISO 8601 with an offset, or a local ``YYYY-MM-DD HH:MM`` in the row's zone (else
-    ``default_zone``). A status of "cancelled" marks the appointment cancelled.
+    Columns id, name (or patient …), phone (or mobile …), start (or appointment …) or
+    separate date and time columns, zone, location, status; headers are matched by the
+    names people use, and ``mapping`` names the column of any field outright. The start is
+    ISO 8601 with an offset, or a local time in the row's zone (else ``default_zone``)
+    written as people do ("12/03/2026 11:30", "3 Dec 2026 2:15 pm"), numeric dates in the
+    desk region's order (see :mod:`smsdesk.core.local_dates`). Without an id column an
+    appointment is known by its phone number and day, so a new time on the same day moves
+    its reminders. A status of "cancelled" marks the appointment cancelled.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
-import icalendar
+if TYPE_CHECKING:
+    import icalendar
 
-from smsdesk.core.contacts_csv import ALIASES, RejectedRow, match_columns, read_csv_table
+from smsdesk.core.contacts_csv import (
+    ALIASES,
+    CsvTable,
+    RejectedRow,
+    match_columns,
+    read_csv_table,
+)
 from smsdesk.core.csv_numbers import repair_number
 from smsdesk.core.errors import InvalidInput
+from smsdesk.core.local_dates import (
+    DateOrder,
+    date_order_for,
+    read_date,
+    read_date_time,
+    read_time,
+)
 from smsdesk.core.timeparse import localize, parse_when, resolve_zone
 
 _FILE: Final = "file"
@@ -47,6 +68,7 @@ _REMINDERS: Final = "reminders"
 
 # Only a Phone:/Tel: label at the start of a description line, so "Hotel: …" is not read.
 _PHONE_LINE = re.compile(r"^[ \t]*(?:phone|tel)[ \t]*:[ \t]*(.+?)[ \t]*$", re.I | re.M)
+_ISO_START = re.compile(r"\s*\d{4}-\d{1,2}-\d{1,2}[Tt ]\s*\d{2}:\d{2}")
 _BEGIN_EVENT = re.compile(r"^BEGIN:VEVENT\s*$", re.I | re.M)
 # Zones that say "no particular place"; the recipient's zone then falls back to the default.
 _PLACELESS: Final = frozenset({"UTC", "Etc/UTC", "GMT", "Etc/GMT", "Z", "Etc/Zulu", "Zulu"})
@@ -61,14 +83,36 @@ _OFFSET = re.compile(
 )
 
 _CSV_ALIASES: Final = {
-    "uid": ("id", "uid", "appointment id", "booking id", "reference"),
-    "name": ("name", "full name", "patient", "customer", "client"),
-    "number": ALIASES["number"],
-    "start": ("start", "starts", "starts at", "start time", "datetime", "date time", "when"),
+    "uid": ("id", "uid", "appointment id", "booking id", "booking ref", "reference", "ref"),
+    "name": ("name", "full name", "patient", "patient name", "customer", "client", "client name"),
+    "number": (
+        *ALIASES["number"],
+        "mobile phone",
+        "cell phone",
+        "phone no",
+        "patient phone",
+        "patient mobile",
+    ),
+    "start": (
+        "start",
+        "starts",
+        "starts at",
+        "start time",
+        "datetime",
+        "date time",
+        "date and time",
+        "when",
+        "appointment",
+        "appointment time",
+        "appointment date time",
+    ),
+    "date": ("date", "appointment date", "day"),
+    "time": ("time",),
     "zone": ALIASES["zone"],
-    "location": ("location", "place", "where", "clinic", "site"),
+    "location": ("location", "place", "where", "clinic", "site", "room"),
     "status": ("status", "state"),
 }
+CSV_FIELDS: Final = tuple(_CSV_ALIASES)
 
 
 @dataclass(frozen=True)
@@ -80,6 +124,7 @@ class AppointmentIn:
     zone: str  # IANA name of the recipient's zone
     location: str
     cancelled: bool = False
+    line: int = field(default=0, compare=False)  # where it is in the file, for messages
 
 
 class _Reject(Exception):
@@ -88,7 +133,9 @@ class _Reject(Exception):
 
 def _number(raw: str, default_region: str | None) -> str:
     try:
-        return repair_number(raw, default_region).number
+        # The Sandbox's fictional +1 555 numbers are read too: whether a number can be sent
+        # is decided for the account when the reminders are scheduled.
+        return repair_number(raw, default_region, allow_test_numbers=True).number
     except InvalidInput as exc:
         if exc.field == "region":  # a bad setting, not a bad appointment
             raise
@@ -137,7 +184,25 @@ def _start(event: icalendar.cal.Component, default_zone: ZoneInfo) -> tuple[date
             return localize(start, default_zone), None
         except InvalidInput as exc:
             raise _Reject(exc.message) from None
+    _refuse_gap(start)
     return start.astimezone(UTC), _iana(start.tzinfo, str(tzid) if tzid else None)
+
+
+def _refuse_gap(start: datetime) -> None:
+    """A zoned start the clocks skip over is refused: Python would silently read it an
+    hour off. (A time that happens twice is the first occurrence, as RFC 5545 says.)"""
+    wall = start.replace(tzinfo=None, fold=0)
+    if start.astimezone(UTC).astimezone(start.tzinfo).replace(tzinfo=None, fold=0) == wall:
+        return
+    if isinstance(start.tzinfo, ZoneInfo):
+        try:
+            localize(wall, start.tzinfo)
+        except InvalidInput as exc:
+            raise _Reject(exc.message) from None
+    raise _Reject(
+        f"{wall:%Y-%m-%d %H:%M} does not exist in {start.tzname() or 'its time zone'} "
+        "(the clocks skip over it); choose another time"
+    )
 
 
 def _contact(event: icalendar.cal.Component) -> tuple[str, str]:
@@ -198,6 +263,10 @@ def read_ics(
     data: bytes, *, default_region: str | None, default_zone: str
 ) -> tuple[list[AppointmentIn], list[RejectedRow]]:
     """The appointments in an iCalendar file and the events refused, with reasons."""
+    # Imported here: icalendar takes a tenth of a second or more to import, and the window
+    # loads this module on its way to showing the Queue.
+    import icalendar
+
     zone = resolve_zone(default_zone)
     try:
         calendar = icalendar.Calendar.from_ical(data)
@@ -222,6 +291,7 @@ def read_ics(
             raw = " ".join(filter(None, (_text(event, "UID"), _text(event, "SUMMARY"))))
             rejected.append(RejectedRow(line, raw, str(exc)))
             continue
+        appointment = replace(appointment, line=line)
         sequence = _sequence(event)
         earlier = kept.get(appointment.uid)
         if earlier is None or sequence >= earlier[0]:
@@ -232,21 +302,75 @@ def read_ics(
 # ---------------------------------------------------------------- CSV
 
 
-def read_appointments_csv(
-    data: bytes, *, default_region: str | None, default_zone: str
-) -> tuple[list[AppointmentIn], list[RejectedRow]]:
-    """The appointments in a CSV file and the rows refused, with reasons."""
-    zone = resolve_zone(default_zone)
+@dataclass(frozen=True)
+class CsvColumns:
+    columns: list[str]  # the file's headers
+    mapping: dict[str, str]  # field -> header, for the fields a column was found for
+
+
+def _columns(data: bytes, mapping: Mapping[str, str] | None) -> tuple[CsvTable, dict[str, int]]:
     table = read_csv_table(data)
-    found = match_columns(table.header, _CSV_ALIASES)
-    missing = [name for name in ("uid", "number", "start") if name not in found]
+    found = match_columns(table.header, _CSV_ALIASES, mapping)
+    missing = [label for field, label in (("number", "phone"),) if field not in found]
+    if not any(f in found for f in ("start", "date")):
+        missing.append("appointment date and time")
     if missing:
-        wanted = {"uid": "id", "number": "phone", "start": "start"}
         raise InvalidInput(
-            f"The file has no {' or '.join(repr(wanted[m]) for m in missing)} column; "
-            f"its columns are: {', '.join(h for h in table.header if h) or 'none'}",
+            f"Which column holds the {' and the '.join(missing)}? The file's columns are: "
+            f"{', '.join(h for h in table.header if h) or 'none'} (choose it in the mapping, "
+            "or --map number=COLUMN, --map start=COLUMN)",
             field="mapping",
         )
+    return table, found
+
+
+def csv_columns(data: bytes, mapping: Mapping[str, str] | None = None) -> CsvColumns:
+    """The file's headers and which one each field would be read from; raises when the
+    phone or the appointment time has no column (the mapping step then asks)."""
+    try:
+        table, found = _columns(data, mapping)
+    except InvalidInput as exc:
+        if exc.field != "mapping":
+            raise
+        table = read_csv_table(data)
+        found = match_columns(table.header, _CSV_ALIASES, mapping)
+    return CsvColumns(table.header, {f: table.header[i] for f, i in found.items()})
+
+
+def _csv_start(start: str, day: str, at: str, zone: ZoneInfo, order: DateOrder | None) -> datetime:
+    """The appointment's instant from a start cell, or date and time cells."""
+    try:
+        if start:
+            if _ISO_START.match(start):
+                return parse_when(start, zone)
+            if day and not any(c.isalpha() for c in start.replace("am", "").replace("pm", "")):
+                try:  # a "Start time" column beside a "Date" column
+                    return localize(datetime.combine(read_date(day, order), read_time(start)), zone)
+                except InvalidInput:
+                    pass
+            return localize(read_date_time(start, order), zone)
+        if not day:
+            raise _Reject("no appointment date")
+        if at:
+            return localize(datetime.combine(read_date(day, order), read_time(at)), zone)
+        return localize(read_date_time(day, order), zone)
+    except InvalidInput as exc:
+        raise _Reject(exc.message) from None
+
+
+def read_appointments_csv(
+    data: bytes,
+    *,
+    default_region: str | None,
+    default_zone: str,
+    mapping: Mapping[str, str] | None = None,
+    date_order: DateOrder | None = None,
+) -> tuple[list[AppointmentIn], list[RejectedRow]]:
+    """The appointments in a CSV file and the rows refused, with reasons. ``date_order``
+    defaults to the region's."""
+    zone = resolve_zone(default_zone)
+    order = date_order or date_order_for(default_region)
+    table, found = _columns(data, mapping)
 
     appointments: list[AppointmentIn] = []
     rejected: list[RejectedRow] = []
@@ -259,7 +383,7 @@ def read_appointments_csv(
 
         try:
             uid = cell("uid")
-            if not uid:
+            if "uid" in found and not uid:
                 raise _Reject("no id")
             if uid in seen:
                 raise _Reject(f"id '{uid}' is already used on line {seen[uid]}")
@@ -267,9 +391,16 @@ def read_appointments_csv(
             zone_name = cell("zone")
             try:
                 row_zone = resolve_zone(zone_name) if zone_name else zone
-                starts_at = parse_when(cell("start"), row_zone)
             except InvalidInput as exc:
                 raise _Reject(exc.message) from None
+            starts_at = _csv_start(cell("start"), cell("date"), cell("time"), row_zone, order)
+            if not uid:  # no id column: the patient's number and day name the appointment
+                uid = f"{number}@{starts_at.astimezone(row_zone).date().isoformat()}"
+                if uid in seen:
+                    raise _Reject(
+                        f"{number} already has an appointment that day (line {seen[uid]}); "
+                        "add an id column to tell them apart"
+                    )
         except _Reject as exc:
             rejected.append(RejectedRow(line, table.delimiter.join(cells), str(exc)))
             continue
@@ -283,6 +414,7 @@ def read_appointments_csv(
                 zone=zone_name or zone.key or default_zone,
                 location=cell("location"),
                 cancelled=cell("status").lower() in ("cancelled", "canceled"),
+                line=line,
             )
         )
     return appointments, rejected

@@ -72,9 +72,9 @@ def _national_prefix(region: str | None) -> str:
     return str(metadata.national_prefix or "") if metadata is not None else ""
 
 
-def _try(text: str, region: str | None) -> str | None:
+def _try(text: str, region: str | None, allow_test_numbers: bool = False) -> str | None:
     try:
-        return normalize_number(text, region)
+        return normalize_number(text, region, allow_test_numbers=allow_test_numbers)
     except InvalidInput:
         return None
 
@@ -108,9 +108,12 @@ def _ambiguity(text: str, digits: str, national: str, region: str | None) -> str
     )
 
 
-def repair_number(raw: str, default_region: str | None) -> RepairedNumber:
-    """``raw`` as E.164 with the repairs it needed, or InvalidInput saying why not."""
-    result = _repair(raw, default_region)
+def repair_number(
+    raw: str, default_region: str | None, *, allow_test_numbers: bool = False
+) -> RepairedNumber:
+    """``raw`` as E.164 with the repairs it needed, or InvalidInput saying why not.
+    ``allow_test_numbers`` accepts the Sandbox's fictional +1 555 numbers."""
+    result = _repair(raw, default_region, allow_test_numbers)
     if isinstance(result, str):
         raise _fail(result)
     return result
@@ -122,7 +125,7 @@ def repair_number(raw: str, default_region: str | None) -> RepairedNumber:
 # Refusals are cached as their message: a bad value repeated down a column (a
 # placeholder, a header pasted twice) costs up to three phonenumbers parses each time.
 @lru_cache(maxsize=131_072)
-def _repair(raw: str, default_region: str | None) -> RepairedNumber | str:
+def _repair(raw: str, default_region: str | None, tests: bool) -> RepairedNumber | str:
     text = raw.strip()
     repairs: list[str] = []
     if text[:1] and text[0] in _APOSTROPHES:
@@ -147,7 +150,7 @@ def _repair(raw: str, default_region: str | None) -> RepairedNumber | str:
 
     # The national reading wins: the default region says where the list comes from.
     try:
-        e164 = normalize_number(text, default_region)
+        e164 = normalize_number(text, default_region, allow_test_numbers=tests)
     except InvalidInput as exc:
         if exc.field == "region":  # the setting is wrong, not this number
             raise
@@ -161,13 +164,13 @@ def _repair(raw: str, default_region: str | None) -> RepairedNumber | str:
         return RepairedNumber(e164, (*repairs, *extra))
 
     if bare and _national_prefix(default_region) == "0" and not digits.startswith("0"):
-        fixed = _try("0" + digits, default_region)
+        fixed = _try("0" + digits, default_region, tests)
         if fixed is not None:
             return _ambiguity(text, digits, fixed, default_region) or RepairedNumber(
                 fixed, (*repairs, RESTORED_ZERO)
             )
     if bare:
-        fixed = _try("+" + digits, None)
+        fixed = _try("+" + digits, None, tests)
         if fixed is not None:
             return RepairedNumber(fixed, (*repairs, ADDED_PLUS))
     return refusal.message

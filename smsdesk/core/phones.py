@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Final
 
 import phonenumbers
@@ -21,6 +22,7 @@ _SEPARATORS = re.compile(r"[,;\t\r\n]+")
 
 # NANP area code 555 is reserved for fiction; the built-in Sandbox provider sends to it.
 _TEST_NATIONAL = re.compile(r"555[0-9]{7}")
+SANDBOX_KIND: Final = "sandbox"  # the provider kind that sends to those numbers
 
 
 def _fail(message: str) -> InvalidInput:
@@ -125,6 +127,67 @@ def _parse_e164(e164: str) -> PhoneNumber:
 def format_for_display(e164: str) -> str:
     """International format, e.g. ``+44 20 7946 0018``."""
     return str(phonenumbers.format_number(_parse_e164(e164), PhoneNumberFormat.INTERNATIONAL))
+
+
+def is_test_number(e164: str) -> bool:
+    """Whether ``e164`` is one of the fictional +1 555 numbers only the Sandbox sends to."""
+    return e164.startswith("+1") and bool(_TEST_NATIONAL.fullmatch(e164[2:]))
+
+
+def check_for_account(e164: str, account_kind: str) -> None:
+    """Refuse a fictional number for an account that would hand it to a real network.
+
+    The contact book keeps such numbers (the Sandbox is how people try smsdesk); whether one
+    may be sent to depends on the account, exactly as scheduling decides for typed numbers.
+    """
+    if account_kind != SANDBOX_KIND and is_test_number(e164):
+        raise _fail(
+            f"{format_for_display(e164)} is a fictional test number; only the Sandbox sends to it"
+        )
+
+
+def split_for_account(
+    numbers: Sequence[str], account_kind: str
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """(the numbers this kind of account may send to, [(number, why not)] for the others)."""
+    sendable: list[str] = []
+    refused: list[tuple[str, str]] = []
+    for number in numbers:
+        try:
+            check_for_account(number, account_kind)
+        except InvalidInput as exc:
+            refused.append((number, exc.message))
+        else:
+            sendable.append(number)
+    return sendable, refused
+
+
+def format_for_desk(e164: str, region: str | None) -> str:
+    """How the desk writes the number: national format for its own country (``(202)
+    555-0119`` in the US), international for others, E.164 when there is no region."""
+    try:
+        number = _parse_e164(e164)
+    except InvalidInput:
+        return e164  # shown as stored rather than hidden
+    own = phonenumbers.country_code_for_region(region.upper()) if region else 0
+    national = bool(own) and own == number.country_code
+    style = PhoneNumberFormat.NATIONAL if national else PhoneNumberFormat.INTERNATIONAL
+    return str(phonenumbers.format_number(number, style))
+
+
+def example_number(region: str | None) -> str:
+    """A mobile number of the region (E.164) that smsdesk accepts, for placeholders; the
+    Sandbox's fictional number when there is no region."""
+    region = (region or "").upper()
+    if not region:
+        return "+15550100123"
+    mobile = phonenumbers.PhoneNumberType.MOBILE
+    found = phonenumbers.example_number_for_type(region, mobile) or phonenumbers.example_number(
+        region
+    )
+    if found is None:  # a region whose metadata has no example at all
+        return "+15550100123"
+    return str(phonenumbers.format_number(found, PhoneNumberFormat.E164))
 
 
 def region_of(e164: str) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -46,7 +47,7 @@ class QuietHours:
         return f"{self.start:%H:%M}–{self.end:%H:%M}"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Adjustment:
     original: datetime  # aware UTC
     adjusted: datetime  # aware UTC; equal to original when nothing moved
@@ -98,8 +99,14 @@ def next_allowed(hours: QuietHours, instant: datetime, zone: ZoneInfo) -> dateti
 def adjust(hours: QuietHours, instant: datetime, zone: ZoneInfo) -> Adjustment:
     """Where a message due at ``instant`` may actually go, and why it moved."""
     _require_aware(instant)
-    original = instant.astimezone(UTC)
-    adjusted = next_allowed(hours, instant, zone)
+    return _adjust(hours, instant.astimezone(UTC), zone)
+
+
+# A batch asks the same question for each recipient in the same zone at the same time;
+# answering it once keeps planning 10,000 recipients from being mostly this.
+@lru_cache(maxsize=4096)
+def _adjust(hours: QuietHours, original: datetime, zone: ZoneInfo) -> Adjustment:
+    adjusted = next_allowed(hours, original, zone)
     if adjusted == original:
         return Adjustment(original, adjusted, moved=False, reason="")
     before, after = original.astimezone(zone), adjusted.astimezone(zone)

@@ -21,6 +21,15 @@ def check_provider_url(url: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput(f"'{url}' is not a web address.", field="base_url")
+    try:
+        port = parts.port  # ValueError beyond 65535 or when not a number
+    except ValueError:
+        port = 0
+    if port == 0 and parts.netloc.rsplit("]", 1)[-1].count(":"):  # a port given, none usable
+        raise InvalidInput(
+            f"'{url}' names a port no server can listen on; ports are 1 to 65535.",
+            field="base_url",
+        )
     if parts.scheme != "https" and not is_loopback(parts.hostname):
         raise InvalidInput(
             f"'{url}' must use https:// (plain http is only allowed for this computer).",

@@ -1,4 +1,8 @@
-"""The contact book: contacts and groups, CSV import and export, opt-outs, saved templates."""
+"""The contact book: contacts and groups, CSV import and export, opt-outs, saved templates.
+
+The book keeps the Sandbox's fictional +1 555 numbers like any other (trying smsdesk with
+the Sandbox is how people start); whether a number may be sent to is decided for the account
+it goes through, when scheduling, as for typed numbers (``phones.split_for_account``)."""
 
 from __future__ import annotations
 
@@ -9,18 +13,23 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import delete, func, insert, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from smsdesk.core.contacts_csv import (
+    ColumnGuess,
     ContactRow,
     ImportPreview,
     read_contacts_csv,
+    read_header,
+    rejected_csv,
     write_contacts_csv,
 )
 from smsdesk.core.errors import InvalidInput, NotFound
 from smsdesk.core.gc_pause import collector_paused
 from smsdesk.core.phones import normalize_number
 from smsdesk.core.templates import lint, parse_template
+from smsdesk.core.text_checks import check_label, check_template_text
 from smsdesk.core.timeparse import format_local, resolve_zone
 from smsdesk.engine.context import AppContext
 from smsdesk.store import queries
@@ -75,11 +84,26 @@ class TemplateView:
     warnings: tuple[str, ...]
 
 
+# Names are one line of sensible length: a 100,000-character name would swamp every list.
+NAME_LIMIT = 200
+
+
+def _contact_name(name: str) -> str:
+    """An optional contact name: empty, or one checked line."""
+    if not name.strip():
+        return ""
+    return check_label(name, field="name", what="contact", limit=NAME_LIMIT)
+
+
 class ContactBook:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
     # -- contacts -------------------------------------------------------------------------
+
+    def normalize(self, raw: str) -> str:
+        """A number as the book stores it: E.164, fictional Sandbox numbers included."""
+        return normalize_number(raw, self.ctx.settings.default_region, allow_test_numbers=True)
 
     def list_contacts(
         self, search: str = "", group: str | None = None, limit: int = 1000
@@ -87,7 +111,14 @@ class ContactBook:
         stmt = select(Contact).order_by(col(Contact.name), col(Contact.number)).limit(limit)
         if search.strip():
             needle = f"%{search.strip()}%"
-            stmt = stmt.where(col(Contact.name).like(needle) | col(Contact.number).like(needle))
+            # ilike: PostgreSQL's LIKE minds case, and "maria" must find "Maria".
+            match = col(Contact.name).ilike(needle) | col(Contact.number).like(needle)
+            # Numbers are shown as the desk writes them, "(202) 555-0119" or "07911 123456":
+            # their digits find the stored "+12025550119", without the national leading 0.
+            digits = "".join(ch for ch in search if ch.isdigit())
+            if len(digits) >= 3:
+                match |= col(Contact.number).like(f"%{digits.removeprefix('0')}%")
+            stmt = stmt.where(match)
         with self.ctx.db.read() as s:
             if group:
                 gid = self._group_id(s, group)
@@ -137,14 +168,14 @@ class ContactBook:
         groups: Sequence[str] = (),
     ) -> ContactView:
         """Add a contact, or update the one with this number."""
-        e164 = normalize_number(number, self.ctx.settings.default_region)
+        e164 = self.normalize(number)
         zone_name = resolve_zone(zone).key if zone else None
         now = self.ctx.clock.now()
         with self.ctx.db.write() as s:
             contact = s.exec(select(Contact).where(Contact.number == e164)).first()
             if contact is None:
                 contact = Contact(number=e164, created_at=now, updated_at=now)
-            contact.name = name.strip() or contact.name
+            contact.name = _contact_name(name) or contact.name
             contact.zone = zone_name or contact.zone
             merged = {**json.loads(contact.fields_json or "{}"), **(fields or {})}
             contact.fields_json = json.dumps(merged, ensure_ascii=False)
@@ -155,8 +186,112 @@ class ContactBook:
                 self._join(s, self._ensure_group(s, group), contact.id or 0)
             return self._views(s, [contact])[0]
 
+    def contact(self, contact_id: int) -> ContactView:
+        with self.ctx.db.read() as s:
+            found = s.get(Contact, contact_id)
+            if found is None:
+                raise NotFound("That contact no longer exists.", field="contact")
+            return self._views(s, [found])[0]
+
+    def add_contact(
+        self,
+        *,
+        number: str,
+        name: str,
+        zone: str | None,
+        fields: dict[str, str],
+        groups: Sequence[str],
+    ) -> ContactView:
+        """A new contact, as the editor fills it in; a number already in the book is
+        refused (naming whose it is) rather than merged."""
+        return self._write_contact(None, number, name, zone, fields, groups)
+
+    def update_contact(
+        self,
+        contact_id: int,
+        *,
+        number: str,
+        name: str,
+        zone: str | None,
+        fields: dict[str, str],
+        groups: Sequence[str],
+    ) -> ContactView:
+        """Replace what one contact holds (as the editor shows it): its number may change,
+        custom fields and groups left out are removed. Everything is checked first."""
+        return self._write_contact(contact_id, number, name, zone, fields, groups)
+
+    def _write_contact(
+        self,
+        contact_id: int | None,
+        number: str,
+        name: str,
+        zone: str | None,
+        fields: dict[str, str],
+        groups: Sequence[str],
+    ) -> ContactView:
+        e164 = self.normalize(number)
+        zone_name = resolve_zone(zone).key if zone else None
+        kept = {k.strip(): v.strip() for k, v in fields.items() if k.strip()}
+        try:
+            return self._store_contact(contact_id, e164, name, zone_name, kept, groups)
+        except IntegrityError:
+            # Another desk stored the same number between our check and our write.
+            raise InvalidInput(
+                f"{e164} was just added to the contact book on another computer.", field="number"
+            ) from None
+
+    def _store_contact(
+        self,
+        contact_id: int | None,
+        e164: str,
+        name: str,
+        zone_name: str | None,
+        kept: dict[str, str],
+        groups: Sequence[str],
+    ) -> ContactView:
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as s:
+            if contact_id is None:
+                contact = Contact(number=e164, created_at=now, updated_at=now)
+            else:
+                found = s.get(Contact, contact_id)
+                if found is None:
+                    raise NotFound("That contact no longer exists.", field="contact")
+                contact = found
+            other = s.exec(select(Contact).where(Contact.number == e164)).first()
+            if other is not None and other.id != contact_id:
+                who = f"{other.name}'s" if other.name else "another contact's"
+                raise InvalidInput(f"{e164} is already {who} number.", field="number")
+            contact.number = e164
+            contact.name = _contact_name(name)
+            contact.zone = zone_name
+            contact.fields_json = json.dumps(kept, ensure_ascii=False)
+            contact.updated_at = now
+            s.add(contact)
+            s.flush()
+            cid = contact.id or 0
+            wanted = {self._ensure_group(s, g) for g in groups if g.strip()}
+            s.execute(
+                delete(GroupMember).where(
+                    col(GroupMember.contact_id) == cid,
+                    col(GroupMember.group_id).not_in(wanted),
+                )
+            )
+            for gid in wanted:
+                self._join(s, gid, cid)
+            s.flush()
+            return self._views(s, [contact])[0]
+
+    def delete_contacts(self, contact_ids: Sequence[int]) -> int:
+        """Delete these contacts (their messages and opt-outs stay); how many there were."""
+        ids = list(contact_ids)
+        with self.ctx.db.write() as s:
+            s.execute(delete(GroupMember).where(col(GroupMember.contact_id).in_(ids)))
+            gone = s.execute(delete(Contact).where(col(Contact.id).in_(ids)))
+            return int(gone.rowcount)  # type: ignore[attr-defined]
+
     def delete_contact(self, number: str) -> None:
-        e164 = normalize_number(number, self.ctx.settings.default_region)
+        e164 = self.normalize(number)
         with self.ctx.db.write() as s:
             contact = s.exec(select(Contact).where(Contact.number == e164)).first()
             if contact is None:
@@ -178,6 +313,8 @@ class ContactBook:
         return [(name, count) for name, count in rows]
 
     def group_numbers(self, group: str) -> list[str]:
+        """The group's numbers. Whether each may be sent through an account is the
+        scheduler's question (``phones.split_for_account``), as for typed numbers."""
         with self.ctx.db.read() as s:
             gid = self._group_id(s, group)
             return list(
@@ -187,6 +324,49 @@ class ContactBook:
                     .where(GroupMember.group_id == gid)
                     .order_by(col(Contact.number))
                 ).all()
+            )
+
+    def create_group(self, name: str) -> None:
+        with self.ctx.db.write() as s:
+            if s.exec(select(ContactGroup.id).where(ContactGroup.name == name.strip())).first():
+                raise InvalidInput(
+                    f"There is already a group named '{name.strip()}'.", field="group"
+                )
+            self._ensure_group(s, name)
+
+    def rename_group(self, old: str, new: str) -> None:
+        new = new.strip()
+        if not new:
+            raise InvalidInput("A group needs a name.", field="group")
+        with self.ctx.db.write() as s:
+            gid = self._group_id(s, old)
+            taken = s.exec(select(ContactGroup.id).where(ContactGroup.name == new)).first()
+            if taken is not None and taken != gid:
+                raise InvalidInput(f"There is already a group named '{new}'.", field="group")
+            s.execute(update(ContactGroup).where(col(ContactGroup.id) == gid).values(name=new))
+
+    def delete_group(self, name: str) -> None:
+        """Delete the group; its members stay in the book."""
+        with self.ctx.db.write() as s:
+            gid = self._group_id(s, name)
+            s.execute(delete(GroupMember).where(col(GroupMember.group_id) == gid))
+            s.execute(delete(ContactGroup).where(col(ContactGroup.id) == gid))
+
+    def add_to_group(self, group: str, contact_ids: Sequence[int]) -> None:
+        """Put these contacts in the group, creating it if it is new."""
+        with self.ctx.db.write() as s:
+            gid = self._ensure_group(s, group)
+            for contact_id in contact_ids:
+                self._join(s, gid, contact_id)
+
+    def remove_from_group(self, group: str, contact_ids: Sequence[int]) -> None:
+        with self.ctx.db.write() as s:
+            gid = self._group_id(s, group)
+            s.execute(
+                delete(GroupMember).where(
+                    col(GroupMember.group_id) == gid,
+                    col(GroupMember.contact_id).in_(list(contact_ids)),
+                )
             )
 
     @staticmethod
@@ -201,6 +381,7 @@ class ContactBook:
         name = name.strip()
         if not name:
             raise InvalidInput("A group needs a name.", field="group")
+        name = check_label(name, field="group", what="group", limit=NAME_LIMIT)
         gid = s.exec(select(ContactGroup.id).where(ContactGroup.name == name)).first()
         if gid is None:
             group = ContactGroup(name=name)
@@ -217,6 +398,10 @@ class ContactBook:
 
     # -- CSV ------------------------------------------------------------------------------
 
+    def import_columns(self, data: bytes) -> ColumnGuess:
+        """The file's columns and the fields their names give away: the mapping step."""
+        return read_header(data)
+
     def preview_import(
         self,
         data: bytes,
@@ -230,6 +415,7 @@ class ContactBook:
             default_region=self.ctx.settings.default_region,
             mapping=mapping,
             progress=progress,
+            allow_test_numbers=True,
         )
 
     def commit_import(
@@ -333,6 +519,11 @@ class ContactBook:
         )
         s.execute(insert(_MEMBERS).from_select(["group_id", "contact_id"], joining))
 
+    @staticmethod
+    def rejected_csv(preview: ImportPreview) -> str:
+        """The rows an import refused, as a CSV to fix and import again."""
+        return rejected_csv(preview)
+
     def export_contacts_csv(self) -> str:
         contacts = self.list_contacts(limit=10_000_000)
         extra = sorted({k for c in contacts for k in c.fields})
@@ -420,6 +611,8 @@ class ContactBook:
         name = name.strip()
         if not name:
             raise InvalidInput("A template needs a name.", field="name")
+        name = check_label(name, field="name", what="template", limit=NAME_LIMIT)
+        check_template_text(text)  # control characters would reach every message made from it
         parsed = parse_template(text)  # refuses a malformed template before storing it
         with self.ctx.db.write() as s:
             found = s.exec(select(Template).where(Template.name == name)).first()
@@ -449,3 +642,24 @@ class ContactBook:
             if found is None:
                 raise NotFound(f"No template named '{name}'.", field="template")
             s.delete(found)
+
+    def longest_values(self) -> dict[str, str]:
+        """Per merge field (name, first_name, number, custom fields), the longest value any
+        contact has: what a template's worst-case length is worked out with. One pass."""
+        longest: dict[str, str] = {}
+
+        def keep(field: str, value: object) -> None:
+            text = "" if value is None else str(value)
+            if len(text) > len(longest.get(field, "")):
+                longest[field] = text
+
+        query = select(Contact.name, Contact.number, Contact.fields_json)
+        with self.ctx.db.read() as s:
+            for name, number, fields_json in s.execute(query.execution_options(yield_per=2000)):
+                keep("number", number)
+                if name:
+                    keep("name", name)
+                    keep("first_name", name.split()[0])
+                for field, value in json.loads(fields_json or "{}").items():
+                    keep(str(field), value)
+        return longest

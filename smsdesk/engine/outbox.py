@@ -30,7 +30,7 @@ from smsdesk.core.errors import NotFound, SmsdeskError
 from smsdesk.core.lifecycle import AT_PROVIDER, FINAL, INTENTS, State, can_transition
 from smsdesk.core.planner import Action, Capabilities, plan_handoff
 from smsdesk.engine.context import AppContext
-from smsdesk.engine.lease import ClaimLease, request_budget
+from smsdesk.engine.lease import BLOCKED, ClaimLease, request_budget
 from smsdesk.engine.pacing import Pacer, TokenBucket
 from smsdesk.engine.provider_changes import reconcile_intents
 from smsdesk.engine.reconcile import (
@@ -41,8 +41,12 @@ from smsdesk.engine.reconcile import (
     held_by_provider,
     rows_changed,
 )
+from smsdesk.engine.replies import ReplyPuller
+from smsdesk.engine.series import fill_due, next_fill
+from smsdesk.engine.windows import delivery_windows
 from smsdesk.providers.base import (
     AmbiguousError,
+    AuthenticationError,
     Outgoing,
     PermanentError,
     Provider,
@@ -52,6 +56,7 @@ from smsdesk.providers.base import (
 )
 from smsdesk.providers.registry import MODULES, kind_info
 from smsdesk.store import queries
+from smsdesk.store.integrity import DatabaseDamaged
 from smsdesk.store.models import Message, ProviderAccount
 from smsdesk.store.queries import Claimed, Fence, Move
 
@@ -80,6 +85,7 @@ class PassReport:
     """What one pass did, for the command line and the status bar."""
 
     handed_off: int = 0
+    # Failed in this pass: refused or failed at hand-off, or reported failed by a status check.
     failed: int = 0
     retrying: int = 0
     unknown: int = 0
@@ -135,12 +141,15 @@ class Dispatcher(Reconciling):
         report = PassReport()
         # Changes at a provider left unfinished (a crash, a failed write) are settled first.
         reconcile_intents(self.ctx, self.owner)
+        # Recurring series: their next occurrences become ordinary queued messages.
+        fill_due(self.ctx)
         limit = self.claim_size()
         # Bounded: each round either settles messages or pushes their due time forward.
         for _ in range(1000):
             if _stopped(stop) or not self.claim_round(limit, report, stop):
                 break
         if not _stopped(stop):
+            ReplyPuller(self.ctx, self.owner).pull_due()  # replies, for accounts that are due
             self.sync_statuses(report, stop=stop)
         return report
 
@@ -186,6 +195,8 @@ class Dispatcher(Reconciling):
             if due:
                 try:
                     self.run_once(stop)
+                except DatabaseDamaged:
+                    raise  # nothing can be written any more: stop, and say so once
                 except Exception:  # keep the agent alive; the next pass retries
                     log.exception("dispatch pass failed")
             try:
@@ -260,7 +271,9 @@ class Dispatcher(Reconciling):
             ).first()
             if interrupted is None and s.exec(select(m.id).where(unfinished).limit(1)).first():
                 interrupted = now
-        candidates += [t for t in (due, leased, sync, interrupted) if t is not None]
+        fill = next_fill(self.ctx)  # a series whose stored occurrences run short
+        pull = ReplyPuller(self.ctx, self.owner).next_pull()  # replies to pull
+        candidates += [t for t in (due, leased, sync, interrupted, fill, pull) if t is not None]
         return min(candidates)
 
     # -- hand-off ---------------------------------------------------------------------------
@@ -443,7 +456,7 @@ class Dispatcher(Reconciling):
                     .where(*self._fenced(msg))
                     .values(
                         last_error=reason,
-                        lease_owner="blocked",
+                        lease_owner=BLOCKED,
                         lease_expires_at=now + BLOCKED_RETRY,
                     )
                 )
@@ -489,9 +502,20 @@ class Dispatcher(Reconciling):
         keys = {msg.id: msg.idempotency_key or f"smsdesk-{token_hex(16)}" for msg, _ in items}
         # The provider-side group (an Infobip bulkId) is chosen here and stored with the key,
         # so that a definitive lookup can ask for it whatever happens to this process.
+        # A provider that can hold a message to hours of delivery gets the recipient's
+        # allowed ones (quiet hours), so it keeps the message out of their night even when
+        # it is released late (paused, moved).
+        windows = delivery_windows(self.ctx, items) if provider.capabilities.delivery_window else {}
         planned = provider.assign_groups(
             [
-                Outgoing(keys[msg.id], msg.recipient, msg.text, msg.sender, send_at)
+                Outgoing(
+                    keys[msg.id],
+                    msg.recipient,
+                    msg.text,
+                    msg.sender,
+                    send_at,
+                    window=windows.get(msg.id),
+                )
                 for msg, send_at in items
             ]
         )
@@ -534,6 +558,12 @@ class Dispatcher(Reconciling):
         except TransientError as exc:
             self._record_transient(out, attempts, exc)
             return exc
+        except AuthenticationError as exc:
+            # The key or account was refused, so nothing was taken: the messages wait, with
+            # the reason, until the key is fixed (a change to the account frees them at once)
+            # instead of every one of them failing.
+            self._record_refused_key(out, str(exc))
+            return None
         except PermanentError as exc:
             self._record_all(out, State.FAILED, "failed", str(exc), last_error=str(exc))
             return None
@@ -573,7 +603,22 @@ class Dispatcher(Reconciling):
             if msg_id is None or outcome.key in seen:
                 continue
             seen.add(outcome.key)
-            if isinstance(outcome, Receipt):
+            if isinstance(outcome, Receipt) and outcome.state is State.FAILED:
+                # Taken but already failed (a send-now the provider could not deliver): a
+                # failure with the provider's reason, not a hand-off.
+                reason = failure_reason(account_name, outcome.detail)
+                if outcome.opted_out:
+                    opted_out.setdefault(recipients[outcome.key], f"{account_name}: {reason}")
+                refused.append(
+                    Move(
+                        msg_id,
+                        State.FAILED,
+                        "failed",
+                        f"{account_name} took it as {outcome.ref}, but it failed: {reason}",
+                        {**held_by_provider(provider, outcome, now), "last_error": reason},
+                    )
+                )
+            elif isinstance(outcome, Receipt):
                 accepted.append(
                     Move(
                         msg_id,
@@ -651,6 +696,23 @@ class Dispatcher(Reconciling):
                 s, moves, State.HANDING_OFF, now, owner=self.owner, fence=out.fence, **changes
             )
         out.report.failed += len(moved)
+
+    def _record_refused_key(self, out: _Outcome, reason: str) -> None:
+        now = self.ctx.clock.now()
+        moves = [Move(msg_id, State.QUEUED, "blocked", reason) for msg_id in out.ids.values()]
+        with self.ctx.db.write() as s:
+            queries.transition_many(
+                s,
+                moves,
+                State.HANDING_OFF,
+                now,
+                owner=self.owner,
+                fence=out.fence,
+                last_error=reason,
+                # As _blocked does: held away from every dispatcher until the lease ends.
+                lease_owner=BLOCKED,
+                lease_expires_at=now + BLOCKED_RETRY,
+            )
 
     def _record_unknown(self, out: _Outcome, why: str) -> None:
         now = self.ctx.clock.now()
@@ -761,12 +823,17 @@ class Dispatcher(Reconciling):
                     if status and status.detail:
                         detail += f": {status.detail}"
                     changes: dict[str, Any] = {"next_sync_at": next_sync}
-                    if new is State.FAILED and status:
-                        changes["last_error"] = status.detail or "failed at provider"
+                    if new in (State.FAILED, State.EXPIRED) and status:
+                        changes["last_error"] = failure_reason(account.name, status.detail, new)
                     if queries.transition(
                         s, msg.id, old, new, now, kind="status", detail=detail, **changes
                     ):
                         report.status_changes += 1
+                        if new is State.FAILED:
+                            report.failed += 1
+                        if status and status.opted_out:  # a STOP reported after the hand-off
+                            source = f"{account.name}: {status.detail}"
+                            queries.record_opt_out(s, msg.recipient, now, source)
                 else:
                     s.execute(
                         update(Message)
@@ -778,6 +845,12 @@ class Dispatcher(Reconciling):
     def _next_sync(msg: Message, now: datetime) -> datetime:
         # Nothing changes at the provider before the send time; poll after it.
         return max(msg.send_at, now + SYNC_INTERVAL)
+
+
+def failure_reason(account_name: str, detail: str, state: State = State.FAILED) -> str:
+    """Why a message failed (or expired), in the provider's words, its code included where
+    it gives one; said plainly when the provider gave none."""
+    return detail.strip() or f"{account_name} reported it {state.value} without giving a reason"
 
 
 def _account(accounts: Accounts, account_id: int) -> ProviderAccount:

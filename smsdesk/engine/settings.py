@@ -15,6 +15,25 @@ from smsdesk.engine.context import AppContext
 from smsdesk.store.settings import MAX_GRACE_MINUTES, QUIET_MODES, Settings, write_settings
 
 
+def regions() -> list[tuple[str, int]]:
+    """Every country smsdesk can read numbers for: (two-letter code, calling code)."""
+    # From phonenumbers' code-to-regions table: asking country_code_for_region loads each
+    # region's metadata, a third of a second at start-up for the Settings view.
+    return sorted(
+        (code, calling)
+        for calling, codes in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()
+        for code in codes
+        if code in phonenumbers.SUPPORTED_REGIONS and code != "001"
+    )
+
+
+def region_of_locale(name: str) -> str | None:
+    """The country a locale names ("en_US" -> "US"), or None ("C", "en", "es_419")."""
+    _language, sep, rest = name.replace("-", "_").partition("_")
+    code = rest.split(".")[0].split("@")[0].upper() if sep else ""
+    return code if code in phonenumbers.SUPPORTED_REGIONS else None
+
+
 class SettingsService:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -79,4 +98,9 @@ class SettingsService:
             if k in known.unreadable or getattr(known.settings, k) != v
         }
         write_settings(self.ctx.db, changes, self.ctx.clock.now())
+        return self.ctx.refresh_settings()
+
+    def finish_first_run(self) -> Settings:
+        """The window's first-run guide was completed: it is not shown at start again."""
+        write_settings(self.ctx.db, {"first_run_done": True}, self.ctx.clock.now())
         return self.ctx.refresh_settings()

@@ -43,9 +43,18 @@ class MessageView:
     last_error: str | None
     attention: str | None
     events: tuple[EventView, ...] = field(default=())
+    contact_name: str | None = None  # the contact saved under this number, if any
+    recipient_zone: str | None = None  # the recipient's own zone, where it is known
+    account_id: int = 0  # the provider account's id (what the Queue sorts providers by)
 
     @classmethod
-    def of(cls, m: Message, provider: str, events: list[Event] | None = None) -> MessageView:
+    def of(
+        cls,
+        m: Message,
+        provider: str,
+        events: list[Event] | None = None,
+        facts: tuple[str | None, str | None] = (None, None),
+    ) -> MessageView:
         return cls(
             id=m.id,
             batch_id=m.batch_id,
@@ -64,7 +73,24 @@ class MessageView:
             last_error=m.last_error,
             attention=m.attention,
             events=tuple(EventView.of(e) for e in events or []),
+            contact_name=facts[0],
+            recipient_zone=facts[1],
+            account_id=m.account_id,
         )
+
+
+@dataclass(frozen=True)
+class BatchView:
+    """One compose action as the Queue groups it: its messages counted by state."""
+
+    id: str
+    created_at: datetime
+    text: str
+    provider: str
+    messages: int
+    by_state: dict[str, int]
+    first_send_at: datetime | None
+    last_send_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -89,6 +115,7 @@ class AccountView:
     sender: str | None
     is_default: bool
     capabilities: dict[str, object]
+    replies: str = ""  # whether smsdesk collects this account's replies, in words
 
 
 @dataclass(frozen=True)

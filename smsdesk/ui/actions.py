@@ -63,3 +63,22 @@ class MessageActions(QObject):
     def retry(self, ids: Sequence[str]) -> None:
         ids = list(ids)
         self._run("Queued again", lambda: [r for i in ids for r in self.service.retry(i)])
+
+
+# Which actions apply to a message in each state (the engine refuses the rest; the Queue
+# enables a button only when it applies to at least one selected message).
+_CANCEL_STATES = frozenset({"draft", "queued", "scheduled"})
+_SETTLE_STATES = frozenset({"unknown", "cancelling", "rescheduling", "withdrawing"})
+
+
+def can_cancel(state: str, attention: bool = False) -> bool:
+    # A change the provider never confirmed can be settled as cancelled once flagged.
+    return state in _CANCEL_STATES or (attention and state in _SETTLE_STATES)
+
+
+def can_reschedule(state: str, attention: bool = False) -> bool:
+    return state in ("queued", "scheduled")
+
+
+def can_retry(state: str, attention: bool = False) -> bool:
+    return state == "failed" or (attention and state == "unknown")

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from smsdesk.ui.main_window import MainWindow
+    from smsdesk.ui.startup import Startup
 
 START_AT_THE_LATEST_MS = 500
 
@@ -32,37 +37,72 @@ def run_gui() -> int:
         )
         return 1
     from PySide6.QtCore import QTimer
-    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from smsdesk.core import log_file
     from smsdesk.engine.places import home_dir
+    from smsdesk.ui import fonts
+    from smsdesk.ui.crash_dialog import CrashHandler
     from smsdesk.ui.main_window import MainWindow
+    from smsdesk.ui.qt_libraries import plain_platform_errors
     from smsdesk.ui.single_instance import SingleInstance, server_name
     from smsdesk.ui.startup import Startup
+    from smsdesk.ui.tray import app_icon
 
-    app = QApplication.instance() or QApplication(sys.argv)
+    with plain_platform_errors():  # a plugin that cannot load: one line, not Qt's wall
+        app = QApplication.instance() or QApplication(sys.argv)
     QApplication.setApplicationName("smsdesk")
     QApplication.setDesktopFileName("io.github.smsdesk.SmsDesk")
-    # Frozen builds unpack resources/ beside the code; a source checkout has it at the top.
-    base = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
-    icon = base / "resources" / "icons" / "smsdesk-256.png"
-    if icon.exists():
-        QApplication.setWindowIcon(QIcon(str(icon)))
+    QApplication.setWindowIcon(app_icon())  # the tray shows the same icon
+    fonts.apply()  # emoji and non-Latin scripts: see fonts.py
     home = home_dir()
+    crash = CrashHandler(log_file.install(home))  # log file and crash dialog for the rest
+    crash.install()
     instance = SingleInstance(server_name(home))
     if not instance.claim():
         return 0  # the running window was asked to come to the front
-    window = MainWindow()
-    startup = Startup(window, home)
-    instance.activated.connect(window.bring_to_front)
-    # The worker's imports compete for the interpreter, so it starts once the window is on
-    # screen; the timer covers a window that is never painted (started minimised).
-    window.first_painted.connect(startup.start)
-    QTimer.singleShot(START_AT_THE_LATEST_MS, startup.start)
-    window.show()
     try:
-        return app.exec()
+        while True:
+            window = MainWindow()
+            crash.parent = window
+            startup = Startup(window, home)
+            instance.activated.connect(window.bring_to_front)
+            # The worker's imports compete for the interpreter, so it starts once the window
+            # is on screen; the timer covers a window never painted (started minimised).
+            begin = _beginning(window, startup)
+            window.first_painted.connect(begin)
+            startup.restart.connect(lambda: app.exit(0))
+            window.quit_requested.connect(app.quit)
+            startup.ready.connect(window.offer_first_run)  # once, until it is completed
+            QTimer.singleShot(START_AT_THE_LATEST_MS, begin)
+            window.show()
+            try:
+                code = app.exec()
+            finally:
+                instance.activated.disconnect(window.bring_to_front)
+                window.close()  # waits for the window's own tasks
+                startup.close()
+            # After a restore or a salvage: a fresh window on the recovered database.
+            if not startup.restart_requested:
+                return code
     finally:
+        crash.uninstall()
         instance.close()
-        window.close()  # waits for the window's own tasks
-        startup.close()
+
+
+def _beginning(window: MainWindow, startup: Startup) -> Callable[[], None]:
+    """What starts once the window is on screen: the window's own passphrase dialog (asked
+    only if keys live in the key file; imported here because it loads the storage stack,
+    which would delay the first paint) and then storage and the engine."""
+    started = False
+
+    def begin() -> None:
+        nonlocal started
+        if not started:
+            started = True
+            from smsdesk.ui import passphrase_dialog
+
+            passphrase_dialog.install(window)
+        startup.start()
+
+    return begin

@@ -1,29 +1,23 @@
-"""Calendar: a month with the number of messages per day, coloured by state, and the chosen
-day's messages beside it. Moving a message (edit, or drag onto a day) reschedules it."""
+"""Calendar: a month with the number of messages per day, or a week by hour slots, coloured by
+state, and the chosen day's messages beside it. Moving a message (edit, or drag onto a day
+or an hour) reschedules it. Every day and time shown is in the desk's zone, as in the Queue.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
-from PySide6.QtCore import QDate, QMimeData, QPoint, QRect, Qt
-from PySide6.QtGui import (
-    QColor,
-    QDragEnterEvent,
-    QDragMoveEvent,
-    QDropEvent,
-    QPainter,
-    QTextCharFormat,
-)
+from PySide6.QtCore import QDate, QPoint, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCalendarWidget,
+    QButtonGroup,
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QListWidgetItem,
     QPushButton,
-    QTableView,
+    QSplitter,
+    QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -31,135 +25,36 @@ from PySide6.QtWidgets import (
 from smsdesk.core.errors import InvalidInput
 from smsdesk.core.timeparse import format_local, localize, resolve_zone
 from smsdesk.engine.browse import QueueFilter
+from smsdesk.engine.calendar_reads import CalendarReads
 from smsdesk.engine.service import Service
 from smsdesk.engine.views import MessageView
 from smsdesk.ui.actions import MessageActions
-from smsdesk.ui.queue_model import STATE_COLOURS, first_line
+from smsdesk.ui.calendar_colours import Legend, state_icon
+from smsdesk.ui.calendar_drag import DragGesture
+from smsdesk.ui.day_list import MESSAGE_ID_ROLE, DayList
+from smsdesk.ui.month_view import CountsCalendar, day_of
+from smsdesk.ui.queue_model import first_line
 from smsdesk.ui.reschedule_dialog import AskTime
 from smsdesk.ui.reschedule_dialog import ask_with_dialog as ask_time_with_dialog
+from smsdesk.ui.week_view import PER_SLOT, WeekGrid, day_heading
 
-MESSAGE_MIME = "application/x-smsdesk-message-ids"
-MESSAGE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 DAY_LIMIT = 500  # a day list longer than this is for the Queue's filters
 
 
-def _day(qdate: QDate) -> date:
-    return date(qdate.year(), qdate.month(), qdate.day())
+def _button(text: str, name: str, accessible: str) -> QPushButton:
+    button = QPushButton(text)
+    button.setObjectName(name)
+    button.setAccessibleName(accessible)
+    return button
 
 
-def describe_counts(counts: dict[str, int]) -> str:
-    total = sum(counts.values())
-    detail = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
-    return f"{total} message{'s' if total != 1 else ''}: {detail}"
-
-
-class CountsCalendar(QCalendarWidget):
-    """A month view that paints, in each day, how many messages go out, coloured by state.
-
-    Messages dragged from the day list can be dropped on a day: same wall time, new day.
-    """
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("monthCalendar")
-        self.setAccessibleName("Month")
-        self.setGridVisible(True)
-        self.setVerticalHeaderFormat(QCalendarWidget.VerticalHeaderFormat.NoVerticalHeader)
-        self.counts: dict[date, dict[str, int]] = {}
-        self.on_drop: object = None  # set by CalendarView: (ids, QDate) -> None
-        self._grid = self.findChild(QTableView)
-        if self._grid is not None:
-            # Drops land on the month grid, which is a child view of the calendar.
-            self._grid.setAcceptDrops(True)
-            self._grid.viewport().setAcceptDrops(True)
-            self._grid.viewport().installEventFilter(self)
-
-    def set_counts(self, counts: dict[date, dict[str, int]]) -> None:
-        for day in set(self.counts) - set(counts):
-            self.setDateTextFormat(QDate(day.year, day.month, day.day), QTextCharFormat())
-        self.counts = counts
-        for day, by_state in counts.items():
-            fmt = QTextCharFormat()
-            fmt.setFontWeight(700)
-            # The tooltip says in words what the colours say, for screen readers and tests.
-            fmt.setToolTip(describe_counts(by_state))
-            self.setDateTextFormat(QDate(day.year, day.month, day.day), fmt)
-        self.updateCells()
-
-    def paintCell(self, painter: QPainter, rect: QRect, qdate: QDate) -> None:
-        super().paintCell(painter, rect, qdate)
-        day = _day(qdate)
-        by_state = self.counts.get(day)
-        if not by_state:
-            return
-        total = sum(by_state.values())
-        painter.save()
-        # A bar along the bottom, split by state, and the total in the corner.
-        bar = QRect(rect.left() + 2, rect.bottom() - 5, rect.width() - 4, 4)
-        x = bar.left()
-        for state, n in sorted(by_state.items()):
-            width = max(1, round(bar.width() * n / total))
-            painter.fillRect(QRect(x, bar.top(), width, bar.height()), QColor(STATE_COLOURS[state]))
-            x += width
-        painter.setPen(QColor("#333333"))
-        font = painter.font()
-        font.setPointSizeF(max(font.pointSizeF() * 0.75, 6))
-        painter.setFont(font)
-        painter.drawText(
-            rect.adjusted(0, 1, -3, -6),
-            int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop),
-            str(total),
-        )
-        painter.restore()
-
-    def date_at(self, pos: QPoint) -> QDate | None:
-        """The day under a point of the grid's viewport."""
-        if self._grid is None:
-            return None
-        index = self._grid.indexAt(pos)
-        if not index.isValid():
-            return None
-        first = QDate(self.yearShown(), self.monthShown(), 1)
-        # The grid starts on the week containing the 1st (with a header row on top).
-        offset = (first.dayOfWeek() - int(self.firstDayOfWeek().value)) % 7
-        if offset == 0:
-            offset = 7  # Qt shows a full week of the previous month in that case
-        row, column = index.row(), index.column()
-        if (
-            self.horizontalHeaderFormat()
-            != QCalendarWidget.HorizontalHeaderFormat.NoHorizontalHeader
-        ):
-            row -= 1
-        if row < 0:
-            return None
-        return first.addDays(row * 7 + column - offset)
-
-    def eventFilter(self, watched: object, event: object) -> bool:
-        if isinstance(event, (QDragEnterEvent, QDragMoveEvent)):
-            if event.mimeData().hasFormat(MESSAGE_MIME):
-                event.acceptProposedAction()
-                return True
-        elif isinstance(event, QDropEvent) and event.mimeData().hasFormat(MESSAGE_MIME):
-            target = self.date_at(event.position().toPoint())
-            ids = bytes(event.mimeData().data(MESSAGE_MIME).data()).decode().split()
-            if target is not None and callable(self.on_drop):
-                self.on_drop(ids, target)
-                event.acceptProposedAction()
-            return True
-        return bool(super().eventFilter(watched, event))  # type: ignore[arg-type]
-
-
-class DayList(QListWidget):
-    """The chosen day's messages; dragging one carries its id to the calendar."""
-
-    def mimeData(self, items: Sequence[QListWidgetItem]) -> QMimeData:
-        data = QMimeData()
-        ids = " ".join(str(item.data(MESSAGE_ID_ROLE)) for item in items)
-        data.setData(MESSAGE_MIME, ids.encode())
-        return data
-
-    def mimeTypes(self) -> list[str]:
-        return [MESSAGE_MIME]
+def _arrow(text: str, name: str, accessible: str) -> QToolButton:
+    button = QToolButton()
+    button.setText(text)
+    button.setObjectName(name)
+    button.setAccessibleName(accessible)
+    button.setToolTip(accessible)
+    return button
 
 
 class CalendarView(QWidget):
@@ -175,109 +70,208 @@ class CalendarView(QWidget):
         self.service = service
         self.message_actions = actions
         self.browser = service.browser()
+        self.reads = CalendarReads(service.ctx)
         self.ask_time = ask_time or ask_time_with_dialog(self)
         self.setObjectName("calendarView")
         self.setAccessibleName("Calendar")
         self._messages: list[MessageView] = []
+        self._known: dict[str, datetime] = {}  # every message on screen: its time, for drops
+        self.gesture = DragGesture(self.drop_at, self._hover)
 
         self.calendar = CountsCalendar()
-        self.calendar.on_drop = self.move_to_day
+        self.week = WeekGrid()
+        self.week.gesture = self.gesture
+        self.views = QStackedWidget()
+        self.views.addWidget(self.calendar)
+        self.views.addWidget(self.week)
+        self.month_button = _button("Month", "monthButton", "Show the month")
+        self.week_button = _button("Week", "weekButton", "Show the week by hour")
+        self.mode = QButtonGroup(self)
+        for button in (self.month_button, self.week_button):
+            button.setCheckable(True)
+            self.mode.addButton(button)
+        self.month_button.setChecked(True)
+        self.previous_week = _arrow("◀", "previousWeekButton", "Previous week")
+        self.next_week = _arrow("▶", "nextWeekButton", "Next week")
+        self.week_title = QLabel()
+        self.week_title.setObjectName("weekTitle")
         self.today_label = QLabel()
         self.today_label.setObjectName("todayLabel")
         self.today_label.setAccessibleName("Today and time zone")
-        self.today_button = QPushButton("Today")
-        self.today_button.setObjectName("todayButton")
-        self.today_button.setAccessibleName("Go to today")
+        self.today_label.setWordWrap(True)
+        self.today_button = _button("Today", "todayButton", "Go to today")
+        self.legend = Legend()
         self.day_title = QLabel()
         self.day_title.setObjectName("dayTitle")
         self.day_title.setAccessibleName("Chosen day")
+        self.day_title.setWordWrap(True)
         self.day_list = DayList()
+        self.day_list.gesture = self.gesture
         self.day_list.setObjectName("dayList")
         self.day_list.setAccessibleName("Messages on the chosen day")
         self.day_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.day_list.setDragEnabled(True)
-        self.day_list.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
-        self.edit_button = QPushButton("Change time…")
-        self.edit_button.setObjectName("changeTimeButton")
-        self.edit_button.setAccessibleName("Change time")
-        self.edit_button.setToolTip("Or drag a message onto another day")
+        self.edit_button = _button("Change time…", "changeTimeButton", "Change time")
+        self.edit_button.setToolTip("Or drag a message onto another day or hour")
         self.status_label = QLabel()
         self.status_label.setObjectName("calendarStatus")
         self.status_label.setAccessibleName("Last change")
         self.status_label.setWordWrap(True)
 
-        left = QVBoxLayout()
+        # Two short rows, so the controls never make the window wider than the grid needs.
         top = QHBoxLayout()
-        top.addWidget(self.today_label, 1)
-        top.addWidget(self.today_button)
-        left.addLayout(top)
-        left.addWidget(self.calendar, 1)
-        right = QVBoxLayout()
-        right.addWidget(self.day_title)
-        right.addWidget(self.day_list, 1)
-        right.addWidget(self.edit_button)
-        right.addWidget(self.status_label)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left, 3)
-        layout.addLayout(right, 2)
+        top.addWidget(self.month_button)
+        top.addWidget(self.week_button)
+        top.addStretch(1)
+        controls: tuple[QWidget, ...] = (self.previous_week, self.week_title, self.next_week,
+                                         self.today_button)  # fmt: skip
+        for control in controls:
+            top.addWidget(control)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(top)
+        left_layout.addWidget(self.today_label)
+        left_layout.addWidget(self.views, 1)
+        left_layout.addWidget(self.legend)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.day_title)
+        right_layout.addWidget(self.day_list, 1)
+        right_layout.addWidget(self.edit_button)
+        right_layout.addWidget(self.status_label)
+        # A splitter: the day list can be widened, and its text wraps to whatever it gets.
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("calendarSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.splitter)
 
         # Today is picked before the signals are connected: the data is read when the
         # window first shows this view (refresh), not while the window is being built.
         today = self.today()
         self.calendar.setSelectedDate(QDate(today.year, today.month, today.day))
-        self.calendar.selectionChanged.connect(self._show_day)
+        self.calendar.selectionChanged.connect(self._day_chosen)
         self.calendar.currentPageChanged.connect(lambda _y, _m: self.refresh())
+        self.week.currentCellChanged.connect(self._slot_chosen)
+        self.month_button.toggled.connect(self._mode_changed)
+        self.previous_week.clicked.connect(lambda: self._move_week(-7))
+        self.next_week.clicked.connect(lambda: self._move_week(7))
         self.today_button.clicked.connect(self.go_to_today)
         self.edit_button.clicked.connect(self.edit_selected)
         self.day_list.itemSelectionChanged.connect(self._update_buttons)
         actions.finished.connect(self.status_label.setText)
+        self._show_mode_controls()
         self._update_buttons()
+
+    # -- what is shown ---------------------------------------------------------------------
 
     @property
     def zone(self) -> str:
         return resolve_zone(self.service.settings().zone).key
 
+    @property
+    def showing_week(self) -> bool:
+        return self.views.currentWidget() is self.week
+
     def today(self) -> date:
         return self.service.clock.now().astimezone(resolve_zone(self.zone)).date()
 
+    def selected_day(self) -> date:
+        return day_of(self.calendar.selectedDate())
+
+    def week_start(self) -> date:
+        day = self.selected_day()
+        first = int(self.calendar.firstDayOfWeek().value)  # 1 = Monday … 7 = Sunday
+        return day - timedelta(days=(day.isoweekday() - first) % 7)
+
     def go_to_today(self) -> None:
-        today = self.today()
-        self.calendar.setSelectedDate(QDate(today.year, today.month, today.day))
+        self.select_day(self.today())
+
+    def select_day(self, day: date) -> None:
+        self.calendar.setSelectedDate(QDate(day.year, day.month, day.day))
         self.refresh()
+
+    def _move_week(self, days: int) -> None:
+        self.select_day(self.selected_day() + timedelta(days=days))
+
+    def _mode_changed(self, month: bool) -> None:
+        self.views.setCurrentWidget(self.calendar if month else self.week)
+        self._show_mode_controls()
+        self.refresh()
+
+    def _show_mode_controls(self) -> None:
+        week = self.showing_week
+        for widget in (self.previous_week, self.next_week, self.week_title):
+            widget.setVisible(week)
+
+    def _day_chosen(self) -> None:
+        if self.showing_week and self.selected_day() not in self.week.days:
+            self.refresh()  # another week: read it
+        else:
+            self._show_day()
+
+    def _slot_chosen(self, row: int, column: int, _row: int, _column: int) -> None:
+        if 0 <= column < len(self.week.days) and row >= 0:
+            day = self.week.days[column]
+            if day != self.selected_day():
+                self.calendar.setSelectedDate(QDate(day.year, day.month, day.day))
 
     def _local_midnight(self, day: date) -> datetime:
         return localize(datetime.combine(day, time()), resolve_zone(self.zone))
 
     def refresh(self) -> None:
+        """Read what is visible: the month's counts or the week's slots, and the chosen day."""
         today = self.today()
         self.today_label.setText(f"Today is {today:%d %b %Y} · times in {self.zone}")
-        first = date(self.calendar.yearShown(), self.calendar.monthShown(), 1)
-        # The grid shows up to a week either side of the month.
-        start = self._local_midnight(first - timedelta(days=7))
-        end = self._local_midnight(first + timedelta(days=45))
-        self.calendar.set_counts(self.browser.day_counts(start, end, self.zone))
+        self._known = {}
+        if self.showing_week:
+            first = self.week_start()
+            start, end = self._local_midnight(first), self._local_midnight(first + timedelta(7))
+            slots = self.reads.week(start, end, self.zone, per_slot=PER_SLOT)
+            self.week.show_week(first, slots, resolve_zone(self.zone))
+            last = first + timedelta(days=6)
+            self.week_title.setText(f"{day_heading(first)} – {day_heading(last)}")
+            for shown in slots.messages.values():
+                self._known.update((m.id, m.send_at) for m in shown)
+        else:
+            first = date(self.calendar.yearShown(), self.calendar.monthShown(), 1)
+            # The grid shows up to a week either side of the month.
+            start = self._local_midnight(first - timedelta(days=7))
+            end = self._local_midnight(first + timedelta(days=45))
+            self.calendar.set_counts(self.browser.day_counts(start, end, self.zone))
         self._show_day()
 
     def counts_on(self, day: date) -> dict[str, int]:
         return dict(self.calendar.counts.get(day, {}))
 
     def _show_day(self) -> None:
-        day = _day(self.calendar.selectedDate())
+        day = self.selected_day()
         selected = {m.id for m in self.selected_messages()}
         start = self._local_midnight(day)
         end = self._local_midnight(day + timedelta(days=1))
         self._messages = self.browser.page(QueueFilter(start=start, end=end), limit=DAY_LIMIT)
+        self._known.update((m.id, m.send_at) for m in self._messages)
         zone = resolve_zone(self.zone)
-        self.day_title.setText(f"{format_local(start, zone)[:-10].strip()}: "
-                               f"{len(self._messages)} message(s)")  # fmt: skip
+        more = "+" if len(self._messages) >= DAY_LIMIT else ""
+        self.day_title.setText(
+            f"{format_local(start, zone)[:-10].strip()}: {len(self._messages)}{more} message(s)"
+        )
         self.day_list.clear()
         for m in self._messages:
             local = m.send_at.astimezone(zone)
+            # The text keeps the theme's colour (readable light or dark); the dot says the
+            # state's colour, as in the legend.
             item = QListWidgetItem(
-                f"{local:%H:%M}  {m.recipient}  [{m.state}, {m.where}]  {first_line(m.text)[:40]}"
+                state_icon(m.state),
+                f"{local:%H:%M}  {m.recipient}  ·  {m.state.replace('_', ' ')}, {m.where}\n"
+                f"{first_line(m.text)}",
             )
             item.setData(MESSAGE_ID_ROLE, m.id)
-            item.setForeground(QColor(STATE_COLOURS.get(m.state, "#000000")))
             item.setToolTip(m.text)
             self.day_list.addItem(item)
             if m.id in selected:
@@ -299,19 +293,94 @@ class CalendarView(QWidget):
         if send_at is not None:
             self.message_actions.reschedule([m.id for m in chosen], send_at)
 
-    def move_to_day(self, ids: list[str], target: QDate) -> None:
-        """Dropped on a day: the same wall time (in the message's own zone) on that day."""
-        by_id = {m.id: m for m in self._messages}
-        day = _day(target)
+    # -- moving with the mouse ---------------------------------------------------------
+
+    def target_at(self, at: QPoint) -> tuple[date, int | None] | None:
+        """The day (and, on the week, the hour) under a global position."""
+        if self.showing_week:
+            viewport = self.week.viewport()
+            local = viewport.mapFromGlobal(at)
+            if viewport.isVisible() and viewport.rect().contains(local):
+                return self.week.slot_at(local)
+            return None
+        grid = self.calendar.grid
+        local = grid.viewport().mapFromGlobal(at)
+        if grid.viewport().isVisible() and grid.viewport().rect().contains(local):
+            found = self.calendar.date_at(local)
+            return (day_of(found), None) if found is not None else None
+        return None
+
+    def _hover(self, at: QPoint | None) -> None:
+        if at is not None and self.showing_week:
+            self._scroll_near_edge(at)
+        target = self.target_at(at) if at is not None else None
+        if self.showing_week:
+            slot = None
+            if target is not None and target[1] is not None:
+                slot = (target[1], self.week.days.index(target[0]))
+            self.week.set_drop_hint(slot)
+        else:
+            self.calendar.set_drop_hint(target[0] if target is not None else None)
+
+    def _scroll_near_edge(self, at: QPoint) -> None:
+        """Dragging near the top or bottom of the week scrolls it, so every hour can be
+        reached with the button held."""
+        viewport = self.week.viewport()
+        local = viewport.mapFromGlobal(at)
+        band = self.week.fontMetrics().height() * 2
+        if not 0 <= local.x() < viewport.width():
+            return
+        bar = self.week.verticalScrollBar()
+        step = max(self.week.verticalHeader().defaultSectionSize() // 3, 1)
+        if -band <= local.y() < band:
+            bar.setValue(bar.value() - step)
+        elif viewport.height() - band <= local.y() < viewport.height() + band:
+            bar.setValue(bar.value() + step)
+
+    def drop_at(self, ids: list[str], at: QPoint) -> None:
+        target = self.target_at(at)
+        if target is None:
+            return  # released outside the month or the week: nothing moves
+        self.move_to(ids, target[0], target[1])
+
+    def move_to(self, ids: list[str], day: date, hour: int | None = None) -> None:
+        """Dropped on a day (same time of day) or an hour of a day (same minutes), on the
+        desk's clock as the Calendar shows it. A time a message cannot go to is refused,
+        with why, and nothing moves."""
+        zone = resolve_zone(self.zone)
+        moves: dict[str, datetime] = {}
         for message_id in ids:
-            m = by_id.get(message_id)
-            if m is None:
+            was = self._known.get(message_id)
+            if was is None:
                 continue
-            own = resolve_zone(m.zone)
-            wall = datetime.combine(day, m.send_at.astimezone(own).time())
+            shown = was.astimezone(zone)
+            wall = datetime.combine(day, shown.time().replace(tzinfo=None))
+            if hour is not None:
+                wall = wall.replace(hour=hour)
             try:
-                send_at = localize(wall, own)
+                send_at = localize(wall, zone)
             except InvalidInput as exc:
-                self.status_label.setText(str(exc))
-                continue
-            self.message_actions.reschedule([m.id], send_at)
+                self._refuse(f"{exc}".rstrip("."))
+                return
+            if send_at != was:
+                moves[message_id] = send_at
+        if not moves:
+            return
+        refused = self.reads.refusals(moves, self.zone)
+        if refused:
+            first = next(iter(refused.values()))
+            others = f" ({len(refused)} of {len(moves)} messages cannot)" if len(moves) > 1 else ""
+            self._refuse(f"{first}{others}")
+            return
+        by_time: dict[datetime, list[str]] = {}
+        for message_id, send_at in moves.items():
+            by_time.setdefault(send_at, []).append(message_id)
+        for send_at, group in by_time.items():
+            self.message_actions.reschedule(group, send_at)
+
+    def _refuse(self, why: str) -> None:
+        self.status_label.setText(f"Not moved: {why}.")
+
+    def move_to_day(self, ids: list[str], target: QDate) -> None:
+        """Dropped on a day of the month: the same time of day on ``target``."""
+        self.move_to(ids, day_of(target))

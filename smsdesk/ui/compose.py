@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -37,13 +38,27 @@ from PySide6.QtWidgets import (
 )
 
 from smsdesk.core.errors import InvalidInput, SmsdeskError
-from smsdesk.core.phones import normalize_number, split_recipients
+from smsdesk.core.phones import SANDBOX_KIND, normalize_number, split_recipients
 from smsdesk.core.segments import count_segments, gsm_replacements, replace_with_gsm
-from smsdesk.core.timeparse import format_local, localize, resolve_zone
+from smsdesk.core.text_checks import bidi_warning
+from smsdesk.core.timeparse import localize, resolve_zone
+from smsdesk.engine.plan import (
+    PlanChanged,
+    ScheduledBatch,
+    SchedulePlan,
+    plan_details,
+    plan_headline,
+)
+from smsdesk.engine.scheduling import MAX_SEGMENTS
 from smsdesk.engine.service import Service
+from smsdesk.engine.undo import UndoOutcome
 from smsdesk.engine.views import BatchResult, DraftView, MessageView, PreviewView
 from smsdesk.ui.merge_preview import MergePreview, fill_groups, fill_templates, recipient_numbers
+from smsdesk.ui.plan_view import PlanView
+from smsdesk.ui.recipient_completer import RecipientCompleter
+from smsdesk.ui.schedule_summary import ScheduleSummaryDialog
 from smsdesk.ui.tasks import TaskRunner
+from smsdesk.ui.undo_bar import UndoBar
 from smsdesk.ui.widgets import (
     error_label,
     qt_to_wall,
@@ -56,8 +71,32 @@ from smsdesk.ui.widgets import (
 
 AUTOSAVE_MS = 1500
 MERGE_PREVIEW_MS = 200  # the preview reads contacts: once typing pauses, not per key
+PLAN_MS = 250  # the plan reads contacts and settings: once typing pauses, not per key
+# Up to this many typed recipients (and no group) the plan and the store run on the Qt
+# thread (a few milliseconds); more go to the background helper.
+SYNC_RECIPIENTS = 50
+RESULT_LINES = 5
+# Example numbers smsdesk accepts for the account's kind: the Sandbox sends only to the
+# fictional +1 555 range, real providers only to real numbering plans.
+EXAMPLES = {
+    SANDBOX_KIND: "+15551234567, +15557654321",
+    "": "+12025550119, +12125550123",
+}
 # The same separators as core.phones.split_recipients, as spans, so bad entries can be marked.
 _RECIPIENT = re.compile(r"[^,;\t\r\n]+")
+
+
+SHOWN_CHARACTERS = 12  # a pasted paragraph in another script would fill the window
+
+
+def _char_list(chars: list[str] | tuple[str, ...]) -> str:
+    """The characters, spaced; invisible ones by code; a long list cut with a count."""
+    shown = " ".join(
+        f"U+{ord(ch):04X}" if ch.isspace() or not ch.isprintable() else ch
+        for ch in chars[:SHOWN_CHARACTERS]
+    )
+    more = len(chars) - SHOWN_CHARACTERS
+    return f"{shown} … and {more} more" if more > 0 else shown
 
 
 def _utf16_len(text: str) -> int:
@@ -72,6 +111,8 @@ class Ucs2Highlighter(QSyntaxHighlighter):
         super().__init__(editor.document())
         self._format = QTextCharFormat()
         self._format.setBackground(QColor("#f9e79f"))
+        # Dark text on the light mark: readable on a dark or high-contrast theme too.
+        self._format.setForeground(QColor("#1a1a1a"))
         self._format.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
         self._format.setUnderlineColor(QColor("#b9770e"))
 
@@ -94,6 +135,7 @@ def next_full_hour(now: datetime, zone: str) -> datetime:
 class ComposeView(QWidget):
     scheduled = Signal(object)  # BatchResult
     draft_saved = Signal(object)  # DraftView
+    undone = Signal(object)  # UndoOutcome
 
     def __init__(self, service: Service, tasks: TaskRunner, parent: QWidget | None = None):
         super().__init__(parent)
@@ -108,9 +150,6 @@ class ComposeView(QWidget):
         self.recipients_edit = QPlainTextEdit()
         self.recipients_edit.setObjectName("recipientsEdit")
         self.recipients_edit.setAccessibleName("Recipients")
-        self.recipients_edit.setPlaceholderText(
-            "+15551234567, +447700900123 … (paste a list: commas, semicolons or new lines)"
-        )
         self.recipients_edit.setFixedHeight(64)
         self.recipients_edit.setTabChangesFocus(True)
         self.recipients_status = QLabel()
@@ -153,6 +192,26 @@ class ComposeView(QWidget):
         self.replace_button.setObjectName("replaceGsmButton")
         self.replace_button.setAccessibleName("Replace with GSM characters")
         self.replace_button.hide()
+        # Culprits with no GSM equivalent: the button leaves them, and says so beforehand.
+        self.unreplaceable_label = QLabel()
+        self.unreplaceable_label.setObjectName("unreplaceableLabel")
+        self.unreplaceable_label.setAccessibleName("Characters that cannot be replaced")
+        self.unreplaceable_label.setWordWrap(True)
+        self.unreplaceable_label.hide()
+        # As soon as the text is longer than the provider takes, not only when scheduling.
+        self.length_warning = QLabel()
+        self.length_warning.setObjectName("lengthWarning")
+        self.length_warning.setAccessibleName("Message too long")
+        self.length_warning.setWordWrap(True)
+        self.length_warning.setStyleSheet("color: #c0392b;")
+        self.length_warning.hide()
+        # Direction overrides (U+202E…) make the text read differently than it is stored.
+        self.bidi_warning = QLabel()
+        self.bidi_warning.setObjectName("bidiWarning")
+        self.bidi_warning.setAccessibleName("Direction override warning")
+        self.bidi_warning.setWordWrap(True)
+        self.bidi_warning.setStyleSheet("color: #c0392b;")
+        self.bidi_warning.hide()
         self.text_error = error_label("textError", "Message error")
 
         self.send_at_edit = QDateTimeEdit()
@@ -171,10 +230,8 @@ class ComposeView(QWidget):
         self.recipient_local_check.setAccessibleName(
             "Send at this time in each recipient's own time zone"
         )
-        self.handling_label = QLabel()
-        self.handling_label.setObjectName("handlingLabel")
-        self.handling_label.setAccessibleName("How it will be handled")
-        self.handling_label.setWordWrap(True)
+        self.plan_view = PlanView()
+        self.handling_label = self.plan_view.headline
 
         self.preview_button = QPushButton("Preview")
         self.preview_button.setObjectName("previewButton")
@@ -196,6 +253,14 @@ class ComposeView(QWidget):
         self.result_label.setAccessibleName("Result")
         self.result_label.setWordWrap(True)
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.undo_bar = UndoBar(service, tasks)
+        self.undo_button = self.undo_bar.button
+        self.summary_dialog: ScheduleSummaryDialog | None = None
+        self.completer = RecipientCompleter(self.recipients_edit, self.book, tasks)
+        self._busy = False  # a schedule is being planned or stored: one at a time
+        self._plan_generation = 0  # newer edits make older background plans stale
+        self._plan_running = False
+        self._group_sizes: dict[str, int] = {}
 
         self._build_layout()
 
@@ -207,11 +272,18 @@ class ComposeView(QWidget):
         self.merge_timer.setSingleShot(True)
         self.merge_timer.setInterval(MERGE_PREVIEW_MS)
         self.merge_timer.timeout.connect(self.update_merge_preview)
+        self.plan_timer = QTimer(self)
+        self.plan_timer.setSingleShot(True)
+        self.plan_timer.setInterval(PLAN_MS)
+        self.plan_timer.timeout.connect(self.update_plan)
 
         self.recipients_edit.textChanged.connect(self._recipients_changed)
         self.message_edit.textChanged.connect(self._text_changed)
         self.sender_edit.textChanged.connect(self._edited)
-        self.account_combo.currentIndexChanged.connect(self._when_changed)
+        self.sender_edit.textChanged.connect(self.schedule_plan_update)
+        self.recipient_local_check.toggled.connect(self.schedule_plan_update)
+        self.undo_bar.undone.connect(self._undone)
+        self.account_combo.currentIndexChanged.connect(self._account_changed)
         self.send_at_edit.dateTimeChanged.connect(self._when_changed)
         self.zone_combo.currentTextChanged.connect(self._when_changed)
         self.replace_button.clicked.connect(self.replace_culprits)
@@ -278,6 +350,9 @@ class ComposeView(QWidget):
         counter_row.addWidget(self.templates_combo)
         ml.addLayout(counter_row)
         ml.addWidget(self.culprits_label)
+        ml.addWidget(self.unreplaceable_label)
+        ml.addWidget(self.length_warning)
+        ml.addWidget(self.bidi_warning)
         ml.addWidget(self.merge_preview)
         ml.addWidget(self.text_error)
         form.addRow("&Message", message)
@@ -288,7 +363,7 @@ class ComposeView(QWidget):
         wl.addWidget(with_error(self.zone_combo, self.zone_error), 1)
         form.addRow("&When", when)
         form.addRow("", self.recipient_local_check)
-        form.addRow("", self.handling_label)
+        form.addRow("", self.plan_view)
         for label, buddy in (
             ("&To", self.recipients_edit),
             ("&Provider", self.account_combo),
@@ -316,6 +391,7 @@ class ComposeView(QWidget):
         layout.addWidget(self.preview_label)
         layout.addLayout(buttons)
         layout.addWidget(self.result_label)
+        layout.addWidget(self.undo_bar)
 
     # -- state ----------------------------------------------------------------------------
 
@@ -340,12 +416,25 @@ class ComposeView(QWidget):
         if pick:
             self.account_combo.setCurrentText(pick)
         self.account_combo.blockSignals(False)
+        self._account_changed()
+
+    def _account_changed(self) -> None:
+        """Which numbers are accepted depends on the account: the examples and the
+        recipients check follow it."""
+        kind = self._kinds.get(self.account_combo.currentText(), "")
+        info = count_segments(self.message_edit.toPlainText())
+        self._check_length(info.segments, info.characters, info.encoding)
+        example = EXAMPLES.get(kind, EXAMPLES[""])
+        self.recipients_edit.setPlaceholderText(
+            f"{example} … or a contact's name (paste a list: commas, semicolons or new lines)"
+        )
         self._recipients_changed()
         self._when_changed()
 
     def reload_book(self) -> None:
         """Re-read groups and saved templates (after an import, or when Compose is shown)."""
         fill_groups(self.group_combo, self.book)
+        self._group_sizes = dict(self.book.groups())
         fill_templates(self.templates_combo, self.book)
         self.merge_preview.invalidate()
         self.schedule_merge_preview()
@@ -478,11 +567,13 @@ class ComposeView(QWidget):
         if not problems:
             show_error(self.recipients_error, "")
         self.schedule_merge_preview()
+        self.schedule_plan_update()
         self._edited()
 
     def _group_changed(self) -> None:
         show_error(self.recipients_error, "")
         self.schedule_merge_preview()
+        self.schedule_plan_update()
 
     def _text_changed(self) -> None:
         text = self.message_edit.toPlainText()
@@ -493,10 +584,7 @@ class ComposeView(QWidget):
             f"{info.encoding} · {info.remaining} left in this segment"
         )
         if info.ucs2_culprits:
-            shown = " ".join(
-                repr(ch) if ch.isspace() or not ch.isprintable() else ch
-                for ch in info.ucs2_culprits
-            )
+            shown = _char_list(info.ucs2_culprits)
             self.culprits_label.setText(
                 f"These characters switch the message to UCS-2 (70 per segment instead of "
                 f"160): {shown}"
@@ -507,12 +595,36 @@ class ComposeView(QWidget):
         self.culprits_label.setVisible(bool(info.ucs2_culprits))
         table = gsm_replacements(text)
         self.replace_button.setVisible(bool(table))
+        left = [ch for ch in info.ucs2_culprits if ch not in table]
         if table:
             pairs = ", ".join(f"{k} → {v or '(nothing)'}" for k, v in list(table.items())[:4])
             self.replace_button.setToolTip(f"Replace {pairs}")
+        if left:
+            shown_left = _char_list(left)
+            self.unreplaceable_label.setText(
+                f"No GSM equivalent, so “Replace with GSM characters” leaves these and the "
+                f"message stays UCS-2: {shown_left}"
+            )
+        self.unreplaceable_label.setVisible(bool(left))
+        self._check_length(info.segments, info.characters, info.encoding)
+        bidi = bidi_warning(text)
+        self.bidi_warning.setText(bidi or "")
+        self.bidi_warning.setVisible(bidi is not None)
         show_error(self.text_error, "")
         self.schedule_merge_preview()
+        self.schedule_plan_update()
         self._edited()
+
+    def _check_length(self, segments: int, characters: int, encoding: str) -> None:
+        too_long = segments > MAX_SEGMENTS
+        if too_long:
+            account = self.account_combo.currentText()
+            by = f"{account}'s provider" if account else "the provider"
+            self.length_warning.setText(
+                f"Too long to send: {segments} segments ({characters} characters, {encoding}); "
+                f"{by} accepts at most {MAX_SEGMENTS}. Shorten the message."
+            )
+        self.length_warning.setVisible(too_long)
 
     def schedule_merge_preview(self) -> None:
         self.merge_timer.start()
@@ -545,15 +657,106 @@ class ComposeView(QWidget):
         show_error(self.zone_error, "")
         try:
             send_at, zone = self.send_at()
-            self.handling_label.setText(
-                self.service.describe_handling(send_at, zone, self.account_combo.currentText())
-            )
+            if self.plan_view.plan is None:
+                # Nobody to plan for yet: what any message at this time would get.
+                self.plan_view.show_hint(
+                    self.service.describe_handling(send_at, zone, self.account_combo.currentText())
+                )
         except InvalidInput as exc:
-            self.handling_label.clear()
+            self.plan_view.show_hint("")
             self._show_error(exc)
         except SmsdeskError as exc:
-            self.handling_label.setText(str(exc))
+            self.plan_view.show_hint(str(exc))
+        self.schedule_plan_update()
         self._edited()
+
+    # -- the plan: what will happen -------------------------------------------------------
+
+    def _request(self) -> dict[str, Any]:
+        """What Schedule would be asked, from the form; InvalidInput for a time the zone
+        skips or repeats."""
+        send_at, zone = self.send_at()
+        return {
+            "recipients": split_recipients(self.recipients_edit.toPlainText()),
+            "text": self.message_edit.toPlainText(),
+            "send_at": send_at,
+            "zone": zone,
+            "account": self.account_combo.currentText() or None,
+            "sender": self.sender_edit.text().strip() or None,
+            "group": self.group(),
+            "recipient_local": self.recipient_local_check.isChecked(),
+        }
+
+    def _request_size(self, request: dict[str, Any]) -> int:
+        """How many recipients a request may reach; a group not counted yet is large."""
+        group = request["group"]
+        extra = self._group_sizes.get(group, SYNC_RECIPIENTS + 1) if group else 0
+        return len(request["recipients"]) + extra
+
+    def schedule_plan_update(self) -> None:
+        if not self._loading:
+            self._plan_generation += 1
+            self.plan_timer.start()
+
+    def update_plan(self) -> None:
+        """Work out what Schedule would do now and show it (off the Qt thread when the
+        batch is large; an answer overtaken by newer edits is dropped)."""
+        self.plan_timer.stop()
+        try:
+            request = self._request()
+        except InvalidInput:
+            return  # shown beside the time already
+        if not request["recipients"] and not request["group"]:
+            self.plan_view.plan = None
+            self._when_changed_hint(request)
+            return
+        generation = self._plan_generation
+        if self._request_size(request) <= SYNC_RECIPIENTS:
+            try:
+                plan = self.service.scheduling.plan(**request)
+            except SmsdeskError as exc:
+                self._plan_failed(generation, exc)
+            else:
+                self._plan_ready(generation, plan)
+            return
+        if self._plan_running:
+            self.plan_timer.start()  # one at a time; plan again once this one is back
+            return
+        self._plan_running = True
+        self.plan_view.show_hint("Working out what will happen…")
+        self.tasks.submit(
+            lambda: self.service.scheduling.plan(**request),
+            lambda plan: self._plan_ready(generation, plan),
+            lambda exc: self._plan_failed(generation, exc),
+        )
+
+    def _when_changed_hint(self, request: dict[str, Any]) -> None:
+        try:
+            self.plan_view.show_hint(
+                self.service.describe_handling(
+                    request["send_at"], request["zone"], request["account"]
+                )
+            )
+        except SmsdeskError as exc:
+            self.plan_view.show_hint("")
+            self._show_error(exc)
+
+    def _plan_ready(self, generation: int, plan: SchedulePlan) -> None:
+        self._plan_running = False
+        if generation == self._plan_generation:
+            self.plan_view.show_plan(plan)
+
+    def _plan_failed(self, generation: int, exc: Exception) -> None:
+        self._plan_running = False
+        if generation != self._plan_generation:
+            return
+        if isinstance(exc, SmsdeskError) and exc.field in ("send_at", "zone"):
+            self.plan_view.show_hint("")
+            self._show_error(exc)
+        else:
+            # Still being written (an unknown merge field, a sender being typed): a quiet
+            # note here; Schedule puts it beside its field.
+            self.plan_view.show_hint(f"Not ready to schedule: {exc}")
 
     def send_at(self) -> tuple[datetime, str]:
         """The picked wall time read in the picked zone; refuses times DST skips or repeats."""
@@ -587,41 +790,130 @@ class ComposeView(QWidget):
     # -- actions --------------------------------------------------------------------------
 
     def schedule(self) -> None:
+        """Plan, ask (the summary step) when the plan calls for it, then store exactly the
+        plan that was shown. One keystroke for a single ordinary message."""
+        if self._busy:
+            return
         self._clear_errors()
         self.result_label.clear()
         self.result_label.setStyleSheet("")
         try:
-            send_at, zone = self.send_at()
-            # Writes the database only; the engine hands it off in its own thread.
-            result = self.service.schedule(
-                split_recipients(self.recipients_edit.toPlainText()),
-                self.message_edit.toPlainText(),
-                send_at,
-                zone,
-                account=self.account_combo.currentText() or None,
-                sender=self.sender_edit.text().strip() or None,
-                group=self.group(),
-                recipient_local=self.recipient_local_check.isChecked(),
-            )
+            request = self._request()
         except SmsdeskError as exc:
             self._show_error(exc)
             return
+        if self._request_size(request) <= SYNC_RECIPIENTS:
+            try:
+                plan = self.service.scheduling.plan(**request)
+            except SmsdeskError as exc:
+                self._show_error(exc)
+                return
+            self._planned(request, plan)
+            return
+        self._set_busy(True, "Working out what will happen…")
+        self.tasks.submit(
+            lambda: self.service.scheduling.plan(**request),
+            lambda plan: self._planned(request, plan),
+            self._schedule_failed,
+        )
+
+    def _set_busy(self, busy: bool, note: str = "") -> None:
+        self._busy = busy
+        self.schedule_button.setEnabled(not busy)
+        if note:
+            self.result_label.setStyleSheet("")
+            self.result_label.setText(note)
+
+    def _planned(self, request: dict[str, Any], plan: SchedulePlan, note: str = "") -> None:
+        self._set_busy(False)
+        self.result_label.clear()
+        self.plan_view.show_plan(plan)
+        problem = plan.refusal_error()
+        if problem is not None:
+            self._show_error(problem)
+            return
+        if not request["text"].strip():
+            show_error(self.text_error, "The message is empty.")
+            return
+        if plan.needs_summary or note:
+            self._ask(request, plan, note)
+        else:
+            self._store(request, plan)
+
+    def _ask(self, request: dict[str, Any], plan: SchedulePlan, note: str) -> None:
+        """The summary step: window-modal, answered by its own buttons."""
+        dialog = ScheduleSummaryDialog(plan, self, note)
+        self.summary_dialog = dialog
+        self._set_busy(True)
+
+        def answered(result: int) -> None:
+            self.summary_dialog = None
+            dialog.deleteLater()
+            self._set_busy(False)
+            if result == int(ScheduleSummaryDialog.DialogCode.Accepted):
+                self._store(request, plan)
+            else:
+                self.result_label.setText("Not scheduled; nothing was stored.")
+
+        dialog.finished.connect(answered)
+        dialog.open()
+
+    def _store(self, request: dict[str, Any], plan: SchedulePlan) -> None:
+        """Store what the plan says; if planning again now gives another outcome, nothing
+        is stored and the summary shows the new plan."""
+        if len(plan.messages) <= SYNC_RECIPIENTS:
+            try:
+                result = self.service.schedule(**request, expected=plan)
+            except SmsdeskError as exc:
+                self._schedule_failed(exc, request)
+                return
+            self._scheduled(result)
+            return
+        self._set_busy(True, f"Storing {len(plan.messages):,} messages…")
+        self.tasks.submit(
+            lambda: self.service.schedule(**request, expected=plan),
+            self._scheduled,
+            lambda exc: self._schedule_failed(exc, request),
+        )
+
+    def _schedule_failed(self, exc: Exception, request: dict[str, Any] | None = None) -> None:
+        self._set_busy(False)
+        self.result_label.clear()
+        if isinstance(exc, PlanChanged) and request is not None:
+            self._planned(request, exc.plan, exc.message)
+        elif isinstance(exc, SmsdeskError):
+            self._show_error(exc)
+        else:
+            self.result_label.setText(f"Not scheduled: {exc}")
+            self.result_label.setStyleSheet("color: #c0392b;")
+
+    def _scheduled(self, result: BatchResult) -> None:
+        self._set_busy(False)
         if self._draft_id is not None:
             # Already deleted from the Drafts list means nothing is left to tidy.
             with contextlib.suppress(SmsdeskError):
                 self.service.delete_draft(self._draft_id)
         self.new_message()
-        self.result_label.setText(self._describe(result, send_at, zone))
+        self.result_label.setText(self.describe_result(result))
+        plan = result.plan if isinstance(result, ScheduledBatch) else None
+        if plan is not None and plan.messages:
+            self.undo_bar.offer(result.batch_id, len(plan.messages))
         self.scheduled.emit(result)
 
     @staticmethod
-    def _describe(result: BatchResult, send_at: datetime, zone: str) -> str:
-        count = len(result.messages)
-        sentence = result.messages[0].handling_text if result.messages else ""
-        plural = "s" if count != 1 else ""
-        when = format_local(send_at, resolve_zone(zone))
-        skipped = f" {len(result.skipped)} opted out, skipped." if result.skipped else ""
-        return f"Scheduled {count} message{plural} for {when}. {sentence}{skipped}"
+    def describe_result(result: BatchResult) -> str:
+        """What was stored, in the words of the plan it was stored from."""
+        plan = result.plan if isinstance(result, ScheduledBatch) else None
+        if plan is None:
+            count = len(result.messages)
+            return f"Scheduled {count} message{'s' if count != 1 else ''}."
+        lines = [f"Scheduled {plan_headline(plan)}", *plan_details(plan, RESULT_LINES)]
+        return "\n".join(lines)
+
+    def _undone(self, outcome: UndoOutcome) -> None:
+        self.result_label.setStyleSheet("" if outcome.ok else "color: #c0392b;")
+        self.result_label.setText(outcome.text)
+        self.undone.emit(outcome)
 
     def _draft_send_at(self) -> datetime | None:
         try:

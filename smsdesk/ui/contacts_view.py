@@ -1,5 +1,7 @@
-"""Contacts: the contact book with search and a group filter, CSV import and export,
-opt-out / opt-in, and "New message" to the selected people."""
+"""Contacts: the contact book with search and a group filter; add, edit and delete contacts;
+groups and their members; custom fields as columns; CSV import and export; opt-out / opt-in;
+and "New message" to the selected people. Numbers are shown the way the desk's country writes
+them and kept as E.164."""
 
 from __future__ import annotations
 
@@ -30,33 +32,55 @@ from PySide6.QtWidgets import (
 )
 
 from smsdesk.core.errors import SmsdeskError
+from smsdesk.core.phones import format_for_desk
 from smsdesk.core.timeparse import format_local, resolve_zone
 from smsdesk.engine.contacts import ContactView, ImportSummary
 from smsdesk.engine.service import Service
+from smsdesk.ui.contact_columns import ColumnsDialog
+from smsdesk.ui.contact_editor import ContactEditor
+from smsdesk.ui.groups_dialog import GroupsDialog
 from smsdesk.ui.import_dialog import ImportDialog, ask_open_with_dialog, describe_import
 from smsdesk.ui.queue_view import AskPath
 from smsdesk.ui.tasks import TaskRunner
-from smsdesk.ui.widgets import ERROR_STYLE
+from smsdesk.ui.widgets import ERROR_STYLE, Confirm, ask_with_dialog
 
 Index = QModelIndex | QPersistentModelIndex
 HEADERS = ("Name", "Number", "Time zone", "Groups", "Opted out")
+NUMBER_COLUMN = 1
 LIMIT = 1000  # rows shown at once; search or pick a group to find the rest
 
 
+def custom_fields(contacts: list[ContactView]) -> tuple[str, ...]:
+    """The custom field names the listed contacts have, sorted."""
+    return tuple(sorted({key for c in contacts for key in c.fields}))
+
+
 class ContactsModel(QAbstractTableModel):
-    """The contacts one query returned, read-only; ``set_contacts`` replaces them all."""
+    """The contacts one query returned, read-only; ``set_contacts`` replaces them all. After
+    the fixed columns, one column per custom field chosen to be shown."""
 
     def __init__(self, zone: str | None = None) -> None:
         super().__init__()
         self._rows: list[ContactView] = []
         self._zone = resolve_zone(zone)
+        self._region: str | None = None
+        self.extra: tuple[str, ...] = ()
 
-    def set_contacts(self, contacts: list[ContactView], zone: str | None) -> None:
-        if contacts == self._rows and resolve_zone(zone) == self._zone:
+    def set_contacts(
+        self,
+        contacts: list[ContactView],
+        zone: str | None,
+        region: str | None = None,
+        extra: tuple[str, ...] = (),
+    ) -> None:
+        same = (contacts, resolve_zone(zone), region, extra)
+        if same == (self._rows, self._zone, self._region, self.extra):
             return  # the timed refresh found nothing new: keep the scroll position
         self.beginResetModel()
         self._rows = list(contacts)
         self._zone = resolve_zone(zone)
+        self._region = region
+        self.extra = extra
         self.endResetModel()
 
     def contact(self, row: int) -> ContactView:
@@ -66,17 +90,14 @@ class ContactsModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(HEADERS)
+        return 0 if parent.isValid() else len(HEADERS) + len(self.extra)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(HEADERS)
-        ):
-            return HEADERS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            headers = (*HEADERS, *self.extra)
+            return headers[section] if 0 <= section < len(headers) else None
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -85,7 +106,16 @@ class ContactsModel(QAbstractTableModel):
         if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return None
         c = self._rows[index.row()]
-        values = (c.name, c.number, c.zone or "", ", ".join(c.groups), self._opted_out(c))
+        if index.column() == NUMBER_COLUMN and role == Qt.ItemDataRole.ToolTipRole:
+            return c.number  # as stored and sent: E.164
+        values = (
+            c.name,
+            format_for_desk(c.number, self._region),
+            c.zone or "",
+            ", ".join(c.groups),
+            self._opted_out(c),
+            *(c.fields.get(key, "") for key in self.extra),
+        )
         return values[index.column()] if 0 <= index.column() < len(values) else None
 
     def _opted_out(self, c: ContactView) -> str:
@@ -105,6 +135,7 @@ class ContactsView(QWidget):
         *,
         ask_open: AskPath | None = None,
         ask_save: AskPath | None = None,
+        confirm: Confirm | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -113,7 +144,16 @@ class ContactsView(QWidget):
         self.book = service.contact_book()
         self.ask_open = ask_open or ask_open_with_dialog(self)
         self.ask_save = ask_save or self._ask_save_with_dialog
-        self.import_dialog: ImportDialog | None = None  # the open one, for tests and focus
+        self._injected_save = ask_save  # the import's own save prompt is used otherwise
+        self.confirm = confirm or ask_with_dialog(self)
+        # The open dialogs, for tests and focus.
+        self.import_dialog: ImportDialog | None = None
+        self.contact_editor: ContactEditor | None = None
+        self.groups_dialog: GroupsDialog | None = None
+        self.columns_dialog: ColumnsDialog | None = None
+        self.field_names: tuple[str, ...] = ()  # the listed contacts' custom fields
+        self.hidden_fields: set[str] = set()  # custom fields the user chose not to show
+        self._select_number: str | None = None  # a contact just saved: select it
         self.setObjectName("contactsView")
         self.setAccessibleName("Contacts")
 
@@ -137,6 +177,28 @@ class ContactsView(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
 
+        self.add_button = self._button("Add…", "addContactButton", "Add a contact")
+        self.edit_button = self._button("Edit…", "editContactButton", "Edit the selected contact")
+        self.delete_button = self._button(
+            "Delete…", "deleteContactButton", "Delete the selected contacts"
+        )
+        self.groups_button = self._button("Groups…", "manageGroupsButton", "Manage groups")
+        self.columns_button = self._button("Columns…", "contactColumnsButton", "Choose columns")
+        self.member_group_combo = QComboBox()
+        self.member_group_combo.setObjectName("memberGroupCombo")
+        self.member_group_combo.setAccessibleName("Group to add the selected contacts to")
+        self.member_group_combo.setEditable(True)  # an existing group, or a new name
+        self.member_group_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.member_group_combo.setMinimumContentsLength(12)
+        member_edit = self.member_group_combo.lineEdit()
+        if member_edit is not None:  # always: the combo is editable
+            member_edit.setPlaceholderText("a group's name")
+        self.add_to_group_button = self._button(
+            "Add to group", "addToGroupButton", "Add the selected contacts to the group"
+        )
+        self.remove_from_group_button = self._button(
+            "Remove from group", "removeFromGroupButton", "Remove the selected from this group"
+        )
         self.import_button = self._button("Import CSV…", "importCsvButton", "Import contacts")
         self.export_button = self._button("Export CSV…", "exportCsvButton", "Export contacts")
         self.opt_out_button = self._button("Opt out", "optOutButton", "Opt out the selected")
@@ -152,15 +214,24 @@ class ContactsView(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.search_edit, 2)
         top.addWidget(self.group_combo, 1)
+        top.addWidget(self.columns_button)
+        book_row = QHBoxLayout()
+        for button in (self.add_button, self.edit_button, self.delete_button):
+            book_row.addWidget(button)
+        book_row.addStretch(1)
+        for button in (self.groups_button, self.import_button, self.export_button):
+            book_row.addWidget(button)
         buttons = QHBoxLayout()
-        for button in (self.import_button, self.export_button):
-            buttons.addWidget(button)
+        buttons.addWidget(self.member_group_combo, 1)
+        buttons.addWidget(self.add_to_group_button)
+        buttons.addWidget(self.remove_from_group_button)
         buttons.addStretch(1)
         for button in (self.opt_out_button, self.opt_in_button, self.message_button):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
+        layout.addLayout(book_row)
         layout.addLayout(buttons)
         layout.addWidget(self.status_label)
 
@@ -171,6 +242,14 @@ class ContactsView(QWidget):
         self._search_timer.timeout.connect(self.refresh)
         self.search_edit.textChanged.connect(lambda _t: self._search_timer.start())
         self.group_combo.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.add_button.clicked.connect(self.add_contact)
+        self.edit_button.clicked.connect(self.edit_selected)
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.groups_button.clicked.connect(self.manage_groups)
+        self.columns_button.clicked.connect(self.choose_columns)
+        self.add_to_group_button.clicked.connect(self.add_selected_to_group)
+        self.remove_from_group_button.clicked.connect(self.remove_selected_from_group)
+        self.member_group_combo.editTextChanged.connect(lambda _t: self._update_buttons())
         self.import_button.clicked.connect(self.import_csv)
         self.export_button.clicked.connect(self.export_csv)
         self.opt_out_button.clicked.connect(self.opt_out_selected)
@@ -203,6 +282,12 @@ class ContactsView(QWidget):
         ]
         if items == shown:
             return  # rebuilding would close the list if the user has it open
+        typed = self.member_group_combo.currentText()
+        self.member_group_combo.blockSignals(True)
+        self.member_group_combo.clear()
+        self.member_group_combo.addItems([name for _text, name in items if name])
+        self.member_group_combo.setEditText(typed)
+        self.member_group_combo.blockSignals(False)
         current = self.group()
         self.group_combo.blockSignals(True)  # the list is refreshed right after
         self.group_combo.clear()
@@ -216,8 +301,13 @@ class ContactsView(QWidget):
         """Re-read the book; the selection is kept by number."""
         self._reload_groups()
         chosen = {c.number for c in self.selected_contacts()}
+        if self._select_number is not None:
+            chosen, self._select_number = {self._select_number}, None
         contacts = self.book.list_contacts(self.search_edit.text(), self.group(), limit=LIMIT)
-        self.model.set_contacts(contacts, self.service.settings().zone)
+        settings = self.service.settings()
+        self.field_names = custom_fields(contacts)
+        extra = tuple(f for f in self.field_names if f not in self.hidden_fields)
+        self.model.set_contacts(contacts, settings.zone, settings.default_region, extra)
         selection = self.table.selectionModel()
         for row, contact in enumerate(contacts):
             if contact.number in chosen:
@@ -235,6 +325,15 @@ class ContactsView(QWidget):
 
     def _update_buttons(self) -> None:
         chosen = self.selected_contacts()
+        self.edit_button.setEnabled(len(chosen) == 1)
+        self.delete_button.setEnabled(bool(chosen))
+        typed = self.member_group_combo.currentText().strip()
+        self.add_to_group_button.setEnabled(bool(chosen) and bool(typed))
+        group = self.group()
+        self.remove_from_group_button.setEnabled(bool(chosen) and group is not None)
+        self.remove_from_group_button.setText(
+            f"Remove from '{group}'" if group else "Remove from group"
+        )
         self.message_button.setEnabled(any(c.opted_out_at is None for c in chosen))
         self.opt_out_button.setEnabled(any(c.opted_out_at is None for c in chosen))
         self.opt_in_button.setEnabled(any(c.opted_out_at is not None for c in chosen))
@@ -242,6 +341,121 @@ class ContactsView(QWidget):
     def _status(self, text: str, error: bool = False) -> None:
         self.status_label.setText(text)
         self.status_label.setStyleSheet(ERROR_STYLE if error else "")
+
+    # -- editing --------------------------------------------------------------------------
+
+    def add_contact(self) -> None:
+        self._open_editor(None)
+
+    def edit_selected(self) -> None:
+        chosen = self.selected_contacts()
+        if len(chosen) != 1:
+            return
+        try:
+            fresh = self.book.contact(chosen[0].id)  # another desk may have changed it
+        except SmsdeskError as exc:
+            self._status(str(exc), error=True)
+            self.refresh()
+            return
+        self._open_editor(fresh)
+
+    def _open_editor(self, contact: ContactView | None) -> None:
+        editor = ContactEditor(
+            self.book,
+            region=self.service.settings().default_region,
+            contact=contact,
+            field_names=self.field_names,
+            parent=self,
+        )
+        editor.saved.connect(self._contact_saved)
+        self.contact_editor = editor
+        editor.open()  # window-modal, without blocking in exec()
+
+    def _contact_saved(self, view: ContactView) -> None:
+        self._status(f"Saved {view.name or format_for_desk(view.number, self._region())}.")
+        self._select_number = view.number
+        self.refresh()
+        self.changed.emit()
+
+    def _region(self) -> str | None:
+        return self.service.settings().default_region
+
+    def delete_selected(self) -> None:
+        chosen = self.selected_contacts()
+        if not chosen:
+            return
+        who = (
+            chosen[0].name or format_for_desk(chosen[0].number, self._region())
+            if len(chosen) == 1
+            else f"these {len(chosen)} contacts"
+        )
+        question = (
+            f"Delete {who} from the contact book? Messages already scheduled stay, and so "
+            "does the opt-out list."
+        )
+        if not self.confirm("Delete contacts", question):
+            return
+        try:
+            gone = self.book.delete_contacts([c.id for c in chosen])
+        except SmsdeskError as exc:
+            self._status(str(exc), error=True)
+        else:
+            self._status(f"Deleted {gone} contact{'' if gone == 1 else 's'}.")
+        self.refresh()
+        self.changed.emit()
+
+    # -- groups and columns -----------------------------------------------------------------
+
+    def manage_groups(self) -> None:
+        dialog = GroupsDialog(self.book, self.confirm, parent=self)
+        dialog.changed.connect(self._groups_changed)
+        self.groups_dialog = dialog
+        dialog.open()
+
+    def _groups_changed(self) -> None:
+        self.refresh()
+        self.changed.emit()
+
+    def add_selected_to_group(self) -> None:
+        group = self.member_group_combo.currentText().strip()
+        chosen = self.selected_contacts()
+        if not group or not chosen:
+            return
+        self._each_at_once(
+            lambda: self.book.add_to_group(group, [c.id for c in chosen]),
+            f"{len(chosen)} {'contact' if len(chosen) == 1 else 'contacts'} added to '{group}'.",
+        )
+
+    def remove_selected_from_group(self) -> None:
+        group, chosen = self.group(), self.selected_contacts()
+        if group is None or not chosen:
+            return
+        self._each_at_once(
+            lambda: self.book.remove_from_group(group, [c.id for c in chosen]),
+            f"{len(chosen)} {'contact' if len(chosen) == 1 else 'contacts'} removed from "
+            f"'{group}'.",
+        )
+
+    def _each_at_once(self, act: Callable[[], object], done: str) -> None:
+        try:
+            act()
+        except SmsdeskError as exc:
+            self._status(str(exc), error=True)
+        else:
+            self._status(done)
+        self.refresh()
+        self.changed.emit()
+
+    def choose_columns(self) -> None:
+        shown = tuple(f for f in self.field_names if f not in self.hidden_fields)
+        dialog = ColumnsDialog(self.field_names, shown, parent=self)
+        dialog.chosen.connect(self._columns_chosen)
+        self.columns_dialog = dialog
+        dialog.open()
+
+    def _columns_chosen(self, shown: tuple[str, ...]) -> None:
+        self.hidden_fields = {f for f in self.field_names if f not in shown}
+        self.refresh()
 
     # -- actions --------------------------------------------------------------------------
 
@@ -288,7 +502,14 @@ class ContactsView(QWidget):
         except OSError as exc:
             self._status(f"Could not read {path}: {exc.strerror or exc}", error=True)
             return
-        dialog = ImportDialog(self.book, self.tasks, data, file_name=Path(path).name, parent=self)
+        dialog = ImportDialog(
+            self.book,
+            self.tasks,
+            data,
+            file_name=Path(path).name,
+            ask_save=self._injected_save,
+            parent=self,
+        )
         dialog.imported.connect(self._imported)
         self.import_dialog = dialog
         dialog.open()  # window-modal, without blocking in exec()

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from PySide6.QtCore import QObject, Signal
 
+from smsdesk.engine.backups import DatabaseDamaged
 from smsdesk.engine.context import AppContext
 from smsdesk.engine.outbox import Dispatcher
 
@@ -76,6 +77,9 @@ class EngineControl(QObject):
                     if any(report.as_dict().values()):
                         self.changed.emit()
                     wait = (self._dispatcher.next_wake() - clock.now()).total_seconds()
+                except DatabaseDamaged as exc:  # nothing can be written: stop, say so once
+                    self.last_error = exc.message
+                    break
                 except Exception as exc:  # keep the engine alive; the next pass retries
                     log.exception("dispatch pass failed")
                     self.last_error = str(exc) or type(exc).__name__

@@ -1,14 +1,19 @@
-"""Importing contacts from a CSV file: a preview first (mapping, rejected and repaired rows),
-then the import itself, both in the background with progress and Cancel.
+"""Importing contacts from a CSV file: which column holds what first, then a preview
+(rejected and repaired rows), then the import itself, in the background with progress and
+Cancel.
 
-Nothing is written until Import is pressed. The dialog is opened with ``open()`` (not
-``exec()``), so the window and tests keep running while it is shown.
+The mapping never dead-ends: every column of the file is offered for every field, and a file
+whose number column has a name smsdesk does not know asks for it before any preview. Rejected
+rows, with the person's name, can be saved as a CSV to fix and import again. Nothing is
+written to the contact book until Import is pressed. The dialog is opened with ``open()``
+(not ``exec()``), so the window and tests keep running while it is shown.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -36,7 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from smsdesk.core.contacts_csv import FIELDS, ImportPreview
+from smsdesk.core.contacts_csv import FIELDS, ColumnGuess, ImportPreview, NoNumberColumn
 from smsdesk.core.errors import InvalidInput
 from smsdesk.engine.contacts import ContactBook, ImportSummary
 from smsdesk.ui.tasks import TaskRunner
@@ -56,6 +61,19 @@ FIELD_LABELS = {
     "last_name": "Last name",
 }
 assert set(FIELD_LABELS) == set(FIELDS)  # a new importable field needs a combo here
+COMBO_NAMES = {
+    "number": "mapNumberCombo",
+    "name": "mapNameCombo",
+    "zone": "mapZoneCombo",
+    "first_name": "mapFirstNameCombo",
+    "last_name": "mapLastNameCombo",
+}
+CHOOSE_NUMBER = (
+    "Which column holds the phone numbers? Choose it above; nothing is imported until you "
+    "press Import."
+)
+# One background run's answer: the columns (first run only) and the preview or why not.
+_Result = tuple[ColumnGuess | None, ImportPreview | InvalidInput]
 
 
 def plural(count: int, word: str) -> str:
@@ -153,12 +171,15 @@ class ImportDialog(QDialog):
         data: bytes,
         *,
         file_name: str = "",
+        ask_save: Callable[[], str | None] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.book = book
         self.tasks = tasks
         self.data = data
+        self.ask_save = ask_save or self._ask_save_with_dialog
+        self.columns: list[str] | None = None  # the file's, once read
         self.preview: ImportPreview | None = None
         self.summary: ImportSummary | None = None
         # Each run gets its own flag: the worker reads it, Cancel or a newer run sets it.
@@ -186,7 +207,7 @@ class ImportDialog(QDialog):
         mapping = QGridLayout()
         for i, target in enumerate(FIELD_LABELS):
             combo = QComboBox()
-            combo.setObjectName(f"mapping_{target}")
+            combo.setObjectName(COMBO_NAMES[target])
             combo.setAccessibleName(f"Column for {FIELD_LABELS[target]}")
             combo.setEnabled(False)
             combo.currentIndexChanged.connect(self._mapping_changed)
@@ -209,7 +230,33 @@ class ImportDialog(QDialog):
         self.error_label.setStyleSheet(ERROR_STYLE)
         self.error_label.setWordWrap(True)
         self.error_label.hide()
-        self.rejected_table = _table("rejectedTable", "Rejected rows", ["Line", "Reason"])
+        self.hint_label = QLabel()
+        self.hint_label.setObjectName("importMappingHint")
+        self.hint_label.setAccessibleName("Choose the number column")
+        self.hint_label.setWordWrap(True)
+        self.hint_label.setStyleSheet("font-weight: bold;")
+        self.hint_label.hide()
+        # The file's first rows under its own headers: what each column holds, to choose by.
+        self.sample_table = QTableView()
+        self.sample_table.setObjectName("importSampleTable")
+        self.sample_table.setAccessibleName("The file's first rows")
+        self.sample_table.setModel(RowsModel([]))
+        self.sample_table.verticalHeader().setVisible(False)
+        self.sample_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.sample_table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.sample_table.setMaximumHeight(110)
+        self.sample_table.hide()
+        self.rejected_table = _table(
+            "rejectedTable", "Rejected rows", ["Line", "Name", "Why not imported"]
+        )
+        self.save_rejected_button = QPushButton("Save rejected rows…")
+        self.save_rejected_button.setObjectName("saveRejectedButton")
+        self.save_rejected_button.setAccessibleName("Save the rejected rows as a CSV file")
+        self.save_rejected_button.setAutoDefault(False)
+        self.save_rejected_button.setEnabled(False)
+        self.save_rejected_button.clicked.connect(self.save_rejected)
         self.repaired_table = _table(
             "repairedTable", "Repaired rows", ["Line", "Number", "What was repaired"]
         )
@@ -246,6 +293,8 @@ class ImportDialog(QDialog):
             caption.setBuddy(table)
             box.addWidget(caption)
             box.addWidget(table)
+            if table is self.rejected_table:
+                box.addWidget(self.save_rejected_button)
             tables.addLayout(box, 1)
         group_row = QFormLayout()
         group_row.addRow("Add to &group", self.group_combo)
@@ -257,6 +306,8 @@ class ImportDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Which column holds what:"))
         layout.addLayout(mapping)
+        layout.addWidget(self.sample_table)
+        layout.addWidget(self.hint_label)
         layout.addWidget(self.summary_label)
         layout.addWidget(self.error_label)
         layout.addLayout(tables, 1)
@@ -303,9 +354,9 @@ class ImportDialog(QDialog):
         self.progress_bar.setValue(done)
 
     def mapping(self) -> dict[str, str] | None:
-        """field -> column from the combos ("" = none); None before the first preview, so the
-        file's own headers decide."""
-        if self.preview is None and not any(c.count() for c in self.mapping_combos.values()):
+        """field -> column from the combos ("" = none); None until the file's columns are
+        read, so its own headers decide."""
+        if self.columns is None:
             return None
         return {
             target: "" if combo.currentText() == NONE else combo.currentText()
@@ -313,56 +364,120 @@ class ImportDialog(QDialog):
         }
 
     def run_preview(self) -> None:
+        """In the background: the file's columns (the first time), then the preview when a
+        number column is known."""
         run, progress = self._start("preview", "Reading the file…")
         flag = self._cancel
         mapping = self.mapping()
         book, data = self.book, self.data
 
-        def work() -> ImportPreview | InvalidInput | None:
+        def work() -> _Result | None:
+            guess: ColumnGuess | None = None
             try:
-                return book.preview_import(data, mapping=mapping, progress=progress)
+                if mapping is None:
+                    guess = book.import_columns(data)
+                    if "number" not in guess.mapping:
+                        return guess, NoNumberColumn(guess.columns)
+                return guess, book.preview_import(data, mapping=mapping, progress=progress)
             except InvalidInput as exc:
                 # A cancel or a file/mapping problem belongs in this dialog, not the status bar.
-                return None if flag.is_set() else exc
+                return None if flag.is_set() else (guess, exc)
 
         self.tasks.submit(work, lambda result: self._previewed(run, result))
 
-    def _previewed(self, run: int, result: ImportPreview | InvalidInput | None) -> None:
+    def _previewed(self, run: int, result: _Result | None) -> None:
         if run != self._run or self._closed:
             return  # a newer preview is on its way, or the dialog was cancelled
         self._finish()
         if result is None:  # pragma: no cover - a cancelled run is never the current one
             return
-        if isinstance(result, InvalidInput):
+        guess, outcome = result
+        if guess is not None:
+            self._show_mapping(guess)
+        self.hint_label.hide()
+        if isinstance(outcome, InvalidInput):
             self.preview = None
-            self.error_label.setText(str(result))
-            self.error_label.show()
+            if isinstance(outcome, NoNumberColumn) and self.columns is not None:
+                # Not an error: the one choice the file leaves to the user.
+                self.error_label.hide()
+                self.hint_label.setText(CHOOSE_NUMBER)
+                self.hint_label.show()
+                self.mapping_combos["number"].setFocus()
+            else:
+                self.error_label.setText(str(outcome))
+                self.error_label.show()
             self.summary_label.clear()
             _fill(self.rejected_table, [])
             _fill(self.repaired_table, [])
+            self.save_rejected_button.setEnabled(False)
             return
-        self.preview = result
+        self.preview = outcome
         self.error_label.hide()
-        self._show_mapping(result)
-        self.summary_label.setText(describe_preview(result))
-        _fill(self.rejected_table, [(str(r.line), r.reason) for r in result.rejected])
+        self.summary_label.setText(describe_preview(outcome))
+        _fill(
+            self.rejected_table,
+            [(str(r.line), r.name, r.reason) for r in outcome.rejected],
+        )
         _fill(
             self.repaired_table,
-            [(str(r.line), r.number, "; ".join(r.repairs)) for r in result.rows if r.repairs],
+            [(str(r.line), r.number, "; ".join(r.repairs)) for r in outcome.rows if r.repairs],
         )
-        self.import_button.setEnabled(result.accepted > 0)
+        self.save_rejected_button.setEnabled(bool(outcome.rejected))
+        self.import_button.setEnabled(outcome.accepted > 0)
 
-    def _show_mapping(self, preview: ImportPreview) -> None:
+    def _show_mapping(self, guess: ColumnGuess) -> None:
+        """Every column offered for every field, the guesses chosen: before any preview."""
+        self.columns = guess.columns
+        sample = RowsModel(guess.columns)
+        width = len(guess.columns)
+        sample.set_rows([tuple((row + [""] * width)[:width]) for row in guess.sample])
+        self.sample_table.setModel(sample)
+        self._sample_model = sample  # the view does not own it
+        self.sample_table.setVisible(bool(guess.sample))
         for target, combo in self.mapping_combos.items():
-            combo.blockSignals(True)  # showing what the preview used is not a change
-            if combo.count() == 0:
-                combo.addItems([NONE, *preview.columns])
-            combo.setCurrentText(preview.mapping.get(target, NONE))
+            combo.blockSignals(True)  # showing the guess is not a change
+            combo.clear()
+            combo.addItems([NONE, *(c for c in guess.columns if c)])
+            combo.setCurrentText(guess.mapping.get(target, NONE))
             combo.setEnabled(True)
             combo.blockSignals(False)
 
     def _mapping_changed(self) -> None:
         self.run_preview()
+
+    def save_rejected(self) -> None:
+        """Write the rejected rows, as they were in the file plus why, for fixing."""
+        preview = self.preview
+        if preview is None or not preview.rejected:
+            return
+        path = self.ask_save()
+        if not path:
+            return
+        book, count = self.book, len(preview.rejected)
+
+        def work() -> str:
+            # The text already ends lines with \r\n (what spreadsheets expect): keep it as is.
+            Path(path).write_text(book.rejected_csv(preview), encoding="utf-8", newline="")
+            return path
+
+        def saved(_path: str) -> None:
+            self.save_rejected_button.setEnabled(True)
+            self.status_label.setText(f"Saved {plural(count, 'rejected row')} to {path}.")
+
+        def failed(exc: Exception) -> None:
+            self.save_rejected_button.setEnabled(True)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            self.error_label.setText(f"Could not save {path}: {reason}")
+            self.error_label.show()
+
+        self.save_rejected_button.setEnabled(False)
+        self.tasks.submit(work, saved, failed)
+
+    def _ask_save_with_dialog(self) -> str | None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save rejected rows", "rejected-contacts.csv", "CSV files (*.csv)"
+        )
+        return path or None
 
     def start_import(self) -> None:
         preview = self.preview

@@ -1,6 +1,10 @@
 """The main window: Compose, Calendar, Queue, Drafts and Settings, the engine's state in the
 status bar, and a tray icon that says when a message fails.
 
+Its manners: it opens where it was left (window_state.py), fits the screen (the views scroll
+rather than push the window off it), and closing it while messages are held on this computer
+asks whether to keep sending from the tray (tray.py), since they only go out while it runs.
+
 The window paints before the database is open: it starts as a shell (tabs that say
 "Opening…", a status bar) and ``attach`` fills in the real views once storage is ready. This
 module therefore imports only Qt at load time; the views, and through them SQLAlchemy and
@@ -10,6 +14,7 @@ sqlmodel, are imported in ``attach`` (start-up imports them off the GUI thread b
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 # Only what the shell needs: even ``Qt`` (the enum namespace) costs 17 ms to load.
@@ -19,32 +24,54 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QStatusBar,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from smsdesk.ui.status_line import StatusLine
 from smsdesk.ui.tasks import TaskRunner
+from smsdesk.ui.window_state import WindowState
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QSystemTrayIcon
-
     from smsdesk.engine.service import Service
     from smsdesk.engine.views import DraftView, MessageView, Summary
     from smsdesk.ui.actions import MessageActions
     from smsdesk.ui.calendar_view import CalendarView
     from smsdesk.ui.compose import ComposeView
     from smsdesk.ui.contacts_view import ContactsView
+    from smsdesk.ui.doctor_dialog import DoctorDialog
     from smsdesk.ui.drafts_view import DraftsView
     from smsdesk.ui.engine_control import EngineControl
+    from smsdesk.ui.first_run import FirstRunDialog
+    from smsdesk.ui.optouts_view import OptOutsView
     from smsdesk.ui.queue_view import AskPath, QueueView
+    from smsdesk.ui.reminders_view import RemindersView
+    from smsdesk.ui.replies_view import RepliesView
     from smsdesk.ui.reschedule_dialog import AskTime
     from smsdesk.ui.settings_view import SettingsView
+    from smsdesk.ui.templates_view import TemplatesView
+    from smsdesk.ui.tray import KeepSendingDialog, Tray
     from smsdesk.ui.widgets import Confirm
 
 REFRESH_MS = 5000
-TITLES = ("Compose", "Calendar", "Queue", "Drafts", "Contacts", "Settings")
+# The window's own notes (a failed task, a failure notice) leave the status bar after this.
+STATUS_EXPIRY_MS = 60_000
+TITLES = (
+    "Compose",
+    "Calendar",
+    "Queue",
+    "Drafts",
+    "Contacts",
+    "Reminders",
+    "Series",
+    "Templates",
+    "Opt-outs",
+    "Replies",
+    "Settings",
+)
 OPENING = "Opening…"
 
 
@@ -80,6 +107,7 @@ class MainWindow(QWidget):
 
     attached = Signal()  # the real views are in place
     first_painted = Signal()  # the shell is on screen: start-up may start its slow part
+    quit_requested = Signal()  # the user chose Quit (tray menu or the closing question)
 
     service: Service
     message_actions: MessageActions
@@ -88,7 +116,13 @@ class MainWindow(QWidget):
     queue: QueueView
     drafts: DraftsView
     contacts: ContactsView
+    reminders: RemindersView
+    templates: TemplatesView
+    opt_outs: OptOutsView
+    replies: RepliesView
     settings_view: SettingsView
+    first_run: FirstRunDialog
+    doctor: DoctorDialog
 
     def __init__(
         self,
@@ -99,8 +133,14 @@ class MainWindow(QWidget):
         ask_time: AskTime | None = None,
         ask_path: AskPath | None = None,
         refresh_ms: int = REFRESH_MS,
+        state_folder: Path | None = None,
+        tray_available: bool | None = None,
+        status_expiry_ms: int = STATUS_EXPIRY_MS,
     ) -> None:
-        """Without a service the window is the shell; ``attach`` completes it."""
+        """Without a service the window is the shell; ``attach`` completes it.
+
+        ``state_folder`` holds window.ini (default: the data folder); ``tray_available``
+        overrides asking the desktop whether it has a system tray."""
         super().__init__()
         self.engine = engine
         self._confirm = confirm
@@ -111,7 +151,17 @@ class MainWindow(QWidget):
         self.setWindowTitle("smsdesk")
         self.setObjectName("mainWindow")
         self.setAccessibleName("smsdesk")
-        self._fit_to_screen(QSize(1100, 720))
+        if state_folder is None:
+            from smsdesk.engine.places import home_dir
+
+            state_folder = home_dir()
+        self.window_state = WindowState(state_folder)
+        if not self.window_state.restore(self):
+            self._fit_to_screen(QSize(1100, 720))
+        self._tray_available = tray_available
+        self._quitting = False  # set once the user chose to quit: close without asking
+        self._user_close = False  # Ctrl+W: asks like the title bar's close button
+        self.keep_sending: KeepSendingDialog | None = None
 
         self.tasks = TaskRunner(self)
         # The status bar's counts get their own single thread: one summary at a time, and the
@@ -129,10 +179,17 @@ class MainWindow(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.tabs, 1)
+        # The views scroll when the screen is smaller than they need (150 % on a laptop):
+        # the window itself, status bar included, then always fits the screen.
+        self.view_scroll = QScrollArea(self)
+        self.view_scroll.setObjectName("viewScroll")
+        self.view_scroll.setWidgetResizable(True)
+        self.view_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.view_scroll.setWidget(self.tabs)
+        layout.addWidget(self.view_scroll, 1)
         layout.addWidget(self._status_bar)
 
-        self.status = QLabel(OPENING)
+        self.status = StatusLine(OPENING)
         self.status.setObjectName("engineStatus")
         self.status.setAccessibleName("Engine status")
         self.statusBar().addPermanentWidget(self.status, 1)
@@ -142,9 +199,21 @@ class MainWindow(QWidget):
         self.pause_button.setVisible(False)
         self.pause_button.clicked.connect(self.toggle_engine)
         self.statusBar().addPermanentWidget(self.pause_button)
+        self.about_button = QPushButton("About")
+        self.about_button.setObjectName("aboutButton")
+        self.about_button.setAccessibleName("About smsdesk")
+        self.about_button.setFlat(True)
+        self.about_button.clicked.connect(self.show_about)
+        self.statusBar().addPermanentWidget(self.about_button)
 
         self._failed_seen: int | None = None
         self.last_error: str | None = None
+        # The window's own last error leaves the status bar after a while; the engine's stays
+        # as long as the engine reports it (it is a present condition, not an old message).
+        self._error_expiry = QTimer(self)
+        self._error_expiry.setSingleShot(True)
+        self._error_expiry.setInterval(status_expiry_ms)
+        self._error_expiry.timeout.connect(self._expire_error)
         self.summary: Summary | None = None
         self._summary_running = False
         self._summary_again = False
@@ -152,7 +221,7 @@ class MainWindow(QWidget):
         self._loaders: dict[QWidget, Callable[[], None]] = {}
         self._live: set[QWidget] = set()
         self._stale: set[QWidget] = set()
-        self.tray: QSystemTrayIcon | None = None  # made in attach: not needed to paint
+        self.tray: Tray | None = None  # made in attach: not needed to paint
 
         self._timer = QTimer(self)
         self._timer.setInterval(refresh_ms)
@@ -170,10 +239,18 @@ class MainWindow(QWidget):
         from smsdesk.ui.compose import ComposeView
         from smsdesk.ui.contacts_view import ContactsView
         from smsdesk.ui.drafts_view import DraftsView
+        from smsdesk.ui.optouts_view import OptOutsView
         from smsdesk.ui.queue_view import QueueView
+        from smsdesk.ui.reminders_view import RemindersView
+        from smsdesk.ui.replies_view import RepliesView
+        from smsdesk.ui.series_view import SeriesView
         from smsdesk.ui.settings_view import SettingsView
+        from smsdesk.ui.templates_view import TemplatesView
 
         assert not self.is_attached, "attach() is called once"
+        from PySide6.QtCore import Qt  # here, not at load: see the imports
+
+        self.view_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a frame, not a control
         self.service = service
         self.engine = engine
         confirm, ask_time, ask_path = self._confirm, self._ask_time, self._ask_path
@@ -186,9 +263,17 @@ class MainWindow(QWidget):
         )
         self.drafts = DraftsView(service, confirm=confirm)
         # One injected path hook answers both the open (import) and save (export) prompts.
-        self.contacts = ContactsView(service, self.tasks, ask_open=ask_path, ask_save=ask_path)
+        self.contacts = ContactsView(
+            service, self.tasks, ask_open=ask_path, ask_save=ask_path, confirm=confirm
+        )
+        self.reminders = RemindersView(service, self.tasks, ask_open=ask_path)
+        self.series = SeriesView(service, self.tasks, confirm=confirm)
+        self.templates = TemplatesView(service.contact_book(), self.tasks, confirm=confirm)
+        self.opt_outs = OptOutsView(service, confirm=confirm)
+        self.replies = RepliesView(service)
         self.settings_view = SettingsView(service, self.tasks, confirm=confirm)
         views = (self.compose, self.calendar, self.queue, self.drafts, self.contacts,
+                 self.reminders, self.series, self.templates, self.opt_outs, self.replies,
                  self.settings_view)  # fmt: skip
         self._replace_tabs(views)
         self._loaders = {
@@ -196,19 +281,37 @@ class MainWindow(QWidget):
             self.queue: self.queue.refresh,
             self.drafts: self.drafts.refresh,
             self.contacts: self.contacts.refresh,
+            self.reminders: self.reminders.refresh,
+            self.series: self.series.refresh,
+            self.templates: self.templates.refresh,
+            self.opt_outs: self.opt_outs.refresh,
+            self.replies: self.replies.refresh,
             self.settings_view: self.settings_view.refresh,
         }
-        self._live = {self.calendar, self.queue, self.contacts}
+        self._live = {self.calendar, self.queue, self.contacts, self.reminders}
         self._stale = set(self._loaders) - {self.queue}
 
         if engine is not None:
             engine.changed.connect(self.refresh_visible)
         self.compose.scheduled.connect(self._on_scheduled)
+        self.compose.undone.connect(lambda _o: self.refresh())  # the batch shows cancelled
         self.compose.draft_saved.connect(lambda _d: self.drafts.refresh())
         self.drafts.resume_requested.connect(self._resume_draft)
         self.contacts.message_requested.connect(self.message_to)
         self.contacts.changed.connect(self.compose.reload_book)
         self.settings_view.changed.connect(self._settings_changed)
+        self.settings_view.check_button.clicked.connect(self.check_computer)
+        self.settings_view.guide_button.clicked.connect(self.show_first_run)
+        self.reminders.changed.connect(self.refresh)  # new reminders are in Queue and Calendar
+        self.series.changed.connect(self.refresh)  # occurrences are in Queue and Calendar
+        # Compose's template list and opt-out counts come from the contact book.
+        self.templates.changed.connect(self.compose.reload_book)
+        self.contacts.changed.connect(self.templates.contacts_changed)
+        self.opt_outs.changed.connect(self.compose.reload_book)
+        self.opt_outs.changed.connect(self.refresh)  # Contacts shows who opted out
+        self.replies.reply_requested.connect(self.message_to)
+        self.replies.unread_changed.connect(self._replies_unread)
+        self.replies.update_unread()
         self.queue.duplicate_requested.connect(self.duplicate)
         self.message_actions.changed.connect(self.refresh)
         self.message_actions.finished.connect(lambda text: self.statusBar().showMessage(text, 8000))
@@ -216,6 +319,8 @@ class MainWindow(QWidget):
         self._shortcut("Ctrl+N", self.new_message)
         self._shortcut("Ctrl+F", self.find_in_queue)
         self._shortcut("F5", self.refresh)
+        self._shortcut("Ctrl+W", self.request_close)
+        self._shortcut("F1", self.show_about)
 
         self.pause_button.setVisible(engine is not None)
         self.tray = self._make_tray()
@@ -272,15 +377,17 @@ class MainWindow(QWidget):
         shortcut = QShortcut(QKeySequence(keys), self)
         shortcut.activated.connect(slot)
 
-    def _make_tray(self) -> QSystemTrayIcon | None:
-        from PySide6.QtWidgets import QStyle, QSystemTrayIcon
+    def _make_tray(self) -> Tray | None:
+        from PySide6.QtWidgets import QSystemTrayIcon
 
-        if not QSystemTrayIcon.isSystemTrayAvailable():
+        from smsdesk.ui.tray import Tray
+
+        available = self._tray_available
+        if available is None:
+            available = QSystemTrayIcon.isSystemTrayAvailable()
+        if not available:
             return None
-        icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
-        tray = QSystemTrayIcon(icon, self)
-        tray.setToolTip("smsdesk")
-        tray.activated.connect(lambda _reason: self.bring_to_front())
+        tray = Tray(self, self.bring_to_front, self.quit_app)
         tray.show()
         return tray
 
@@ -300,6 +407,11 @@ class MainWindow(QWidget):
         self.compose.recipients_edit.setPlainText(numbers)
         self.compose.message_edit.setFocus()
 
+    def _replies_unread(self, count: int) -> None:
+        index = TITLES.index("Replies")
+        self.tabs.setTabText(index, f"Replies ({count})" if count else "Replies")
+        self.tabs.setTabToolTip(index, f"{count} repl{'ies' if count != 1 else 'y'} not handled")
+
     def find_in_queue(self) -> None:
         self.show_view("Queue")
         self.queue.focus_search()
@@ -314,9 +426,54 @@ class MainWindow(QWidget):
 
     def bring_to_front(self) -> None:
         """A second launch or the tray icon: show this window on top."""
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.setQuitOnLastWindowClosed(True)  # shown again: closing it quits again
         self.showNormal()
         self.raise_()
         self.activateWindow()
+
+    # -- first run and "Check this computer" ----------------------------------------------
+
+    def offer_first_run(self) -> None:
+        """At start (see app.py): the first-run guide, unless it was completed before."""
+        if self.is_attached:
+            self.tasks.submit(
+                self.service.settings,
+                lambda s: None if s.first_run_done else self.show_first_run(),
+            )
+
+    def show_first_run(self) -> None:
+        from smsdesk.ui.first_run import FirstRunDialog
+
+        dialog = FirstRunDialog(self.service, self.tasks, self)
+        dialog.completed.connect(self._first_run_completed)
+        dialog.finished.connect(dialog.deleteLater)
+        self.first_run = dialog
+        dialog.open()
+
+    def _first_run_completed(self, _choice: str) -> None:
+        """Ends on Compose with a sample message to a Sandbox number, on the Sandbox."""
+        from smsdesk.ui.first_run import SAMPLE_NUMBER, SAMPLE_TEXT
+
+        self._settings_changed()
+        self.settings_view.refresh()
+        self.message_to(SAMPLE_NUMBER)
+        sandbox = next((a.name for a in self.service.list_accounts() if a.kind == "sandbox"), None)
+        if sandbox is not None:
+            self.compose.account_combo.setCurrentText(sandbox)
+        self.compose.message_edit.setPlainText(SAMPLE_TEXT)
+        self.compose.schedule_button.setFocus()
+
+    def check_computer(self) -> None:
+        from smsdesk.ui.doctor_dialog import DoctorDialog
+
+        sending = None if self.engine is None else self.engine.running
+        dialog = DoctorDialog(self.service, self.tasks, sending=sending, parent=self)
+        dialog.finished.connect(dialog.deleteLater)
+        self.doctor = dialog
+        dialog.open()
+        dialog.run()
 
     # -- keeping up to date ---------------------------------------------------------------
 
@@ -339,7 +496,15 @@ class MainWindow(QWidget):
         self.refresh()
 
     def _task_failed(self, exc: object) -> None:
-        self.last_error = str(exc)
+        self._note_error(str(exc))
+        self.show_status()
+
+    def _note_error(self, text: str | None) -> None:
+        self.last_error = text
+        self._error_expiry.start()
+
+    def _expire_error(self) -> None:
+        self.last_error = None
         self.show_status()
 
     def toggle_engine(self) -> None:
@@ -393,7 +558,7 @@ class MainWindow(QWidget):
 
     def _summary_failed(self, exc: Exception) -> None:
         self._summary_done()
-        self.last_error = str(exc)
+        self._note_error(str(exc))
         self.show_status()
 
     def _summary_done(self) -> None:
@@ -408,8 +573,6 @@ class MainWindow(QWidget):
 
         if not self.is_attached:
             return
-        if self.engine is not None and self.engine.last_error:
-            self.last_error = self.engine.last_error
         parts = []
         if self.engine is not None:
             parts.append("Sending: running" if self.engine.running else "Sending: paused")
@@ -427,8 +590,9 @@ class MainWindow(QWidget):
             ]
             if summary.needs_attention:
                 parts.append(f"needs attention: {summary.needs_attention}")
-        if self.last_error:
-            parts.append(f"last error: {self.last_error}")
+        error = (self.engine.last_error if self.engine is not None else None) or self.last_error
+        if error:
+            parts.append(f"last error: {error}")
         self.status.setText(" · ".join(parts))
 
     def _notify_failures(self, count: int, summary: Summary) -> None:
@@ -437,7 +601,7 @@ class MainWindow(QWidget):
         newest = summary.last_failure
         text = f"{count} message{'s' if count != 1 else ''} failed."
         if newest is not None:
-            self.last_error = newest.reason
+            self._note_error(newest.reason)
             text += f" {newest.recipient}: {newest.reason or 'no reason given'}"
         if self.tray is not None:
             self.tray.showMessage(
@@ -451,7 +615,70 @@ class MainWindow(QWidget):
             self._painted = True
             self.first_painted.emit()
 
+    # -- closing ----------------------------------------------------------------------------
+
+    def show_about(self) -> None:
+        from smsdesk.ui.about_dialog import AboutDialog
+
+        dialog = AboutDialog(self)
+        dialog.finished.connect(dialog.deleteLater)
+        self.about = dialog
+        dialog.open()
+
+    def held_here(self) -> int:
+        """Messages held on this computer, from the last count (no database access)."""
+        return self.summary.held_here if self.summary is not None else 0
+
+    def request_close(self) -> None:
+        """Ctrl+W: close as the title bar's button does, asking first if need be."""
+        self._user_close = True
+        try:
+            self.close()
+        finally:
+            self._user_close = False
+
+    def quit_app(self) -> None:
+        """The tray's Quit, or Quit in the closing question: close for good, then ask the
+        application to end (app.py listens; hidden in the tray, no last window closes)."""
+        self._quitting = True
+        self.close()
+        self.quit_requested.emit()
+
+    def _ask_before_closing(self) -> None:
+        from smsdesk.ui.tray import KeepSendingDialog
+
+        dialog = KeepSendingDialog(self.held_here(), tray=self.tray is not None, parent=self)
+        dialog.finished.connect(lambda _result: self._closing_answered(dialog.choice))
+        dialog.finished.connect(dialog.deleteLater)
+        self.keep_sending = dialog
+        dialog.open()
+
+    def _closing_answered(self, choice: str) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        from smsdesk.ui.tray import KEEP, QUIT
+
+        self.keep_sending = None  # answered (or cancelled): the next close asks again
+        if choice == KEEP and self.tray is not None:
+            self.window_state.save(self)
+            QApplication.setQuitOnLastWindowClosed(False)  # the tray's Quit ends it
+            self.hide()
+            self.tray.showMessage(
+                "smsdesk keeps sending",
+                "Messages held on this computer go out on time. Quit from this icon's menu.",
+            )
+        elif choice == QUIT:
+            self.quit_app()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        asked_by_user = event.spontaneous() or self._user_close
+        if asked_by_user and not self._quitting and self.is_attached and self.held_here() > 0:
+            event.ignore()  # closed, or kept in the tray, once the user has answered
+            if self.keep_sending is None:
+                self._ask_before_closing()
+            return
+        if self.isVisible():
+            self.window_state.save(self)
         self._timer.stop()
         if self.is_attached:
             self.compose.autosave_timer.stop()

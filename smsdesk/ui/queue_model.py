@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import OrderedDict
+from dataclasses import replace
 from enum import IntEnum
 from typing import Any
 
@@ -28,8 +29,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
+from smsdesk.core.time_display import when_text
 from smsdesk.core.timeparse import format_local, resolve_zone
-from smsdesk.engine.browse import Browser, Cursor, QueueFilter
+from smsdesk.engine.browse import Browser, Cursor, QueueFilter, cursor_of
 from smsdesk.engine.views import MessageView
 
 Index = QModelIndex | QPersistentModelIndex
@@ -62,6 +64,17 @@ HEADERS = {
     Column.SEGMENTS: "Segments",
 }
 
+# What each column sorts by (engine/browse.py SORTS); ties by send time.
+SORT_OF = {
+    Column.SEND_TIME: "send_at",
+    Column.RECIPIENT: "recipient",
+    Column.TEXT: "text",
+    Column.PROVIDER: "provider",
+    Column.STATE: "state",
+    Column.WHERE: "where",
+    Column.SEGMENTS: "segments",
+}
+
 # One colour per kind of state, shared with the calendar so both views read alike.
 STATE_COLOURS = {
     "draft": "#7f8c8d",
@@ -85,8 +98,9 @@ def first_line(text: str) -> str:
     return text.splitlines()[0] if text else ""
 
 
-def key(m: MessageView) -> Cursor:
-    return (m.send_at, m.id)
+def recipient_text(m: MessageView) -> str:
+    """The number with the contact's name beside it, when the number is a contact's."""
+    return f"{m.recipient} ({m.contact_name})" if m.contact_name else m.recipient
 
 
 class QueueModel(QAbstractTableModel):
@@ -96,6 +110,7 @@ class QueueModel(QAbstractTableModel):
         zone: str | None = None,
         page_size: int = PAGE_SIZE,
         max_pages: int = MAX_PAGES,
+        flt: QueueFilter | None = None,
     ):
         super().__init__()
         self._browser = browser
@@ -103,7 +118,7 @@ class QueueModel(QAbstractTableModel):
         self._zone_name = zone
         self._page_size = page_size
         self._max_pages = max(max_pages, 2)
-        self._filter = QueueFilter()
+        self._filter = flt or QueueFilter()
         self._total = 0
         # page number -> its rows (None where a row vanished since the count), LRU order.
         self._pages: OrderedDict[int, list[MessageView | None]] = OrderedDict()
@@ -188,7 +203,7 @@ class QueueModel(QAbstractTableModel):
             if column is Column.TEXT:
                 return m.text
             if column is Column.SEND_TIME:
-                return f"{format_local(m.send_at, resolve_zone(m.zone))} (entered in {m.zone})"
+                return f"Entered as {format_local(m.send_at, resolve_zone(m.zone))}"
             if column is Column.STATE and (m.last_error or m.attention):
                 return m.attention or m.last_error
             return None
@@ -202,9 +217,10 @@ class QueueModel(QAbstractTableModel):
 
     def _display(self, m: MessageView, column: Column) -> str:
         if column is Column.SEND_TIME:
-            return format_local(m.send_at, self._zone)
+            place = resolve_zone(m.recipient_zone) if m.recipient_zone else None
+            return when_text(m.send_at, self._zone, place)
         if column is Column.RECIPIENT:
-            return m.recipient
+            return recipient_text(m)
         if column is Column.TEXT:
             return first_line(m.text)
         if column is Column.PROVIDER:
@@ -224,7 +240,7 @@ class QueueModel(QAbstractTableModel):
     def _anchor(self, row: int, m: MessageView | None) -> None:
         if m is None or row in self._anchors:
             return
-        self._anchors[row] = key(m)
+        self._anchors[row] = cursor_of(self._filter, m)
         self._anchor_rows.insert(bisect_left(self._anchor_rows, row), row)
 
     def _load(self, number: int) -> list[MessageView | None]:
@@ -289,6 +305,15 @@ class QueueModel(QAbstractTableModel):
 
     # -- changing what is shown -----------------------------------------------------------
 
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Qt's header click: the same filter in another order (a keyset over that column)."""
+        if not 0 <= column < len(Column):
+            return
+        descending = order == Qt.SortOrder.DescendingOrder
+        flt = replace(self._filter, sort=SORT_OF[Column(column)], descending=descending)
+        if flt != self._filter:  # already in that order: nothing to read again
+            self.set_filter(flt)
+
     def set_filter(self, flt: QueueFilter) -> None:
         self.beginResetModel()
         self._filter = flt
@@ -304,6 +329,10 @@ class QueueModel(QAbstractTableModel):
             self.dataChanged.emit(
                 self.index(0, Column.SEND_TIME), self.index(self._total - 1, Column.SEND_TIME)
             )
+
+    def stale(self) -> bool:
+        """Whether an event was recorded since the last count (a refresh will count again)."""
+        return self._browser.watermark() != self._mark
 
     def refresh(self, first: int = 0, last: int = -1) -> int | None:
         """Bring rows ``first``..``last`` (what is on screen) up to date, cheaply.
@@ -327,11 +356,15 @@ class QueueModel(QAbstractTableModel):
         self._recount()
         row: int | None = None
         fresh = self._browser.by_ids(self._filter, [top.id]).get(top.id) if top else None
-        if top is not None and fresh is not None and fresh.send_at == top.send_at:
+        if (
+            top is not None
+            and fresh is not None
+            and cursor_of(self._filter, fresh) == cursor_of(self._filter, top)
+        ):
             # Counting walks the index from an end: from the nearer one.
             total = self._total if first > before // 2 else None
-            row = self._browser.position(self._filter, key(top), total=total)
-            self._load_around(row, key(top))
+            row = self._browser.position(self._filter, cursor_of(self._filter, top), total=total)
+            self._load_around(row, cursor_of(self._filter, top))
         self.endResetModel()
         return row
 
@@ -342,8 +375,11 @@ class QueueModel(QAbstractTableModel):
         fresh = self._browser.by_ids(self._filter, [m.id for m in shown.values()])
         if len(fresh) != len(shown):
             return False
-        if any(fresh[m.id].send_at != m.send_at for m in shown.values()):
-            return False  # rescheduled: its row is elsewhere now
+        if any(
+            cursor_of(self._filter, fresh[m.id]) != cursor_of(self._filter, m)
+            for m in shown.values()
+        ):
+            return False  # rescheduled (or its state, in a state sort): its row is elsewhere
         changed = [row for row, m in shown.items() if fresh[m.id] != m]
         for row in changed:
             number, offset = divmod(row, self._page_size)

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import csv
 import html
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QDate, QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QDate,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QButtonGroup,
     QComboBox,
     QDateEdit,
     QFileDialog,
@@ -21,20 +30,26 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QTextBrowser,
+    QTreeView,
     QVBoxLayout,
     QWidget,
 )
 
+from smsdesk.core.contacts_csv import write_contacts_csv
 from smsdesk.core.errors import SmsdeskError
 from smsdesk.core.lifecycle import State, where_it_lives
+from smsdesk.core.time_display import when_text
 from smsdesk.core.timeparse import format_local, localize, resolve_zone
-from smsdesk.engine.browse import QueueFilter
+from smsdesk.engine.browse import NOT_SENT, UPCOMING, Cursor, QueueFilter, cursor_of
 from smsdesk.engine.service import Service
 from smsdesk.engine.views import MessageView
-from smsdesk.ui.actions import MessageActions
-from smsdesk.ui.queue_model import Column, QueueModel
+from smsdesk.ui.actions import MessageActions, can_cancel, can_reschedule, can_retry
+from smsdesk.ui.date_filter import DateFilterEdit
+from smsdesk.ui.queue_batches import BatchTreeModel
+from smsdesk.ui.queue_model import Column, QueueModel, recipient_text
 from smsdesk.ui.reschedule_dialog import AskTime
 from smsdesk.ui.reschedule_dialog import ask_with_dialog as ask_time_with_dialog
 from smsdesk.ui.widgets import Confirm, ask_with_dialog
@@ -45,6 +60,17 @@ CSV_PAGE = 1000
 # Above this many selected rows the detail pane only counts them: reading every selected
 # message (a Ctrl+A over a million) would stall the window.
 DETAIL_LIMIT = 1000
+# A refresh that counts afresh selects the same messages again by id for spans up to this
+# many rows (read page by page); a longer span (a Ctrl+A) is kept as the range between its
+# first and last message.
+KEEP_BY_ID = DETAIL_LIMIT
+KEEP_SPANS = 20  # more separate spans than this (Ctrl+clicks): only the loaded ones are kept
+# "Needs attention" includes what failed (or expired) this recently; older failures are
+# under "All messages".
+RECENT_FAILURES = timedelta(days=7)
+# A selected span kept across a recount: its first and last sort keys, its ids (None: too
+# many to read), and its first row, last row and the row count before the recount.
+Kept = tuple[Cursor, Cursor, set[str] | None, int, int, int]
 
 
 class QueueView(QWidget):
@@ -86,8 +112,20 @@ class QueueView(QWidget):
         self.search_edit.setAccessibleName("Search recipients and text")
         self.search_edit.setPlaceholderText("Search number or text (Ctrl+F)")
         self.search_edit.setClearButtonEnabled(True)
+        # The Queue opens on what still matters; "All messages" is one click away.
+        self.upcoming_button = self._button("scopeUpcoming", "Upcoming and needs attention")
+        self.all_button = self._button("scopeAll", "All messages")
+        self.scope = QButtonGroup(self)
+        for button in (self.upcoming_button, self.all_button):
+            button.setCheckable(True)
+            self.scope.addButton(button)
+        self.upcoming_button.setChecked(True)
+        self.group_button = self._button("groupBatchesButton", "Group by batch")
+        self.group_button.setCheckable(True)
 
-        self.model = QueueModel(self.browser, service.settings().zone)
+        self.model = QueueModel(
+            self.browser, service.settings().zone, flt=self._scope_filter(QueueFilter())
+        )
         self.table = QTableView()
         self.table.setObjectName("queueTable")
         self.table.setAccessibleName("Message queue")
@@ -98,6 +136,10 @@ class QueueView(QWidget):
         self.table.setWordWrap(False)
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
+        # A header click sorts by that column (a keyset over an index: fast at any size).
+        header.setSortIndicator(Column.SEND_TIME, Qt.SortOrder.AscendingOrder)
+        header.setSortIndicatorShown(True)
+        self.table.setSortingEnabled(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(Column.TEXT, QHeaderView.ResizeMode.Stretch)
         # The state and place columns fit their longest words ("rescheduling", "unknown:
@@ -116,10 +158,26 @@ class QueueView(QWidget):
         ):
             self.table.setColumnWidth(column, width)
 
+        # Grouped by batch: a tree of batches, each expanding to its messages (read when
+        # first shown, so the flat list's start-up cost is unchanged).
+        self.batch_model: BatchTreeModel | None = None
+        self.batch_tree = QTreeView()
+        self.batch_tree.setObjectName("batchTree")
+        self.batch_tree.setAccessibleName("Batches and their messages")
+        self.batch_tree.setUniformRowHeights(True)
+        self.batch_tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.lists = QStackedWidget()
+        self.lists.addWidget(self.table)
+        self.lists.addWidget(self.batch_tree)
+
         self.detail = QTextBrowser()
-        self.detail.setObjectName("detailPane")
+        self.detail.setObjectName("messageDetail")
         self.detail.setAccessibleName("Message details and history")
         self.detail.setPlaceholderText("Pick a message to see its history.")
+        # What the pane shows (message id, page): a refresh that changes nothing leaves it,
+        # and the reader's place in it, alone.
+        self._detail_shown: tuple[str | None, str] = (None, "")
+        self._reselecting = False
 
         self.reschedule_button = self._button("rescheduleButton", "Reschedule…")
         self.cancel_button = self._button("cancelButton", "Cancel message")
@@ -134,6 +192,12 @@ class QueueView(QWidget):
         self.status_label.setAccessibleName("Last action")
         self.status_label.setWordWrap(True)
 
+        # Two rows: the window must fit an 800-pixel-wide screen (1400 at 150 %).
+        scope = QHBoxLayout()
+        scope.addWidget(self.upcoming_button)
+        scope.addWidget(self.all_button)
+        scope.addWidget(self.group_button)
+        scope.addWidget(self.search_edit, 1)
         filters = QHBoxLayout()
         filters.addWidget(self.state_combo)
         filters.addWidget(self.provider_combo)
@@ -141,7 +205,7 @@ class QueueView(QWidget):
         filters.addWidget(self.from_date)
         filters.addWidget(QLabel("until"))
         filters.addWidget(self.to_date)
-        filters.addWidget(self.search_edit, 1)
+        filters.addStretch(1)
         buttons = QHBoxLayout()
         for button in (
             self.reschedule_button,
@@ -154,11 +218,12 @@ class QueueView(QWidget):
         buttons.addWidget(self.count_label)
         buttons.addWidget(self.export_button)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.table)
+        splitter.addWidget(self.lists)
         splitter.addWidget(self.detail)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
+        layout.addLayout(scope)
         layout.addLayout(filters)
         layout.addWidget(splitter, 1)
         layout.addLayout(buttons)
@@ -169,8 +234,10 @@ class QueueView(QWidget):
         self._search_timer.setInterval(250)  # one query per pause in typing, not per key
         self._search_timer.timeout.connect(self.apply_filters)
         self.search_edit.textChanged.connect(self._search_timer.start)
-        for combo in (self.state_combo, self.provider_combo):
-            combo.currentIndexChanged.connect(self.apply_filters)
+        self.scope.buttonClicked.connect(lambda _b: self.apply_filters())
+        self.group_button.toggled.connect(self._group_toggled)
+        self.state_combo.currentIndexChanged.connect(self._state_chosen)
+        self.provider_combo.currentIndexChanged.connect(self.apply_filters)
         for edit in (self.from_date, self.to_date):
             edit.dateChanged.connect(self.apply_filters)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
@@ -190,7 +257,7 @@ class QueueView(QWidget):
         self._update_count()
 
     def _date_filter(self, name: str, accessible: str) -> QDateEdit:
-        edit = QDateEdit()
+        edit = DateFilterEdit()  # Tab can leave it while it reads "any"
         edit.setObjectName(name)
         edit.setAccessibleName(accessible)
         edit.setCalendarPopup(True)
@@ -223,6 +290,49 @@ class QueueView(QWidget):
         zone = resolve_zone(self.service.settings().zone)
         return localize(datetime(day.year(), day.month(), day.day()), zone)
 
+    def _group_toggled(self, grouped: bool) -> None:
+        if grouped:
+            if self.batch_model is None:
+                self.batch_model = BatchTreeModel(self.browser, self.service.settings().zone)
+                self.batch_tree.setModel(self.batch_model)
+                self.batch_tree.setColumnWidth(Column.SEND_TIME, 260)
+                self.batch_tree.selectionModel().currentChanged.connect(self._batch_row_chosen)
+            else:
+                self.batch_model.reload(self.service.settings().zone)
+            self.lists.setCurrentWidget(self.batch_tree)
+        else:
+            self.lists.setCurrentWidget(self.table)
+        for widget in (self.state_combo, self.provider_combo, self.from_date, self.to_date):
+            widget.setEnabled(not grouped)  # batches are listed whole, newest first
+        self._enable_for(set(), 0)
+        self._set_detail(None, "")
+
+    def _batch_row_chosen(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        model = self.batch_model
+        message = model.message(current) if model is not None else None
+        self._show_detail(message, 1 if message else 0)
+
+    def _state_chosen(self) -> None:
+        # Asking for one state means every message in it, not only the upcoming ones.
+        if self.state_combo.currentData() and self.upcoming_button.isChecked():
+            self.all_button.setChecked(True)
+        self.apply_filters()
+
+    def _scope_filter(self, flt: QueueFilter) -> QueueFilter:
+        since = None
+        if self.upcoming_button.isChecked():
+            since = self.service.clock.now() - RECENT_FAILURES
+        return QueueFilter(
+            states=flt.states,
+            providers=flt.providers,
+            start=flt.start,
+            end=flt.end,
+            search=flt.search,
+            attention_since=since,
+            sort=flt.sort,
+            descending=flt.descending,
+        )
+
     def current_filter(self) -> QueueFilter:
         state = self.state_combo.currentData()
         provider = self.provider_combo.currentData()
@@ -232,12 +342,17 @@ class QueueView(QWidget):
         if self.to_date.date() != NO_DATE:
             # "until 3 Dec" includes the whole of 3 Dec.
             end = self._day_start(self.to_date.date().addDays(1))
-        return QueueFilter(
-            states=frozenset([state]) if state else frozenset(),
-            providers=frozenset([provider]) if provider else frozenset(),
-            start=start,
-            end=end,
-            search=self.search_edit.text(),
+        shown = self.model.filter
+        return self._scope_filter(
+            QueueFilter(
+                states=frozenset([state]) if state else frozenset(),
+                providers=frozenset([provider]) if provider else frozenset(),
+                start=start,
+                end=end,
+                search=self.search_edit.text(),
+                sort=shown.sort,  # the header's order stays
+                descending=shown.descending,
+            )
         )
 
     def apply_filters(self) -> None:
@@ -271,22 +386,29 @@ class QueueView(QWidget):
         actions). Cheap when nothing changed: only the rows on screen are read again."""
         self.model.set_zone(self.service.settings().zone)
         first, last = self.visible_rows()
-        selected = [m.id for m in self._loaded_selection()]
+        # Read only when the rows will be counted afresh (the selection is lost then).
+        kept = self._kept_selection() if self.model.stale() else []
         current = self.model.loaded(self.table.currentIndex().row())
         resets = self.model.resets
-        top = self.model.refresh(first, last)
-        if self.model.resets != resets:
-            # Counted afresh (rows came, went or moved): keep the same message at the top
-            # and select again what was selected, by id.
-            row = top if top is not None else min(first, self.model.rowCount() - 1)
-            if row >= 0:
-                self.table.scrollTo(
-                    self.model.index(row, 0), QAbstractItemView.ScrollHint.PositionAtTop
-                )
-            first, last = self.visible_rows()
-            for r in range(first, last + 1):
-                self.model.message(r)  # load what is on screen, so the ids can be found
-            self.select_ids(selected, current.id if current else None)
+        # The reset and the reselection pass through "nothing selected": the detail pane is
+        # written once, at the end, not emptied and rebuilt (which loses the reader's place).
+        self._reselecting = True
+        try:
+            top = self.model.refresh(first, last)
+            if self.model.resets != resets:
+                # Counted afresh (rows came, went or moved): keep the same message at the top
+                # and select again what was selected, by id.
+                row = top if top is not None else min(first, self.model.rowCount() - 1)
+                if row >= 0:
+                    self.table.scrollTo(
+                        self.model.index(row, 0), QAbstractItemView.ScrollHint.PositionAtTop
+                    )
+                first, last = self.visible_rows()
+                for r in range(first, last + 1):
+                    self.model.message(r)  # load what is on screen, so the ids can be found
+                self._reselect(kept, current.id if current else None)
+        finally:
+            self._reselecting = False
         self._ensure_current(first)
         self._update_count()
         self._selection_changed()
@@ -299,6 +421,72 @@ class QueueView(QWidget):
         first = max(self.table.rowAt(0), 0)
         last = self.table.rowAt(self.table.viewport().height() - 1)
         return first, count - 1 if last < 0 else last
+
+    def _kept_selection(self) -> list[Kept] | list[str]:
+        """What is selected, in a form that survives a recount: per span, the sort keys of
+        its first and last message and (spans up to KEEP_BY_ID rows) the ids in it."""
+        spans = self._spans()
+        if len(spans) > KEEP_SPANS:
+            return [m.id for m in self._loaded_selection()]
+        flt, total = self.model.filter, self.model.rowCount()
+        kept: list[Kept] = []
+        for top, bottom in spans:
+            first, last = self.model.message(top), self.model.message(bottom)
+            if first is None or last is None:
+                continue
+            ids = None
+            if bottom - top < KEEP_BY_ID:
+                rows = (self.model.message(r) for r in range(top, bottom + 1))
+                ids = {m.id for m in rows if m is not None}
+            kept.append((cursor_of(flt, first), cursor_of(flt, last), ids, top, bottom, total))
+        return kept
+
+    def _reselect(
+        self,
+        kept: list[Kept] | list[str],
+        current_id: str | None,
+    ) -> None:
+        if not kept or isinstance(kept[0], str):
+            self.select_ids([k for k in kept if isinstance(k, str)], current_id)
+            return
+        flt, total = self.model.filter, self.model.rowCount()
+        selection = self.table.selectionModel()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        selection.clearSelection()
+        for entry in kept:
+            if isinstance(entry, str):
+                continue
+            first_key, last_key, ids, old_top, old_bottom, old_total = entry
+            top = self._position(first_key, old_top > old_total // 2)
+            # Rows up to and including the last key: those before it, and it if it is there.
+            bottom = self._position(last_key, old_bottom > old_total // 2) - 1
+            if ids is None:
+                after = self.model.message(bottom + 1)
+                if after is not None and cursor_of(flt, after) == last_key:
+                    bottom += 1
+                runs = [(top, min(bottom, total - 1))]
+            else:
+                bottom = min(bottom + 1, total - 1)
+                runs = _runs(
+                    r
+                    for r in range(top, bottom + 1)
+                    if (m := self.model.message(r)) is not None and m.id in ids
+                )
+            for a, b in runs:
+                if 0 <= a <= b:
+                    selection.select(
+                        QItemSelection(self.model.index(a, 0), self.model.index(b, 0)), flags
+                    )
+        row = self.model.row_of(current_id) if current_id else None
+        if row is not None:
+            selection.setCurrentIndex(
+                self.model.index(row, 0), QItemSelectionModel.SelectionFlag.NoUpdate
+            )
+
+    def _position(self, key: Cursor, near_end: bool) -> int:
+        """The row of ``key`` (or where it would be): a count from the nearer end."""
+        flt, total = self.model.filter, self.model.rowCount()
+        return self.browser.position(flt, key, total=total if near_end else None)
 
     def _loaded_selection(self) -> list[MessageView]:
         """Selected messages among the loaded rows (what can be selected again by id)."""
@@ -340,65 +528,66 @@ class QueueView(QWidget):
         return [m for m in map(self.model.message, rows) if m is not None]
 
     def _selection_changed(self, *_: object) -> None:
+        if self._reselecting:
+            return  # refresh() calls again once the selection is back
         count = self.selected_count()
         if count > DETAIL_LIMIT:
-            for button in (self.cancel_button, self.reschedule_button, self.duplicate_button):
-                button.setEnabled(True)
-            self.retry_button.setEnabled(True)  # retry takes only the failed ones
+            # Too many to read: the states the filter admits decide (flags unknown: maybe).
+            flt = self.model.filter
+            states = set(flt.states or (UPCOMING | NOT_SENT if flt.attention_since else State))
+            kinds = {(str(state), True) for state in states}
+            self._enable_for(kinds, count)
             self._show_detail(None, count)
             return
         chosen = self.selected_messages()
-        states = {m.state for m in chosen}
-        self.cancel_button.setEnabled(bool(chosen))
-        self.reschedule_button.setEnabled(bool(chosen))
-        self.retry_button.setEnabled(State.FAILED.value in states)
-        self.duplicate_button.setEnabled(bool(chosen))
+        self._enable_for({(m.state, bool(m.attention)) for m in chosen}, len(chosen))
         self._show_detail(chosen[0] if len(chosen) == 1 else None, len(chosen))
+
+    def _enable_for(self, kinds: set[tuple[str, bool]], count: int) -> None:
+        """Each action enabled only when it applies to one of the selected (state, flagged)."""
+        self.cancel_button.setEnabled(any(can_cancel(*k) for k in kinds))
+        self.reschedule_button.setEnabled(any(can_reschedule(*k) for k in kinds))
+        self.retry_button.setEnabled(any(can_retry(*k) for k in kinds))
+        self.duplicate_button.setEnabled(count > 0)
 
     def _show_detail(self, message: MessageView | None, count: int) -> None:
         if message is None:
-            self.detail.setHtml(f"<p>{count} messages selected.</p>" if count else "")
+            self._set_detail(None, f"<p>{count} messages selected.</p>" if count else "")
             return
         try:
             full = self.service.show(message.id)[0]
         except SmsdeskError as exc:
-            self.detail.setPlainText(str(exc))
+            self._set_detail(None, f"<p>{html.escape(str(exc))}</p>")
             return
-        own = resolve_zone(full.zone)
-        e = html.escape
-        rows = [
-            ("To", full.recipient),
-            ("From", full.sender or "account default"),
-            ("Send", f"{format_local(full.send_at, own)}"),
-            ("State", f"{full.state} — {full.where}"),
-            ("Provider", f"{full.provider} (ref {full.provider_ref or '—'})"),
-            ("Segments", f"{full.segments} ({full.encoding})"),
-        ]
-        if full.attention or full.last_error:
-            rows.append(("Problem", full.attention or full.last_error or ""))
-        parts = ["<table>"]
-        parts += [f"<tr><th align=left>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows]
-        parts.append("</table>")
-        parts.append(f"<p style='white-space: pre-wrap'>{e(full.text)}</p><h4>History</h4><ul>")
-        for ev in full.events:
-            change = f" ({ev.state_from or '—'} → {ev.state_to})" if ev.state_to else ""
-            parts.append(
-                f"<li>{e(format_local(ev.at, own))}: <b>{e(ev.kind)}</b>{e(change)} "
-                f"{e(ev.detail)}</li>"
-            )
-        parts.append("</ul>")
-        self.detail.setHtml("".join(parts))
+        self._set_detail(full.id, detail_page(full, self.service.settings().zone))
+
+    def _set_detail(self, message_id: str | None, page: str) -> None:
+        if (message_id, page) == self._detail_shown:
+            return  # unchanged: the scroll position and any text selection stay
+        bar = self.detail.verticalScrollBar()
+        place = bar.value() if message_id and message_id == self._detail_shown[0] else 0
+        self.detail.setHtml(page)
+        self._detail_shown = (message_id, page)
+        if place:
+            bar.setValue(place)  # the same message with more history: stay where reading
 
     # -- actions --------------------------------------------------------------------------
 
     def cancel_selected(self) -> None:
-        chosen = self.selected_messages()
+        selected = self.selected_messages()
+        chosen = [m for m in selected if can_cancel(m.state, bool(m.attention))]
         if not chosen:
             return
         count = len(chosen)
+        left = len(selected) - count
         question = (
             f"Cancel {count} message{'s' if count != 1 else ''}? "
-            "A cancelled message cannot be sent again (you can duplicate it)."
+            + (
+                f"({left} of those selected cannot be cancelled and stay as they are.) "
+                if left
+                else ""
+            )
+            + "A cancelled message cannot be sent again (you can duplicate it)."
         )
         if not self.confirm("Cancel messages", question):
             return
@@ -406,7 +595,7 @@ class QueueView(QWidget):
         self.message_actions.cancel([m.id for m in chosen])
 
     def reschedule_selected(self) -> None:
-        chosen = self.selected_messages()
+        chosen = [m for m in self.selected_messages() if can_reschedule(m.state)]
         if not chosen:
             return
         send_at = self.ask_time(chosen)
@@ -416,7 +605,7 @@ class QueueView(QWidget):
         self.message_actions.reschedule([m.id for m in chosen], send_at)
 
     def retry_selected(self) -> None:
-        failed = [m for m in self.selected_messages() if m.state == State.FAILED.value]
+        failed = [m for m in self.selected_messages() if can_retry(m.state, bool(m.attention))]
         if failed:
             self.message_actions.retry([m.id for m in failed])
 
@@ -432,9 +621,6 @@ class QueueView(QWidget):
         return path or None
 
     def _export_rows(self) -> list[MessageView]:
-        chosen = self.selected_messages()
-        if len(chosen) > 1:
-            return chosen
         # Everything the filter matches, page by page (not only the rows loaded so far).
         rows: list[MessageView] = []
         after = None
@@ -443,28 +629,112 @@ class QueueView(QWidget):
             rows.extend(page)
             if len(page) < CSV_PAGE:
                 return rows
-            after = (page[-1].send_at, page[-1].id)
+            after = cursor_of(self.model.filter, page[-1])
 
     def export_csv(self) -> None:
+        """The selected messages (else all the filter matches) to a CSV file, read and written
+        in the background; cells a spreadsheet would run as a formula are written as text."""
         path = self.ask_path()
         if not path:
             return
-        rows = self._export_rows()
+        chosen = self.selected_messages()
         zone = resolve_zone(self.service.settings().zone)
-        try:
-            with Path(path).open("w", newline="", encoding="utf-8") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(
-                    ["id", "batch", "send_at_utc", "send_at_local", "zone", "recipient",
-                     "sender", "provider", "state", "where", "segments", "encoding", "text"]
-                )  # fmt: skip
-                for m in rows:
-                    writer.writerow(
-                        [m.id, m.batch_id, m.send_at.isoformat(), format_local(m.send_at, zone),
-                         m.zone, m.recipient, m.sender or "", m.provider, m.state, m.where,
-                         m.segments, m.encoding, m.text]
-                    )  # fmt: skip
-        except OSError as exc:
-            self.status_label.setText(f"Could not export: {exc}")
-            return
-        self.status_label.setText(f"Exported {len(rows)} messages to {path}.")
+
+        def work() -> int:
+            rows = chosen if len(chosen) > 1 else self._export_rows()
+            Path(path).write_text(_export_text(rows, zone), encoding="utf-8", newline="")
+            return len(rows)
+
+        self.status_label.setText("Exporting…")
+        self.message_actions.tasks.submit(
+            work,
+            lambda count: self.status_label.setText(f"Exported {count} messages to {path}."),
+            lambda exc: self.status_label.setText(f"Could not export: {exc}"),
+        )
+
+
+def _runs(rows: Iterable[int]) -> list[tuple[int, int]]:
+    """Ascending row numbers as (first, last) runs of consecutive rows."""
+    runs: list[tuple[int, int]] = []
+    for r in rows:
+        if runs and runs[-1][1] == r - 1:
+            runs[-1] = (runs[-1][0], r)
+        else:
+            runs.append((r, r))
+    return runs
+
+
+def detail_page(full: MessageView, zone: str | None = None) -> str:
+    """The detail pane's page for one message: its facts, why it failed, its history; every
+    time in ``zone`` (the desk's), the recipient's own beside the send time where it differs."""
+    desk = resolve_zone(zone)
+    own = resolve_zone(full.zone)
+    place = resolve_zone(full.recipient_zone) if full.recipient_zone else None
+    e = html.escape
+    rows = [
+        ("To", recipient_text(full)),
+        ("From", full.sender or "account default"),
+        ("Send", when_text(full.send_at, desk, place)),
+        ("State", f"{full.state} — {full.where}"),
+        ("Provider", f"{full.provider} (ref {full.provider_ref or '—'})"),
+        ("Segments", f"{full.segments} ({full.encoding})"),
+    ]
+    if own.key != desk.key:
+        rows.insert(3, ("Entered as", format_local(full.send_at, own)))
+    reason = failure_reason(full)
+    if reason is not None:
+        rows.append((f"Why it {full.state}", reason))
+    if full.attention or (full.last_error and reason is None):
+        rows.append(("Problem", full.attention or full.last_error or ""))
+    parts = ["<table cellspacing=0 cellpadding=1>"]
+    parts += [
+        f"<tr><th align=left style='padding-right: 12px'>{e(k)}</th><td>{e(v)}</td></tr>"
+        for k, v in rows
+    ]
+    parts.append("</table>")
+    parts.append(f"<p style='white-space: pre-wrap'>{e(full.text)}</p><h4>History</h4><ul>")
+    for ev in full.events:
+        change = f" ({ev.state_from or '—'} → {ev.state_to})" if ev.state_to else ""
+        parts.append(
+            f"<li>{e(format_local(ev.at, desk))}: <b>{e(ev.kind)}</b>{e(change)} "
+            f"{e(ev.detail)}</li>"
+        )
+    parts.append("</ul>")
+    return "".join(parts)
+
+
+def failure_reason(m: MessageView) -> str | None:
+    """Why a failed (or expired) message did not go out; None for any other state."""
+    if m.state not in (State.FAILED.value, State.EXPIRED.value):
+        return None
+    return m.last_error or "no reason was recorded"
+
+
+EXPORT_COLUMNS = [
+    "id", "batch", "send_at_utc", "send_at_local", "zone", "recipient", "sender",
+    "provider", "state", "where", "last_error", "segments", "encoding", "text",
+]  # fmt: skip
+
+
+def _export_text(rows: Sequence[MessageView], zone: ZoneInfo) -> str:
+    """The export as CSV text, written the way every export is (formula cells escaped)."""
+    return write_contacts_csv((_export_row(m, zone) for m in rows), EXPORT_COLUMNS)
+
+
+def _export_row(m: MessageView, zone: ZoneInfo) -> dict[str, str]:
+    return {
+        "id": m.id,
+        "batch": m.batch_id,
+        "send_at_utc": m.send_at.isoformat(),
+        "send_at_local": format_local(m.send_at, zone),
+        "zone": m.zone,
+        "recipient": m.recipient,
+        "sender": m.sender or "",
+        "provider": m.provider,
+        "state": m.state,
+        "where": m.where,
+        "last_error": m.last_error or "",
+        "segments": str(m.segments),
+        "encoding": m.encoding,
+        "text": m.text,
+    }

@@ -144,7 +144,8 @@ def test_list_show_and_reschedule(cli: Cli, clock: ManualClock) -> None:
     msg_id = first["messages"][0]["message"]["id"]
     r = cli("list")
     assert r.code == 0
-    assert len(r.out.splitlines()) == 2 and "Line one" in r.out and "line two" not in r.out
+    # A header row, then one row per message.
+    assert len(r.out.splitlines()) == 3 and "Line one" in r.out and "line two" not in r.out
     cli("dispatch", "--once")
     assert [m["id"] for m in cli("list", "--state", "scheduled", "--json").json()] != []
     assert cli("list", "--state", "queued", "--json").json() == []

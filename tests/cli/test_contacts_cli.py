@@ -35,7 +35,7 @@ def test_a_damaged_spreadsheet_is_previewed_then_imported(
     dry = cli("contacts", "import", str(DAMAGED), "--dry-run")
     assert dry.code == 0, dry.err
     assert dry.out.startswith("contacts_excel.csv: 9 accepted (5 repaired), 3 rejected, 1 dup")
-    assert "line 7: '4.41E+11' was stored in scientific notation" in dry.out
+    assert "line 7 (Lost Digits): '4.41E+11' was stored in scientific notation" in dry.out
     assert "Nothing was written" in dry.out
     assert _rows(isolated_home, "SELECT COUNT(*) FROM contact") == [(0,)]
 

@@ -136,3 +136,114 @@ def test_bad_offsets_and_files_are_clear_errors(cli: Cli, isolated_home: Path) -
     assert broken.code == 2 and len(broken.err.splitlines()) == 1
     missing = cli("reminders", "import", str(DATA / "nope.ics"), "--text", "x")
     assert missing.code == 2 and "Cannot read" in missing.err
+
+
+# -- partial success ---------------------------------------------------------------------------
+
+
+def _write(tmp_path: Path, name: str, data: bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def test_bad_rows_are_listed_and_the_good_ones_created_with_exit_0(
+    cli: Cli, isolated_home: Path, tmp_path: Path
+) -> None:
+    from tests.reminder_files import ANN, clinic
+
+    assert cli("settings", "--region", "GB", "--zone", "Europe/London").code == 0
+    assert cli("optout", "add", ANN, "--source", "replied STOP").code == 0
+    path = _write(tmp_path, "clinic.ics", clinic())
+    r = cli("reminders", "import", path, "--offsets", "7d,2d,2h", "--text", TEXT)
+    assert r.code == 0, r.err
+    assert r.out.splitlines()[0].startswith("3 appointment(s): 9 reminder(s) created")
+    assert "refused line 20 (Ann Lee): +447911123458 has opted out" in r.out
+    assert "refused line 28 (Far Future): the appointment" in r.out
+    assert len(_reminders(isolated_home)) == 9
+
+
+def test_exit_2_only_when_nothing_could_be_created_and_then_nothing_is_stored(
+    cli: Cli, isolated_home: Path, tmp_path: Path
+) -> None:
+    from tests.reminder_files import ANN, FAR, Event, ics
+
+    cli("settings", "--region", "GB", "--zone", "Europe/London")
+    cli("optout", "add", ANN)
+    data = ics(
+        Event("x1", "Ann Lee", ANN, datetime(2026, 12, 12, 11, 0)),
+        Event("x2", "Far Future", FAR, datetime(2028, 1, 5, 10, 0)),
+    )
+    r = cli("reminders", "import", _write(tmp_path, "bad.ics", data), "--text", "x")
+    assert r.code == 2
+    assert (
+        r.err.startswith("smsdesk: No reminder could be created: line ")
+        and len(r.err.splitlines()) == 1
+    )
+    assert _reminders(isolated_home) == []
+    conn = sqlite3.connect(isolated_home / "smsdesk.db")
+    try:
+        assert conn.execute("SELECT count(*) FROM appointment").fetchone() == (0,)
+    finally:
+        conn.close()
+
+
+def test_a_us_desk_csv_reads_12_03_as_3_december(
+    cli: Cli, isolated_home: Path, tmp_path: Path
+) -> None:
+    cli("settings", "--region", "US", "--zone", "America/New_York")
+    data = b"Patient,Mobile,Date,Time\nMaria Garcia,(202) 555-0119,12/03/2026,11:30\n"
+    path = _write(tmp_path, "desk.csv", data)
+    dry = cli("reminders", "import", path, "--offsets", "2h", "--text", "x", "--dry-run")
+    assert dry.code == 0, dry.err
+    assert "create: Maria Garcia, Thu 3 Dec 2026 11:30 EST: 2h reminder at " in dry.out
+    assert _reminders(isolated_home) == []
+    r = cli("reminders", "import", path, "--offsets", "2h", "--text", "x", "--json")
+    assert r.code == 0, r.err
+    # 09:30 EST on 3 December is 14:30 UTC.
+    assert _reminders(isolated_home) == [
+        ("+12025550119", "2026-12-03 14:30:00.000000", 120, "queued")
+    ]
+    # The same file read day first, as a British desk would, is 12 March: 2026-03-12 is
+    # past, so nothing can be created.
+    uk = cli(
+        "reminders", "import", path, "--offsets", "2h", "--text", "x", "--date-order", "dmy",
+        "--source", "other",
+    )  # fmt: skip
+    assert uk.code == 2 and "too late" in uk.err
+
+
+def test_columns_named_otherwise_are_mapped_with_map(
+    cli: Cli, isolated_home: Path, tmp_path: Path
+) -> None:
+    cli("settings", "--region", "GB", "--zone", "Europe/London")
+    data = b"Kunde;Handy;Termin\nJane Doe;07911 123456;2026-12-05 10:00\n"
+    path = _write(tmp_path, "termine.csv", data)
+    r = cli("reminders", "import", path, "--text", "x")
+    assert r.code == 2 and "--map" in r.err and "Kunde, Handy, Termin" in r.err
+    r = cli(
+        "reminders", "import", path, "--text", "x", "--map", "number=Handy",
+        "--map", "start=Termin", "--map", "name=Kunde",
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    assert r.out.startswith("1 appointment(s): 2 reminder(s) created")
+
+
+def test_the_sandbox_numbers_the_readme_suggests_get_reminders(
+    cli: Cli, clock: ManualClock, isolated_home: Path, tmp_path: Path
+) -> None:
+    clock.set(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))
+    assert cli("settings", "--region", "US", "--zone", "America/New_York").code == 0
+    appointments = tmp_path / "appointments.csv"
+    appointments.write_text(
+        "id,name,phone,start\r\n"
+        "a1,Maria Garcia,+1 555 123 4567,2026-12-02 10:00\r\n"
+        "a2,John Smith,(555) 010-0101,2026-12-03 15:30\r\n",
+        encoding="utf-8",
+    )
+    result = cli(
+        "reminders", "import", str(appointments), "--offsets", "24h", "--text", TEXT, "--json"
+    )
+    assert result.code == 0, result.err
+    assert result.json()["created"] == 2 and result.json()["rejected"] == []
+    assert sorted(r[0] for r in _reminders(isolated_home)) == ["+15550100101", "+15551234567"]

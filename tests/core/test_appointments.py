@@ -179,8 +179,7 @@ def test_appointments_csv() -> None:
     assert [(r.line, r.reason) for r in rejected] == [
         (
             5,
-            "'next tuesday' is not a date and time; write it like 2026-12-01 09:00 or "
-            "2026-12-01T09:00+01:00",
+            "'next tuesday' is not a date and time; write it like 2026-12-03 11:30",
         ),
         (
             6,
@@ -194,13 +193,14 @@ def test_appointments_csv() -> None:
     ]
 
 
-def test_appointments_csv_needs_id_phone_and_start() -> None:
+def test_appointments_csv_needs_a_phone_and_a_time_column() -> None:
     with pytest.raises(InvalidInput) as caught:
         read_appointments_csv(
             b"name,phone\nAna,+14155552671\n", default_region=None, default_zone="UTC"
         )
-    assert str(caught.value) == (
-        "The file has no 'id' or 'start' column; its columns are: name, phone"
+    assert caught.value.field == "mapping"
+    assert str(caught.value).startswith(
+        "Which column holds the appointment date and time? The file's columns are: name, phone"
     )
 
 
@@ -276,3 +276,99 @@ def test_reminders_are_exact_and_never_too_late(
         else:
             assert send == start - offset
             assert send >= now + timedelta(minutes=5)
+
+
+# -- the columns and dates people use ---------------------------------------------------------
+
+FRONT_DESK_CSV = (
+    b"Patient,Mobile,Date,Time,Room\r\n"
+    b"Maria Garcia,+1 (202) 555-0119,12/03/2026,11:30 AM,2\r\n"
+    b"Tom Lee,+1 202 555 0120,12/13/2026,2:15 pm,1\r\n"
+)
+
+
+def test_a_us_front_desk_export_reads_month_first() -> None:
+    appointments, rejected = read_appointments_csv(
+        FRONT_DESK_CSV, default_region="US", default_zone="America/New_York"
+    )
+    assert rejected == []
+    # 12/03/2026 11:30 in the US is 3 December (EST, UTC-5).
+    assert [(a.name, a.number, a.starts_at, a.location) for a in appointments] == [
+        ("Maria Garcia", "+12025550119", utc(12, 3, 16, 30), "2"),
+        ("Tom Lee", "+12025550120", utc(12, 13, 19, 15), "1"),
+    ]
+    # No id column: the number and the day name the appointment.
+    assert appointments[0].uid == "+12025550119@2026-12-03"
+
+
+def test_the_same_file_in_britain_is_day_first_and_13_is_no_month() -> None:
+    appointments, rejected = read_appointments_csv(
+        FRONT_DESK_CSV, default_region="GB", default_zone="Europe/London"
+    )
+    assert [a.starts_at for a in appointments] == [utc(3, 12, 11, 30)]
+    assert [(r.line, r.reason) for r in rejected] == [
+        (3, "'12/13/2026' is not a real date"),
+    ]
+
+
+def test_without_a_region_an_ambiguous_date_is_refused_unless_the_order_is_chosen() -> None:
+    appointments, rejected = read_appointments_csv(
+        FRONT_DESK_CSV, default_region=None, default_zone="America/New_York"
+    )
+    # 12/13 can only be month first; 12/03 could be either, so it is not guessed.
+    assert [a.name for a in appointments] == ["Tom Lee"]
+    assert "could be day/month or month/day" in rejected[0].reason
+    chosen, _ = read_appointments_csv(
+        FRONT_DESK_CSV, default_region=None, default_zone="America/New_York", date_order="mdy"
+    )
+    assert chosen[0].starts_at == utc(12, 3, 16, 30)
+
+
+def test_columns_named_by_hand_and_one_cell_with_date_and_time() -> None:
+    data = "Termin;Kunde;Handy\n03.12.2026 09:15;Jörg Weiß;0151 23456789\n".encode()
+    with pytest.raises(InvalidInput) as caught:
+        read_appointments_csv(data, default_region="DE", default_zone="Europe/Berlin")
+    assert caught.value.field == "mapping"
+    assert "Termin, Kunde, Handy" in str(caught.value)
+    appointments, rejected = read_appointments_csv(
+        data,
+        default_region="DE",
+        default_zone="Europe/Berlin",
+        mapping={"start": "Termin", "name": "Kunde", "number": "Handy"},
+    )
+    assert rejected == []
+    assert [(a.name, a.number, a.starts_at) for a in appointments] == [
+        ("Jörg Weiß", "+4915123456789", utc(12, 3, 8, 15))
+    ]
+
+
+def test_appointment_and_phone_headers_are_recognised() -> None:
+    data = b"Name,Phone,Appointment\nAna,07911 123456,3 Dec 2026 2:30 pm\n"
+    (appointment,), rejected = read_appointments_csv(
+        data, default_region="GB", default_zone="Europe/London"
+    )
+    assert rejected == []
+    assert appointment.starts_at == utc(12, 3, 14, 30)
+
+
+def test_two_appointments_of_one_patient_on_one_day_need_an_id() -> None:
+    data = (
+        b"Name,Phone,Start\nAna,07911 123456,2026-12-03 09:00\nAna,07911 123456,2026-12-03 15:00\n"
+    )
+    appointments, rejected = read_appointments_csv(
+        data, default_region="GB", default_zone="Europe/London"
+    )
+    assert len(appointments) == 1
+    assert rejected[0].reason.startswith("+447911123456 already has an appointment that day")
+
+
+def test_a_zoned_ics_time_in_the_spring_forward_gap_is_refused() -> None:
+    text = (DATA / "dst_change.ics").read_text().replace("20260329T100000", "20260329T013000")
+    appointments, rejected = read_ics(
+        text.encode(), default_region="GB", default_zone="Europe/London"
+    )
+    assert appointments == []
+    assert [r.reason for r in rejected] == [
+        "2026-03-29 01:30 does not exist in Europe/London (clocks skip forward at 01:00); "
+        "choose another time"
+    ]

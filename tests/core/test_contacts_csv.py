@@ -121,8 +121,10 @@ def test_duplicates_merge_into_the_first_row() -> None:
     # Max (line 3) and both Léas (lines 4, 6) share one number; the blank line 5 is skipped.
     assert [row.line for row in preview.rows] == [2, 3]
     assert preview.merged == 2
-    assert preview.rows[1].fields["prénom"] == "Max"  # the first row's value is kept
-    assert preview.rows[1].name == ""  # no name column and first_name was not mapped
+    assert preview.rows[1].fields["first_name"] == "Max"  # the first row's value is kept
+    # "Prénom" and "Nom" are recognised as the first and last name.
+    assert preview.mapping == {"number": "Téléphone", "first_name": "Prénom", "last_name": "Nom"}
+    assert preview.rows[1].name == "Max Durand"
 
 
 def test_tab_separated() -> None:
@@ -191,6 +193,8 @@ def test_rows_with_more_values_than_columns_are_refused() -> None:
             2,
             "Ana,+14155552671,extra",
             "3 values but the header has 2 columns; check for an unquoted separator",
+            "Ana",
+            ("Ana", "+14155552671", "extra"),
         )
     ]
 

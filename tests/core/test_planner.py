@@ -86,7 +86,7 @@ def test_sentences() -> None:
     )
     hold = plan_handoff(NOW + timedelta(days=7), TELNYX, NOW)
     assert describe_plan(hold, "Telnyx", "Dec 8", "Dec 3") == (
-        "Held on this computer until Dec 3, then handed to Telnyx."
+        "Held on this computer until Dec 3 (it must be on then), then handed to Telnyx."
     )
     local = plan_handoff(NOW + timedelta(minutes=2), TELNYX, NOW)
     assert "this computer must be on" in describe_plan(local, "Telnyx", "09:02", "09:02")

@@ -82,7 +82,8 @@ def test_import_preview_shows_what_would_happen_and_cancel_writes_nothing(
     )
     rejected = _cells(dialog.rejected_table)
     assert [r[0] for r in rejected] == ["7", "8", "12"]
-    assert "scientific notation" in rejected[0][1]
+    assert rejected[0][1] == "Lost Digits"  # the person, not only the line
+    assert "scientific notation" in rejected[0][2]
     repaired = _cells(dialog.repaired_table)
     assert len(repaired) == 5
     assert repaired[0] == ["3", JOHN, "added the missing +"]
@@ -96,10 +97,10 @@ def test_import_preview_shows_what_would_happen_and_cancel_writes_nothing(
         dialog.summary_label.text() == "0 accepted (0 repaired), 13 rejected, 0 duplicates merged"
     )
     assert not dialog.import_button.isEnabled()
-    # No number column at all is said in the dialog.
+    # No number column at all: the dialog asks for one.
     dialog.mapping_combos["number"].setCurrentText("(none)")
-    qtbot.waitUntil(lambda: dialog.error_label.isVisible())
-    assert "no phone number column" in dialog.error_label.text()
+    qtbot.waitUntil(lambda: dialog.hint_label.isVisible())
+    assert dialog.hint_label.text().startswith("Which column holds the phone numbers?")
 
     qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
     assert not dialog.isVisible()
@@ -122,8 +123,18 @@ def test_import_writes_into_the_group_and_the_view_lists_them(
     )
     assert contacts.model.rowCount() == 9
     assert contacts.group_combo.findText("Clinic patients (9)") >= 0
-    jane = next(r for r in _rows(contacts) if r[1] == JANE)
-    assert jane == ["Jane Doe", JANE, "Europe/London", "Clinic patients", ""]
+    # Numbers as the desk's country (GB) writes them; imported columns after the fixed ones.
+    jane = next(r for r in _rows(contacts) if r[0] == "Jane Doe")
+    assert jane == [
+        "Jane Doe",
+        "07911 123456",
+        "Europe/London",
+        "Clinic patients",
+        "",
+        "North",  # from her duplicate row, merged in
+        "2026-10-01",
+    ]
+    assert contacts.model.extra == ("clinic", "last_visit")
     # Compose offers the new group straight away.
     assert window.compose.group_combo.findData("Clinic patients") >= 0
 
@@ -203,7 +214,7 @@ def test_search_and_group_filter(qtbot: QtBot, window: MainWindow, book: Contact
     ]
     qtbot.keyClicks(contacts.search_edit, "Smith")
     qtbot.waitUntil(lambda: contacts.model.rowCount() == 1)
-    assert _rows(contacts)[0][:2] == ["John Smith", JOHN]
+    assert _rows(contacts)[0][:2] == ["John Smith", "07911 123457"]
     contacts.search_edit.clear()
     qtbot.waitUntil(lambda: contacts.model.rowCount() == 3)
     contacts.group_combo.setCurrentIndex(contacts.group_combo.findData("North"))
@@ -221,7 +232,7 @@ def test_opt_out_and_back_in(qtbot: QtBot, window: MainWindow, book: ContactBook
     qtbot.mouseClick(contacts.opt_out_button, Qt.MouseButton.LeftButton)
     assert _rows(contacts)[1] == [
         "Jane Doe",
-        JANE,
+        "07911 123456",
         "",
         "North",
         "Tue 1 Dec 2026 09:00 UTC (manual)",

@@ -37,6 +37,10 @@ STABLE_NAMES = (
     "queueView",
     "draftsView",
     "settingsView",
+    "templatesView",
+    "optOutsView",
+    "remindersView",
+    "repliesView",
     "recipientsEdit",
     "messageEdit",
     "sendAtEdit",
@@ -54,6 +58,11 @@ def test_views_have_their_stable_names(window: MainWindow) -> None:
         "Queue",
         "Drafts",
         "Contacts",
+        "Reminders",
+        "Series",
+        "Templates",
+        "Opt-outs",
+        "Replies",
         "Settings",
     ]
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 import csv
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -48,6 +50,8 @@ def test_filters_and_search(
     service.cancel(service.list_messages()[0].id)
     window.refresh()
     queue = window.queue
+    assert queue.model.rowCount() == 2  # the Queue opens on what is upcoming
+    qtbot.mouseClick(queue.all_button, Qt.MouseButton.LeftButton)
     assert queue.model.rowCount() == 3
     queue.state_combo.setCurrentText("cancelled")
     assert queue.model.rowCount() == 1
@@ -68,6 +72,7 @@ def test_cancel_from_queue_changes_the_state(
     queue = window.queue
     assert queue.model.index(0, Column.STATE).data() == "scheduled"
     window.show_view("Queue")
+    qtbot.mouseClick(queue.all_button, Qt.MouseButton.LeftButton)  # cancelled stays in view
     queue.table.setFocus()
     queue.table.selectRow(0)
     assert "created" in queue.detail.toPlainText()  # the history is shown
@@ -86,6 +91,9 @@ def test_declining_the_confirmation_changes_nothing(
 ) -> None:
     _schedule(service, clock, 1)
     window.refresh()
+    # Views that read in the background (Reminders) finish first: what is pending after the
+    # click is then only what the click started.
+    qtbot.waitUntil(lambda: window.tasks.pending == 0)
     answers.confirm = False
     window.queue.table.selectRow(0)
     qtbot.mouseClick(window.queue.cancel_button, Qt.MouseButton.LeftButton)
@@ -114,9 +122,11 @@ def test_reschedule_retry_duplicate_and_export(
 
     answers.path = str(tmp_path / "out.csv")
     qtbot.mouseClick(queue.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.tasks.pending == 0)  # written in the background
     with open(answers.path, encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["state"] for r in rows] == ["queued", "queued"]
+    assert "Exported 2 messages" in queue.status_label.text()
 
     queue.table.selectRow(0)
     qtbot.mouseClick(queue.duplicate_button, Qt.MouseButton.LeftButton)
@@ -152,3 +162,37 @@ def test_ctrl_end_works_as_soon_as_the_queue_is_shown(
     qtbot.keyClick(table, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: table.currentIndex().row() == 39)
     assert window.queue.model.index(39, Column.TEXT).data().startswith("Reminder 39")
+
+
+def test_the_export_escapes_formulas_and_is_written_off_the_gui_thread(
+    qtbot: QtBot,
+    window: MainWindow,
+    service: Service,
+    clock: ManualClock,
+    answers: Answers,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    import smsdesk.ui.queue_view as queue_view
+
+    for text in ('=HYPERLINK("http://x")', "@SUM(1)"):
+        service.schedule(["+15551230001"], text, clock.now() + timedelta(hours=1), "UTC")
+    window.refresh()
+    written_on: list[threading.Thread] = []
+    real = queue_view._export_text
+
+    def spy(*args: Any) -> str:
+        written_on.append(threading.current_thread())
+        return real(*args)
+
+    monkeypatch.setattr(queue_view, "_export_text", spy)
+    answers.path = str(tmp_path / "out.csv")
+    qtbot.mouseClick(window.queue.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.tasks.pending == 0)
+    assert written_on and written_on[0] is not threading.main_thread()
+    with open(answers.path, encoding="utf-8") as fh:
+        texts = sorted(r["text"] for r in csv.DictReader(fh))
+    # A spreadsheet shows these as text instead of running them.
+    assert texts == ['\'=HYPERLINK("http://x")', "'@SUM(1)"]

@@ -27,18 +27,54 @@ from smsdesk.ui.startup import TITLE, Startup
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_shell_paints_without_the_storage_stack() -> None:
-    # A fresh interpreter: this one has imported SQLAlchemy for the fixtures already.
+def test_the_window_paints_without_the_storage_stack(tmp_path: Path) -> None:
+    """The real start (run_gui), in a fresh interpreter (this one has imported SQLAlchemy for
+    the fixtures already): what is loaded when the window first paints. Once, a dialog
+    installed at start pulled in the whole storage stack and the first paint took 4× longer."""
+    script = (
+        "import os, sys\n"
+        "from PySide6.QtCore import QEvent, QObject\n"
+        "from PySide6.QtWidgets import QApplication, QWidget\n"
+        "heavy = ('sqlalchemy', 'sqlmodel', 'pydantic', 'alembic', 'cryptography', 'keyring')\n"
+        "class FirstPaint(QObject):\n"
+        "    def eventFilter(self, watched, event):\n"
+        "        if event.type() == QEvent.Type.Paint and isinstance(watched, QWidget) \\\n"
+        "                and watched.isWindow():\n"
+        "            print(sorted(m for m in sys.modules if m.split('.')[0] in heavy\n"
+        "                         or m.startswith('smsdesk.providers')))\n"
+        "            sys.stdout.flush()\n"
+        "            os._exit(0)\n"
+        "        return False\n"
+        "app = QApplication([])\n"
+        "spy = FirstPaint(); app.installEventFilter(spy)\n"
+        "from smsdesk.ui.app import run_gui\n"
+        "run_gui()\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SMSDESK_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_what_start_up_loads_leaves_calendar_files_and_number_metadata_for_later() -> None:
+    """Start-up imports every view and builds Settings' country list; none of that needs the
+    iCalendar reader or the public holiday calendars (a tenth of a second each, or more) nor
+    each country's number metadata (a third of a second: 245 modules)."""
     script = (
         "import sys\n"
-        "from PySide6.QtWidgets import QApplication\n"
-        "app = QApplication([])\n"
-        "import smsdesk.ui.app, smsdesk.ui.startup\n"
-        "from smsdesk.ui.main_window import MainWindow\n"
-        "w = MainWindow(); w.show(); app.processEvents()\n"
-        "heavy = ('sqlalchemy', 'sqlmodel', 'pydantic', 'alembic', 'smsdesk.providers')\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy\n"
-        "             or m.startswith('smsdesk.providers')))\n"
+        "import smsdesk.ui.startup, smsdesk.ui.reminders_view, smsdesk.ui.engine_control\n"
+        "import smsdesk.ui.settings_view, smsdesk.engine.service\n"
+        "from smsdesk.engine.settings import regions\n"
+        "assert len(regions()) > 200\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('icalendar', 'holidays')))\n"
+        "print(sum(m.startswith('phonenumbers.data.region_') for m in sys.modules))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script],
@@ -49,7 +85,9 @@ def test_the_shell_paints_without_the_storage_stack() -> None:
         check=True,
         timeout=60,
     )
-    assert done.stdout.strip() == "[]"
+    calendar_modules, regions_loaded = done.stdout.split("\n")[:2]
+    assert calendar_modules == "[]"
+    assert int(regions_loaded) < 5
 
 
 def test_the_window_shows_first_and_fills_once_storage_is_open(
