@@ -35,9 +35,9 @@ from smsdesk.providers.base import (
     Rejected,
     ServerPreview,
     StatusReport,
-    TransientError,
 )
 from smsdesk.providers.http import HttpClient, expect, redact_numbers
+from smsdesk.providers.one_by_one import schedule_one_by_one
 from smsdesk.providers.options import reject_unknown, require_key, timeout_from
 from smsdesk.providers.pace import Spacing
 
@@ -251,23 +251,7 @@ class TelnyxProvider:
         return list(messages)  # one message per request, no provider-side group
 
     def schedule(self, messages: Sequence[Outgoing]) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        for msg in messages:
-            try:
-                outcomes.append(self._create(msg))
-            except AuthenticationError as exc:
-                if not outcomes:
-                    raise
-                # Raising now would mark the ones already accepted as failed too.
-                outcomes.append(Rejected(msg.key, str(exc)))
-            except (TransientError, AmbiguousError):
-                if not outcomes:
-                    raise
-                # Some were accepted: raising would put them back in the queue (a resend).
-                # Leaving the rest out of the answer makes the engine treat them as unknown.
-                log.warning("Telnyx hand-off stopped after %d of %d", len(outcomes), len(messages))
-                break
-        return outcomes
+        return schedule_one_by_one("Telnyx", messages, self._create)
 
     def _create(self, msg: Outgoing) -> Outcome:
         if not msg.sender and not self._profile:
