@@ -16,11 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
     QObject,
-    QPersistentModelIndex,
-    Qt,
     Signal,
     Slot,
 )
@@ -44,14 +40,12 @@ from PySide6.QtWidgets import (
 from smsdesk.core.contacts_csv import FIELDS, ColumnGuess, ImportPreview, NoNumberColumn
 from smsdesk.core.errors import InvalidInput
 from smsdesk.engine.contacts import ContactBook, ImportSummary
+from smsdesk.ui.rows_table import RowsModel, fill, rows_table
 from smsdesk.ui.tasks import TaskRunner
 from smsdesk.ui.widgets import ERROR_STYLE
 
 NONE = "(none)"
 WRAP_ROWS = 500  # up to this many rows, each is as tall as its wrapped text
-_ROOT = QModelIndex()
-_DISPLAY = Qt.ItemDataRole.DisplayRole
-_TOOLTIP = Qt.ItemDataRole.ToolTipRole
 # The number first: it is the one mapping an import cannot do without.
 FIELD_LABELS = {
     "number": "Phone number",
@@ -102,63 +96,12 @@ class _Progress(QObject):
     moved = Signal(int, int)
 
 
-class RowsModel(QAbstractTableModel):
-    """Read-only rows of text. A model, not one item per cell: a 100,000-row file can have
-    tens of thousands of repaired rows, and items for them froze the window for a second."""
-
-    def __init__(self, headers: list[str]) -> None:
-        super().__init__()
-        self.headers = headers
-        self.rows: list[tuple[str, ...]] = []
-
-    def set_rows(self, rows: list[tuple[str, ...]]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.headers)
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = _DISPLAY) -> str | None:
-        if not index.isValid() or role not in (_DISPLAY, _TOOLTIP):
-            return None
-        return self.rows[index.row()][index.column()]
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY
-    ) -> str | None:
-        if orientation is Qt.Orientation.Horizontal and role == _DISPLAY:
-            return self.headers[section]
-        return None
-
-
 def _table(name: str, accessible: str, headers: list[str]) -> QTableView:
-    table = QTableView()
-    table.setModel(RowsModel(headers))
-    table.setObjectName(name)
-    table.setAccessibleName(accessible)
-    header = table.horizontalHeader()
-    for column in range(len(headers) - 1):
-        header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-    header.setSectionResizeMode(len(headers) - 1, QHeaderView.ResizeMode.Stretch)
-    table.setWordWrap(True)
-    table.verticalHeader().setVisible(False)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    return table
+    return rows_table(name, accessible, headers)
 
 
 def _fill(table: QTableView, rows: list[tuple[str, ...]]) -> None:
-    model = table.model()
-    assert isinstance(model, RowsModel)
-    model.set_rows(rows)
-    # Long reasons wrap in the last column instead of scrolling sideways; measuring every
-    # row's height is itself slow, so a long list keeps one line a row (the tooltip has all).
-    if len(rows) <= WRAP_ROWS:
-        table.resizeRowsToContents()
+    fill(table, rows, WRAP_ROWS)
 
 
 class ImportDialog(QDialog):

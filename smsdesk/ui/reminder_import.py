@@ -15,17 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDialog,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -47,6 +45,8 @@ from smsdesk.engine.reminder_plan import (
     kind_of,
 )
 from smsdesk.engine.reminders import Reminders
+from smsdesk.ui.rows_table import fill as fill_rows
+from smsdesk.ui.rows_table import rows_table
 from smsdesk.ui.tasks import TaskRunner
 from smsdesk.ui.widgets import error_label, show_error, with_error
 
@@ -59,9 +59,6 @@ DEFAULT_TEXT = (
 # The clinic defaults: a week, two days and two hours before.
 PRESET_OFFSETS = (("7d", "7 days"), ("2d", "2 days"), ("2h", "2 hours"))
 PLAN_DELAY_MS = 300  # typing in the text plans again once the typing pauses
-_ROOT = QModelIndex()
-_DISPLAY = Qt.ItemDataRole.DisplayRole
-_TOOLTIP = Qt.ItemDataRole.ToolTipRole
 
 FIELD_LABELS = {
     "number": "Phone",
@@ -78,60 +75,12 @@ DATE_ORDERS: tuple[tuple[DateOrder, str], ...] = (
 )
 
 
-class Rows(QAbstractTableModel):
-    """Read-only rows of text (a plan can list hundreds of reminders)."""
-
-    def __init__(self, headers: Sequence[str]) -> None:
-        super().__init__()
-        self.headers = list(headers)
-        self.rows: Sequence[tuple[str, ...]] = []
-
-    def set_rows(self, rows: Sequence[tuple[str, ...]]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.headers)
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = _DISPLAY) -> str | None:
-        if not index.isValid() or role not in (_DISPLAY, _TOOLTIP):
-            return None
-        return self.rows[index.row()][index.column()]
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY
-    ) -> str | None:
-        if orientation is Qt.Orientation.Horizontal and role == _DISPLAY:
-            return self.headers[section]
-        return None
-
-
-def rows_table(name: str, accessible: str, headers: Sequence[str]) -> QTableView:
-    table = QTableView()
-    table.setModel(Rows(headers))
-    table.setObjectName(name)
-    table.setAccessibleName(accessible)
-    header = table.horizontalHeader()
-    for column in range(len(headers) - 1):
-        header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-    header.setSectionResizeMode(len(headers) - 1, QHeaderView.ResizeMode.Stretch)
-    table.setWordWrap(True)
-    table.verticalHeader().setVisible(False)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    return table
+# Up to this many rows, each is as tall as its wrapped text (a plan can list hundreds).
+WRAP_ROWS = 300
 
 
 def fill(table: QTableView, rows: Sequence[tuple[str, ...]]) -> None:
-    model = table.model()
-    assert isinstance(model, Rows)
-    model.set_rows(rows)
-    if len(rows) <= 300:  # measuring a long list's rows is itself slow
-        table.resizeRowsToContents()
+    fill_rows(table, rows, WRAP_ROWS)
 
 
 def plural(count: int, word: str) -> str:

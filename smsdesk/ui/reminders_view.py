@@ -23,12 +23,8 @@ from PySide6.QtWidgets import (
 from smsdesk.engine.reminder_plan import AppointmentView, ReminderSummary
 from smsdesk.engine.reminders import Reminders
 from smsdesk.engine.service import Service
-from smsdesk.ui.reminder_import import (
-    ReminderImportDialog,
-    describe_summary,
-    fill,
-    rows_table,
-)
+from smsdesk.ui.reminder_import import ReminderImportDialog, describe_summary, fill
+from smsdesk.ui.rows_table import rows_table
 from smsdesk.ui.tasks import TaskRunner
 from smsdesk.ui.widgets import ERROR_STYLE
 

@@ -35,7 +35,8 @@ from smsdesk.core.timeparse import resolve_zone
 from smsdesk.engine.series import OccurrenceView, SeriesBook, SeriesRequest
 from smsdesk.engine.series import SeriesView as SeriesSummary
 from smsdesk.engine.service import Service
-from smsdesk.ui.reminder_import import fill, rows_table
+from smsdesk.ui.reminder_import import fill
+from smsdesk.ui.rows_table import rows_table
 from smsdesk.ui.tasks import TaskRunner
 from smsdesk.ui.widgets import (
     Confirm,

@@ -274,7 +274,8 @@ def test_preview_tables_hold_every_row_of_a_long_list(
     qtbot: QtBot, qtmodeltester: ModelTester
 ) -> None:
     """Tens of thousands of repaired rows (a 100,000-row file) through a model, not items."""
-    from smsdesk.ui.import_dialog import WRAP_ROWS, RowsModel, _fill, _table
+    from smsdesk.ui.import_dialog import WRAP_ROWS, _fill, _table
+    from smsdesk.ui.rows_table import RowsModel
 
     table = _table("repairedTable", "Repaired rows", ["Line", "Number", "Repairs"])
     qtbot.addWidget(table)
