@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import coldstart, csv_import, engine, idle_engine, queue, status_sync
+from benchmarks import coldstart, csv_import, encryption, engine, idle_engine, queue, status_sync
 from benchmarks.common import ROOT, Row, Sizes
 from benchmarks.results_file import Results, this_commit, this_machine
 
@@ -25,6 +25,7 @@ SCENARIOS: dict[str, Callable[[Sizes], list[Row]]] = {
     "database": engine.database_rows,
     "status": status_sync.run,
     "idle": idle_engine.run,
+    "encryption": encryption.run,
 }
 
 

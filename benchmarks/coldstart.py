@@ -1,5 +1,6 @@
 """Cold start: spawn to first paint of smsdesk's main window vs a bare PySide6 window, and to
-the first paint of the Queue with its rows (the user opens the Queue tab at once)."""
+the first paint of the Queue with its rows (the user opens the Queue tab at once): the first
+page read without the storage stack, then the real Queue once storage is open."""
 
 from __future__ import annotations
 
@@ -33,7 +34,10 @@ def _once(mode: str, home: Path) -> dict[str, float]:
     marks = json.loads(proc.stdout.strip().splitlines()[-1])
     if mode != "bare" and marks.get("data_shown") is None:
         raise RuntimeError(f"the Queue never painted with rows: {proc.stderr[-2000:]}")
-    return {name: float(at) - started for name, at in marks.items() if at is not None}
+    # True (1.0): the rows first painted were the first page read without the storage stack.
+    first_page = 1.0 if marks.pop("first_page", None) else 0.0
+    seconds = {name: float(at) - started for name, at in marks.items() if at is not None}
+    return {**seconds, "first_page": first_page}
 
 
 def run(sizes: Sizes) -> list[Row]:
@@ -46,11 +50,15 @@ def run(sizes: Sizes) -> list[Row]:
         bare: list[float] = []
         app: list[float] = []
         data: list[float] = []
+        real: list[float] = []
+        ahead = 0  # runs whose first rows were the first page read ahead
         for _ in range(sizes.runs):  # interleaved, so drift on a shared machine hits both
             bare.append(_once("bare", home)["painted"])
             marks = _once("smsdesk", home)
             app.append(marks["painted"])
             data.append(marks["data_shown"])
+            real.append(marks["real_shown"])
+            ahead += int(marks["first_page"])
     ratio = median(app) / median(bare)
     data_ratio = median(data) / median(bare)
     return [
@@ -70,6 +78,8 @@ def run(sizes: Sizes) -> list[Row]:
             f"bare QWidget {ms(median(bare))}",
             USABLE,
             data_ratio,
-            f"Queue tab opened at first paint; {sizes.runs} runs, min {ms(min(data))}",
+            f"Queue tab opened at first paint; {sizes.runs} runs, min {ms(min(data))}; "
+            f"rows read without the storage stack in {ahead} of {sizes.runs} runs; the real "
+            f"Queue (filters, actions) at {ms(median(real))} = {median(real) / median(bare):.1f}×",
         ),
     ]

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks.common import DATA
+from smsdesk.store import raw_connection
 
 PAST = timedelta(days=700)
 FUTURE = timedelta(days=90)
@@ -47,11 +48,12 @@ def sql_time(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def create_schema(home: Path) -> Path:
-    """An empty database at ``home`` made by smsdesk's migrations; returns its path."""
+def create_schema(home: Path, *, encrypt: bool | None = None) -> Path:
+    """An empty database at ``home`` made by smsdesk's migrations; returns its path.
+    ``encrypt``: as for a new database (None), or chosen."""
     from smsdesk.store.db import Database
 
-    db = Database.open(home)
+    db = Database.open(home, encrypt=encrypt)
     try:
         assert db.path is not None
         return db.path
@@ -150,7 +152,7 @@ MESSAGE_COLUMNS = (
 
 def insert_messages(db_path: Path, count: int, now: datetime, *, seed: int = 7) -> None:
     """Bulk-insert accounts, batches, ``count`` messages and their events."""
-    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn = raw_connection.connect(db_path, isolation_level=None)
     try:
         conn.execute("PRAGMA synchronous=OFF")
         conn.execute("BEGIN")
@@ -198,29 +200,38 @@ def _flush(
     events.clear()
 
 
-def build(home: Path, count: int, now: datetime | None = None) -> Path:
+def build(
+    home: Path, count: int, now: datetime | None = None, *, encrypt: bool | None = None
+) -> Path:
     """A database with ``count`` messages at ``home``; returns its path."""
     now = now or datetime.now(UTC)
-    path = create_schema(home)
+    path = create_schema(home, encrypt=encrypt)
     insert_messages(path, count, now)
     return path
 
 
 def cached(count: int) -> Path:
-    """A home with ``count`` messages under benchmarks/.data, built once per day.
+    """A home with ``count`` messages under benchmarks/.data, built once per day and schema.
 
     The messages are placed around the day it was built, so "now" in a later run falls in the
     same region of the data (held messages stay in the future for at least a day).
     """
+    from smsdesk.store.migrate import known_revisions
+
     today = datetime.now(UTC).date().isoformat()
-    home = DATA / f"home-{count}-{today}"
+    # Per schema too: a database made before a migration would be migrated by the first run
+    # that opens it (and its new indexes would lack the statistics the others have).
+    home = DATA / f"home-{count}-{today}-r{known_revisions()[1]}"
     marker = home / "complete"
     if not marker.exists():
         for old in DATA.glob(f"home-{count}-*"):
-            shutil.rmtree(old, ignore_errors=True)
+            if today not in old.name:  # other days' only: another run may use today's
+                shutil.rmtree(old, ignore_errors=True)
         home.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        build(home, count)
+        # Plain: copies are opened under other (temporary) keyrings. The encryption
+        # benchmark encrypts a copy of its own.
+        build(home, count, encrypt=False)
         marker.write_text(f"{count} messages in {time.perf_counter() - started:.1f} s\n")
     return home
 

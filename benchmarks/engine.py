@@ -3,7 +3,6 @@ message under a rate limit (Telnyx), lateness of locally held messages, and leas
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from smsdesk.engine.outbox import Dispatcher, PassReport
 from smsdesk.engine.service import Service
 from smsdesk.providers import infobip, telnyx
 from smsdesk.providers.base import Provider
-from smsdesk.store import queries
+from smsdesk.store import queries, raw_connection
 from smsdesk.store.db import Database
 from smsdesk.store.models import ProviderAccount
 from tests.simulators.base import Response
@@ -88,7 +87,7 @@ def _queue(
     (the service writes them one by one; that is not what is measured here)."""
     now = datetime.now(UTC)
     assert ctx.db.path is not None
-    conn = sqlite3.connect(ctx.db.path, isolation_level=None)
+    conn = raw_connection.connect(ctx.db.path, isolation_level=None)
     try:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute(
@@ -127,7 +126,7 @@ def _queue(
 
 def _states(ctx: AppContext) -> dict[str, int]:
     assert ctx.db.path is not None
-    conn = sqlite3.connect(ctx.db.path)
+    conn = raw_connection.connect(ctx.db.path)
     try:
         return dict(conn.execute("SELECT state, count(*) FROM message GROUP BY state").fetchall())
     finally:
@@ -443,7 +442,7 @@ def _claim_time(home: Path, repeats: int = 15) -> tuple[float, int]:
     db = Database.open(home, migrate=False)
     try:
         assert db.path is not None
-        conn = sqlite3.connect(db.path)
+        conn = raw_connection.connect(db.path)
         (queued,) = conn.execute("SELECT count(*) FROM message WHERE state='queued'").fetchone()
         (at,) = conn.execute(
             "SELECT due_at FROM message WHERE state='queued' ORDER BY due_at LIMIT 1 OFFSET ?",

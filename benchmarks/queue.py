@@ -73,7 +73,10 @@ def run(sizes: Sizes) -> list[Row]:
             "—",
             FRAME,
             drag,
-            "a drag lands at an OFFSET: SQLite skips that many index entries",
+            "a drag lands by keyset from the nearest landmark (the key of every n-th row, "
+            "read in the background after each count)"
+            if all(r.get("landmarks_ready") for r in runs)
+            else "a drag lands at an OFFSET from the nearest page read (landmarks not yet read)",
         ),
         Row.judged(
             f"Queue over {n}: filter by state, the slowest page fetch ({worst})",

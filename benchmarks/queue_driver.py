@@ -111,6 +111,9 @@ def main() -> dict[str, Any]:
     QTest.keyClick(table, Qt.Key.Key_Home, Qt.KeyboardModifier.ControlModifier)
     out["ctrl_home"] = time.perf_counter() - t + settle()
     out["ctrl_home_row"] = table.currentIndex().row()
+    # The landmarks a far drag lands from are read in the background after the count: were
+    # they there by now (else the drags below skip from the nearest page read)?
+    out["landmarks_ready"] = model.landmarks_ready == model.resets
     for fraction in (0.5, 0.25, 0.75):  # scroll bar dragged far: rows skipped from an anchor
         t = time.perf_counter()
         bar.setValue(int(bar.maximum() * fraction))

@@ -117,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
     )
+    common.add_argument(
+        "--passphrase-fd",
+        type=int,
+        default=argparse.SUPPRESS,
+        metavar="N",
+        help="read the key file's passphrase from open file descriptor N (for services)",
+    )
 
     p = _Parser(
         prog="smsdesk", description="Schedule text messages from your desk.", parents=[common]
@@ -259,12 +266,16 @@ def _main(
     err: IO[str],
 ) -> int:
     try:
+        if getattr(args, "passphrase_fd", None) is not None:
+            from smsdesk.engine.key_place import passphrase_from_fd, set_passphrase_prompt
+
+            set_passphrase_prompt(passphrase_from_fd(args.passphrase_fd))
         if args.command in (None, "gui"):
             from smsdesk.ui.app import run_gui
 
             return run_gui()  # e.g. SMSDESK_HOME naming a file: one line, not a traceback
         if args.command in BACKUP_COMMANDS:  # without opening storage: it may be damaged
-            return run_backup(args, clock, out)
+            return run_backup(args, clock, out, stdin or sys.stdin)
         if args.command == "doctor":  # checks storage before opening it: it may be damaged
             from smsdesk.cli_doctor import run_doctor
 
@@ -442,8 +453,29 @@ def _dispatch(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) 
         report = dispatcher.run_once(stop)
         parts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.as_dict().items())
         return report, f"Dispatch pass: {parts}"
+    import time
+
+    from smsdesk.engine.installed import (
+        AGENT_LOOKS_EVERY_S,
+        InstallWatch,
+        WaitOrRestart,
+        exec_newer,
+        program_dir,
+    )
+
     print("smsdesk dispatch: running; press Ctrl+C to stop", file=sys.stderr)
-    dispatcher.run_forever(stop)
+    # An upgrade installs the new version beside this one; between two passes the agent
+    # becomes it (same process, same arguments) instead of running the old one for weeks.
+    wait = WaitOrRestart(stop, InstallWatch(program_dir(), AGENT_LOOKS_EVERY_S, time.monotonic))
+    dispatcher.run_forever(stop, wait=wait)
+    if wait.newer is not None:
+        print(
+            f"smsdesk dispatch: version {wait.newer.installed} is installed; restarting into it",
+            file=sys.stderr,
+        )
+        sys.stderr.flush()
+        ctx.close()  # nothing of this process's storage is carried into the new one
+        exec_newer(wait.newer, sys.argv[1:])
     return {"stopped": True}, "Dispatch stopped."
 
 

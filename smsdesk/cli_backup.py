@@ -10,7 +10,7 @@ from typing import IO, Any
 
 from smsdesk.core.clock import Clock
 
-BACKUP_COMMANDS = frozenset({"backup", "restore"})
+BACKUP_COMMANDS = frozenset({"backup", "restore", "storage"})
 
 
 def add_backup_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -46,8 +46,28 @@ def add_backup_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         help="restore even though the database is not damaged (drops later changes)",
     )
 
+    st = sub.add_parser(
+        "storage",
+        parents=[common],
+        help="encryption at rest of the local database: status, encrypt, decrypt, key",
+        description=(
+            "Encrypt or decrypt the database file (a checked copy is renamed over it and the "
+            "old bytes overwritten). Close the window and stop any dispatch agent first."
+        ),
+    )
+    st.add_argument(
+        "action", nargs="?", default="status", choices=("status", "encrypt", "decrypt", "key")
+    )
+    st.add_argument(
+        "--restore",
+        action="store_true",
+        help="with 'key': put the key back from its recovery code, read from standard input",
+    )
 
-def run_backup(args: argparse.Namespace, clock: Clock | None, out: IO[str]) -> int:
+
+def run_backup(
+    args: argparse.Namespace, clock: Clock | None, out: IO[str], stdin: IO[str] | None = None
+) -> int:
     """Run ``backup`` or ``restore``; errors go up to the caller's one-line handling."""
     from smsdesk.engine.backups import Backups
     from smsdesk.engine.views import dumps
@@ -55,6 +75,8 @@ def run_backup(args: argparse.Namespace, clock: Clock | None, out: IO[str]) -> i
     backups = Backups(clock=clock)
     if args.command == "backup":
         result, text = _backup(args, backups)
+    elif args.command == "storage":
+        result, text = _storage(args, backups, stdin)
     else:
         result, text = _restore(args, backups)
     print(dumps(result) if args.json else text, file=out)
@@ -102,3 +124,36 @@ def _restore(args: argparse.Namespace, backups: Any) -> tuple[Any, str]:
         elif done.report_file:
             lines.append(f"What was lost is also written to {done.report_file}.")
     return done, "\n".join(lines)
+
+
+def _storage(args: argparse.Namespace, backups: Any, stdin: IO[str] | None) -> tuple[Any, str]:
+    import sys
+
+    stdin = stdin or sys.stdin
+    from smsdesk.core.errors import InvalidInput
+
+    if args.restore and args.action != "key":
+        raise InvalidInput("--restore goes with 'smsdesk storage key'.", field="restore")
+    if args.action == "encrypt":
+        done = backups.encrypt()
+        return done, f"The database is now {done.detail}.\n{backups.key_warning()}"
+    if args.action == "decrypt":
+        done = backups.decrypt()
+        return done, f"The database is now {done.detail}."
+    if args.action == "key" and args.restore:
+        # Never on the command line: argument lists are visible to other users.
+        code = stdin.readline() if not stdin.isatty() else _ask_code()
+        backups.restore_key(code)
+        return {"restored": True}, "The database key is back in this computer's keyring."
+    if args.action == "key":
+        code = backups.recovery_code()
+        text = f"Recovery code (write it down, keep it locked away):\n{code}"
+        return {"recovery_code": code}, text
+    state = backups.encryption()
+    return state, f"Database: {state.detail}."
+
+
+def _ask_code() -> str:
+    import getpass
+
+    return getpass.getpass("Recovery code: ")

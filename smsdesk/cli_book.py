@@ -7,6 +7,11 @@ import argparse
 from pathlib import Path
 from typing import IO, Any
 
+from smsdesk.cli_template_replies import (
+    add_reply_rule_options,
+    reply_rules_of,
+    reply_rules_text,
+)
 from smsdesk.core.errors import InvalidInput, StorageError
 
 Handler = Any
@@ -66,6 +71,7 @@ def add_book_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     tsave = ts.add_parser("save", parents=[common], help="save a template")
     tsave.add_argument("name")
     tsave.add_argument("--text", required=True, help="e.g. 'Hi {first_name|there}, ...'")
+    add_reply_rule_options(tsave)
     ts.add_parser("list", parents=[common], help="saved templates")
     tshow = ts.add_parser("show", parents=[common], help="one template and its warnings")
     tshow.add_argument("name")
@@ -114,6 +120,12 @@ def add_book_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         type=int,
         metavar="MINUTES",
         help="held messages that came due while smsdesk was closed go out if this late at most",
+    )
+    st.add_argument(
+        "--reply-days",
+        type=int,
+        metavar="DAYS",
+        help="a reply answers the last message sent to that number at most this many days before",
     )
 
 
@@ -278,11 +290,12 @@ def _template_text(view: Any) -> str:
     text = f"{view.name}: {view.text}"
     if view.fields:
         text += "\n  fields: " + ", ".join(view.fields)
-    return text + "".join(f"\n  warning: {w}" for w in view.warnings)
+    return text + reply_rules_text(view) + "".join(f"\n  warning: {w}" for w in view.warnings)
 
 
 def _template_save(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> Any:
-    view = _book(ctx).save_template(args.name, args.text)
+    rules = reply_rules_of(args, _book(ctx))
+    view = _book(ctx).save_template(args.name, args.text, rules)
     return view, "Saved " + _template_text(view)
 
 
@@ -362,7 +375,14 @@ def _note(note: str) -> str:
 
 
 def _settings(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> Any:
-    changes = (args.zone, args.region, args.quiet_hours, args.quiet_mode, args.catch_up_grace)
+    changes = (
+        args.zone,
+        args.region,
+        args.quiet_hours,
+        args.quiet_mode,
+        args.catch_up_grace,
+        args.reply_days,
+    )
     if any(v is not None for v in changes):
         service.update_settings(
             zone=args.zone,
@@ -370,12 +390,14 @@ def _settings(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) 
             quiet_hours=args.quiet_hours,
             quiet_mode=args.quiet_mode,
             catch_up_grace_minutes=args.catch_up_grace,
+            reply_match_days=args.reply_days,
         )
     s = service.settings()
     text = (
         f"time zone: {s.zone or 'the system’s'}\ndefault region: {s.default_region or 'none'}\n"
         f"quiet hours: {s.quiet_start}-{s.quiet_end} recipient-local ({s.quiet_mode})\n"
-        f"catch-up grace: {s.catch_up_grace_minutes} minutes"
+        f"catch-up grace: {s.catch_up_grace_minutes} minutes\n"
+        f"replies answer messages up to {s.reply_match_days} days old"
     )
     return s, text
 

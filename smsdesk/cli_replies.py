@@ -8,7 +8,7 @@ import argparse
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the engine is imported when the command runs, not at every start
-    from smsdesk.engine.replies import ReplyView
+    from smsdesk.engine.reply_book import ReplyView
 
 REPLY_ACTIONS = ("opted_out", "opted_in", "confirmed", "reschedule_requested", "none")
 
@@ -33,6 +33,8 @@ def _item(r: ReplyView) -> dict[str, Any]:
         "account": r.account,
         "message_id": r.message_id,
         "action": r.action,
+        "detail": r.detail,  # what smsdesk did: opted out, what it cancelled, its answer
+        "answer": r.answer or None,  # the template's automatic answer sent back, if any
     }
 
 
@@ -46,7 +48,7 @@ def _line(r: ReplyView) -> str:
 def run_replies(
     args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]
 ) -> tuple[Any, str]:
-    from smsdesk.engine.replies import ReplyBook
+    from smsdesk.engine.reply_book import ReplyBook
 
     found = ReplyBook(ctx).replies(unread_only=args.unread, search=args.search, action=args.action)
     text = "\n".join(_line(r) for r in found) or (

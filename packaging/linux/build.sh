@@ -3,13 +3,17 @@
 #   dist/smsdesk/                                  the PyInstaller one-folder build
 #   dist/smsdesk-VERSION-linux-ARCH.tar.xz         portable: unpack anywhere, run ./smsdesk
 #   dist/smsdesk_VERSION_ARCH.deb                  /opt/smsdesk/VERSION, /usr/bin/smsdesk, launcher
+#   dist/smsdesk-VERSION-1.ARCH.rpm                the same for rpm (if rpmbuild is installed)
 #
-# usage: bash packaging/linux/build.sh [--from-head | --package-only]
+# usage: bash packaging/linux/build.sh [--from-head | --from-dir DIR | --package-only]
 #   --from-head     freeze the last commit (git archive HEAD) instead of the working tree
+#   --from-dir DIR  freeze the sources in DIR (a tree laid out like the repository)
 #   --package-only  package the existing dist/smsdesk again (no PyInstaller run)
 # env:   PYTHON  the Python 3.11+ to build with (default python3; needs its shared libpython)
 #        SMSDESK_VERSION_OVERRIDE  package under another version (the smoke test's upgrade)
 #        SMSDESK_DEB_ONLY=1        make only the .deb
+#        SMSDESK_NO_TARBALL=1      make the .deb and the .rpm, not the tarball
+#        SMSDESK_FAST_COMPRESSION=1  light compression (the smoke test's throw-away packages)
 #
 # Needs: dpkg-deb, dpkg-shlibdeps (dpkg-dev), readelf (binutils), patchelf,
 # desktop-file-validate (desktop-file-utils), appstreamcli (appstream), xz (xz-utils).
@@ -32,8 +36,11 @@ elif [[ "${1:-}" == "--from-head" ]]; then
     rm -rf "$SRC" && mkdir -p "$SRC"
     git -C "$REPO" archive HEAD | tar -x -C "$SRC"   # read-only: the repository is untouched
     echo "== freezing HEAD ($(git -C "$REPO" rev-parse --short HEAD)) from $SRC"
+elif [[ "${1:-}" == "--from-dir" && -d "${2:-}" ]]; then
+    SRC="$(cd "$2" && pwd)"   # an exported tree (e.g. a commit with one change on top)
+    echo "== freezing $SRC"
 elif [[ -n "${1:-}" ]]; then
-    echo "usage: bash packaging/linux/build.sh [--from-head | --package-only]" >&2
+    echo "usage: bash packaging/linux/build.sh [--from-head | --from-dir DIR | --package-only]" >&2
     exit 2
 fi
 
@@ -62,9 +69,10 @@ echo "== build environment ($VENV)"
 [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 # smsdesk's own dependencies with the PostgreSQL driver (not its test extras), PyInstaller,
-# and pip-licenses for THIRD_PARTY_NOTICES.txt (build time only; not bundled).
-"$VENV/bin/python" -m pip install --quiet "$SRC[postgres]" "pyinstaller>=6.10,<7" \
-    "pip-licenses>=5,<6"
+# and pip-licenses for THIRD_PARTY_NOTICES.txt (build time only; not bundled), at the exact
+# versions every platform's release build uses (packaging/constraints.txt).
+"$VENV/bin/python" -m pip install --quiet -c "$REPO/packaging/constraints.txt" \
+    "$SRC[postgres]" "pyinstaller>=6.10,<7" "pip-licenses>=5,<6"
 
 echo "== PyInstaller"
 SMSDESK_SRC="$SRC" "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
@@ -127,7 +135,7 @@ install_share() {  # $1: the prefix to fill (…/usr or …/share's parent)
 STAGE="$REPO/build/linux-stage"
 rm -rf "$STAGE" && mkdir -p "$STAGE"
 TARBALL="$REPO/dist/smsdesk-$VERSION-linux-$UARCH.tar.xz"
-if [[ -z "${SMSDESK_DEB_ONLY:-}" ]]; then
+if [[ -z "${SMSDESK_DEB_ONLY:-}${SMSDESK_NO_TARBALL:-}" ]]; then
 echo "== portable tarball"
 TARDIR="$STAGE/smsdesk-$VERSION"
 cp -a "$BUNDLE" "$TARDIR"
@@ -223,6 +231,9 @@ echo "   newest GLIBC symbol version used: $GLIBC_FLOOR"
 # family; colour emoji and the other scripts (smsdesk/ui/fonts.py) are recommendations.
 DEPENDS="$SHLIBS_DEPENDS, fontconfig-config, fonts-dejavu-core | fonts-liberation2 | fonts-noto-core | fonts-freefont-ttf"
 
+# Recommends: a Secret Service keyring for the API keys (GNOME Keyring, or KeePassXC with its
+# Secret Service integration; KWallet 5.97+ serves it too once switched on). KWallet's own
+# interface is not claimed: keyring reaches it only through dbus-python, which is not bundled.
 cat >"$ROOT/DEBIAN/control" <<EOF
 Package: smsdesk
 Version: $VERSION
@@ -230,7 +241,7 @@ Architecture: $ARCH
 Maintainer: The smsdesk developers <smsdesk@users.noreply.github.com>
 Installed-Size: $(du -sk --exclude=DEBIAN "$ROOT" | cut -f1)
 Depends: $DEPENDS
-Recommends: fonts-noto-color-emoji, fonts-noto-core, fonts-noto-cjk, gnome-keyring | kwalletmanager
+Recommends: fonts-noto-color-emoji, fonts-noto-core, fonts-noto-cjk, gnome-keyring | keepassxc
 Section: utils
 Priority: optional
 Homepage: https://github.com/smsdesk/smsdesk
@@ -241,10 +252,48 @@ Description: schedule text messages from your desk
  lives in /opt/smsdesk/VERSION so an upgrade never disturbs a running window.
 EOF
 DEB="$REPO/dist/smsdesk_${VERSION}_${ARCH}.deb"
-dpkg-deb --root-owner-group -Zxz --build "$ROOT" "$DEB" >/dev/null
+level=9
+[[ -n "${SMSDESK_FAST_COMPRESSION:-}" ]] && level=1
+dpkg-deb --root-owner-group -Zxz "-z$level" --build "$ROOT" "$DEB" >/dev/null
 dpkg-deb --info "$DEB" | sed -n '/Package:/,/Recommends:/p'
+
+# The .rpm (Fedora, RHEL 9 and alike): the same tree and upgrade rules, from
+# packaging/rpm/smsdesk.spec.in. Requires are by library name, as rpm's own tools would write
+# them, so they mean the same on every rpm distribution: libc.so.6(GLIBC_X)(64bit) is the
+# glibc floor.
+RPM=""
+if [[ -n "${SMSDESK_DEB_ONLY:-}" ]]; then
+    :
+elif ! command -v rpmbuild >/dev/null; then
+    echo "== .rpm NOT BUILT: rpmbuild is missing (apt-get install rpm)"
+else
+    echo "== .rpm"
+    RPMTOP="$STAGE/rpm"
+    mkdir -p "$RPMTOP"/{BUILD,RPMS,SPECS,BUILDROOT}
+    rpm_requires="libc.so.6(GLIBC_$GLIBC_FLOOR)(64bit)"
+    while read -r soname; do
+        [[ -n "$soname" ]] && rpm_requires="$rpm_requires, $soname()(64bit)"
+    done < <(missing_sonames)
+    # %post is the .deb's postinst (rpm calls it with 1 or 2, not "configure").
+    sed -e "s/@VERSION@/$VERSION/g" -e 's/^if \[ "\$1" = configure \]; then$/if true; then/' \
+        -e '/^#!/d' packaging/debian/postinst >"$RPMTOP/post.sh"
+    awk -v post="$RPMTOP/post.sh" '
+        $0 == "@POSTINST@" { while ((getline line < post) > 0) print line; next }
+        { print }' packaging/rpm/smsdesk.spec.in |
+        sed -e "s|@VERSION@|$VERSION|g" -e "s|@ARCH@|$UARCH|g" -e "s|@STAGED@|$ROOT|g" \
+            -e "s|@REQUIRES@|$rpm_requires|g" -e '/^@/d' >"$RPMTOP/SPECS/smsdesk.spec"
+    # rpmbuild copies everything but DEBIAN/ (the .deb's control files) into its buildroot.
+    mv "$ROOT/DEBIAN" "$STAGE/DEBIAN.aside"
+    rpmbuild --quiet -bb --define "_topdir $RPMTOP" --define "_binary_payload w$level.xzdio" \
+        "$RPMTOP/SPECS/smsdesk.spec" \
+        >"$STAGE/rpmbuild.log" 2>&1 || { cat "$STAGE/rpmbuild.log" >&2; exit 1; }
+    mv "$STAGE/DEBIAN.aside" "$ROOT/DEBIAN"
+    RPM="$REPO/dist/smsdesk-$VERSION-1.$UARCH.rpm"
+    mv "$RPMTOP/RPMS/$UARCH/smsdesk-$VERSION-1.$UARCH.rpm" "$RPM"
+    rpm -qp --requires "$RPM" | sed 's/^/   Requires: /'
+fi
 
 elapsed=$(( $(date +%s) - started ))
 echo "== done in ${elapsed}s (PyInstaller and before: $(( froze - started ))s)"
 du -sh "$BUNDLE"
-for f in "$DEB" "$TARBALL"; do [[ ! -f "$f" ]] || ls -lh "$f" | awk '{print $5, $9}'; done
+for f in "$DEB" "$RPM" "$TARBALL"; do [[ ! -f "$f" ]] || ls -lh "$f" | awk '{print $5, $9}'; done

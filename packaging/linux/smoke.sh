@@ -206,7 +206,10 @@ step "frozen contents: keyring backends and provider modules are inside"
 PYZ_LIST="$TMP/pyz.txt"
 if [[ -x "$REPO/build/venv/bin/pyi-archive_viewer" ]]; then
     "$REPO/build/venv/bin/pyi-archive_viewer" --list --recursive --brief "$APP" | sed "s/^ *//" >"$PYZ_LIST"
-    for mod in keyring.backends.SecretService keyring.backends.kwallet secretstorage \
+    # The Linux keyring is the Secret Service (GNOME Keyring, KeePassXC, KWallet 5.97+):
+    # its backend and its pure-Python D-Bus stack. KWallet's own interface would need
+    # dbus-python, which is not bundled and not claimed.
+    for mod in keyring.backends.SecretService secretstorage jeepney jeepney.io.blocking \
         smsdesk.providers.sandbox smsdesk.providers.infobip smsdesk.providers.telnyx \
         smsdesk.providers.kaleyra tzdata smsdesk.legal psycopg \
         sqlalchemy.dialects.postgresql.psycopg; do
@@ -270,7 +273,7 @@ else
     done
     # The second build: the same bundle packaged as a newer version.
     NEXT="$VERSION+smoke1"
-    SMSDESK_VERSION_OVERRIDE="$NEXT" SMSDESK_DEB_ONLY=1 \
+    SMSDESK_VERSION_OVERRIDE="$NEXT" SMSDESK_NO_TARBALL=1 SMSDESK_FAST_COMPRESSION=1 \
         bash -x "$REPO/packaging/linux/build.sh" --package-only >"$TMP/build-next.log" 2>&1 ||
         { tail -n 40 "$TMP/build-next.log"; fail "packaging the second version"; }
     DEB_NEXT="$REPO/dist/smsdesk_${NEXT}_$(dpkg --print-architecture).deb"
@@ -333,7 +336,10 @@ else
     in_root apt-get install -y -qq "/tmp/${DEB_NEXT##*/}" >"$TMP/apt-upgrade.log" 2>&1 ||
         { tail -n 30 "$TMP/apt-upgrade.log"; fail "upgrade to $NEXT"; }
     [[ "$(readlink "$CROOT/opt/smsdesk/current")" == "$NEXT" ]] || fail "current -> $NEXT"
-    [[ -x "$CROOT/opt/smsdesk/$VERSION/smsdesk" ]] || fail "the running agent's tree was removed"
+    # (Unless the agent has already become the new version, see below, its tree must stay.)
+    if [[ "$(readlink "/proc/$AGENT_PID/exe")" == "$CROOT/opt/smsdesk/$VERSION/smsdesk" ]]; then
+        [[ -x "$CROOT/opt/smsdesk/$VERSION/smsdesk" ]] || fail "the running agent's tree was removed"
+    fi
     [[ ! -e "$CROOT/usr/lib/smsdesk/$VERSION" ]] || fail "dpkg kept the old payload"
     echo "upgraded to $NEXT; the agent's tree /opt/smsdesk/$VERSION stays while it runs"
     wait_until=$(( $(date -u -d "$AT2" +%s) + 2 ))
@@ -346,19 +352,68 @@ else
     echo "message handed off by the agent across the upgrade: $state"
     [[ "$state" == delivered ]] || { cat "$TMP/agent.log"; fail "upgrade: message $UP_ID is $state"; }
     kill -0 "$AGENT_PID" 2>/dev/null || { cat "$TMP/agent.log"; fail "the agent died"; }
+    # Between two passes the agent notices the newer install and becomes it: the same
+    # process (a service manager sees it carry on), now running from the new tree.
+    for _ in $(seq 1 40); do
+        grep -q "restarting into it" "$TMP/agent.log" &&
+            [[ "$(readlink "/proc/$AGENT_PID/exe")" == "$CROOT/opt/smsdesk/$NEXT/smsdesk" ]] && break
+        sleep 3
+    done
+    grep -qx "smsdesk dispatch: version $NEXT is installed; restarting into it" "$TMP/agent.log" ||
+        { cat "$TMP/agent.log"; fail "the agent did not restart into $NEXT"; }
+    [[ "$(readlink "/proc/$AGENT_PID/exe")" == "$CROOT/opt/smsdesk/$NEXT/smsdesk" ]] ||
+        fail "the agent runs $(readlink "/proc/$AGENT_PID/exe"), not /opt/smsdesk/$NEXT"
+    [[ "$(grep -c "smsdesk dispatch: running" "$TMP/agent.log")" == 2 ]] ||
+        { cat "$TMP/agent.log"; fail "the restarted agent is not running"; }
     if grep -E "Traceback|LookupError|ModuleNotFoundError" "$TMP/agent.log"; then
         fail "the agent logged errors across the upgrade (above)"
     fi
-    kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=""
+    echo "the agent restarted itself into $NEXT between passes (same process $AGENT_PID)"
+    # Nothing maps the old tree any more: it goes at once, while the new agent runs on.
     in_root /usr/lib/smsdesk/prune-versions "$NEXT"
-    [[ ! -e "$CROOT/opt/smsdesk/$VERSION" ]] || fail "the old tree stays after its agent ended"
+    [[ ! -e "$CROOT/opt/smsdesk/$VERSION" ]] || fail "the old tree stays after its agent restarted"
+    kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=""
 
     in_root apt-get purge -y -qq smsdesk >"$TMP/apt-purge.log" 2>&1 || fail "apt-get purge"
     for gone in opt/smsdesk usr/lib/smsdesk usr/bin/smsdesk usr/share/doc/smsdesk; do
         [[ ! -e "$CROOT/$gone" && ! -L "$CROOT/$gone" ]] || fail "/$gone is left after purge"
     done
-    rm -f "$DEB_NEXT"   # a test package: never to be published
     echo "installed with apt, window drawn, upgraded under a running agent, purged clean"
+
+    # The .rpm: no Fedora or RHEL root can be made here (only Debian's archive is reachable),
+    # so rpm itself installs it into a copy of the Debian root (its scriptlets run there with
+    # /bin/sh, as on Fedora); --nodeps because that root's libraries are in dpkg's database,
+    # not rpm's: the Requires are checked by name instead.
+    RPM="$REPO/dist/smsdesk-$VERSION-1.$(uname -m).rpm"
+    RPM_NEXT="$REPO/dist/smsdesk-$NEXT-1.$(uname -m).rpm"
+    if ! command -v rpm >/dev/null; then
+        echo ".rpm NOT TESTED: rpm is not installed (apt-get install rpm)"
+    else
+        [[ -f "$RPM" && -f "$RPM_NEXT" ]] || fail "no .rpm was built ($RPM)"
+        requires="$(rpm -qp --requires "$RPM")"
+        grep -qE '^libc\.so\.6\(GLIBC_[0-9.]+\)\(64bit\)$' <<<"$requires" || fail ".rpm lacks the glibc floor"
+        grep -qx fontconfig <<<"$requires" || fail ".rpm lacks fontconfig"
+        grep -q 'dejavu-sans-fonts or' <<<"$requires" || fail ".rpm lacks a font family"
+        if rpm -qp --provides "$RPM" | grep -q 'libQt6'; then fail ".rpm offers its private Qt"; fi
+        RROOT="$TMP/rpmroot"
+        cp -a "$BASE" "$RROOT"
+        rpm --root "$RROOT" --initdb
+        rpm --root "$RROOT" -i --nodeps "$RPM" || fail "rpm -i"
+        chroot "$RROOT" /usr/bin/smsdesk --version | grep -qx "smsdesk $VERSION" || fail "rpm: smsdesk from PATH"
+        [[ "$(readlink "$RROOT/opt/smsdesk/current")" == "$VERSION" ]] || fail "rpm: current -> $VERSION"
+        rpm --root "$RROOT" -U --nodeps "$RPM_NEXT" || fail "rpm -U"
+        [[ "$(readlink "$RROOT/opt/smsdesk/current")" == "$NEXT" ]] || fail "rpm: current -> $NEXT"
+        [[ ! -e "$RROOT/usr/lib/smsdesk/$VERSION" ]] || fail "rpm kept the old payload"
+        [[ ! -e "$RROOT/opt/smsdesk/$VERSION" ]] || fail "rpm: the unused old tree stays"
+        chroot "$RROOT" /usr/bin/smsdesk --version | grep -qx "smsdesk $VERSION" || fail "rpm: upgraded smsdesk"
+        rpm --root "$RROOT" -e smsdesk || fail "rpm -e"
+        for gone in opt/smsdesk usr/lib/smsdesk usr/bin/smsdesk usr/share/doc/smsdesk; do
+            [[ ! -e "$RROOT/$gone" && ! -L "$RROOT/$gone" ]] || fail "/$gone is left after rpm -e"
+        done
+        rm -rf "$RROOT"
+        echo ".rpm: Requires by library name, installed, upgraded and erased with rpm"
+    fi
+    rm -f "$DEB_NEXT" "$RPM_NEXT"   # test packages: never to be published
 fi
 
 printf '\nSMOKE PASSED (smsdesk %s)\n' "$VERSION"

@@ -10,8 +10,14 @@
   (winget install JRSoftware.InnoSetup, or choco install innosetup). Build tools go into a
   private venv in build\venv-win.
 
-  Code signing is optional: set SMSDESK_SIGN_PFX (path to a .pfx) and SMSDESK_SIGN_PASSWORD,
-  and signtool.exe (Windows SDK) signs the executables and the installer. Never commit them.
+  Code signing goes through a cloud signer (certificates issued since June 2023 must keep
+  their keys in an HSM, so a .pfx file is no longer possible): set SMSDESK_SIGN_DLIB (the
+  Azure Trusted Signing client library, Azure.CodeSigning.Dlib.dll) and SMSDESK_SIGN_METADATA
+  (its metadata.json: endpoint, account, certificate profile), with the Entra ID credentials
+  in AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET. signtool.exe (Windows SDK
+  10.0.22621 or newer) then signs both executables, and Inno Setup signs the uninstaller and
+  the setup with the same command (SignTool=, SignedUninstaller=yes). SMSDESK_REQUIRE_SIGNING=1
+  (a tagged release) makes a build without them fail. Never commit any of them.
 #>
 param(
     [switch]$SkipInstaller  # only the PyInstaller folder and the zip
@@ -43,7 +49,9 @@ $Py = "$Venv\Scripts\python.exe"
 Invoke-Checked $Py @("-m", "pip", "install", "--quiet", "--upgrade", "pip")
 # smsdesk's dependencies, PyInstaller, and Pillow (turns the PNG icon into the .exe's .ico).
 # pip-licenses writes THIRD_PARTY_NOTICES.txt during the freeze (build time only).
-Invoke-Checked $Py @("-m", "pip", "install", "--quiet", "$Repo[postgres]", "pyinstaller>=6.10,<7", "pillow", "pip-licenses>=5,<6")
+# Exact versions, the same on every platform (packaging\constraints.txt).
+Invoke-Checked $Py @("-m", "pip", "install", "--quiet", "-c", "$Repo\packaging\constraints.txt",
+    "$Repo[postgres]", "pyinstaller>=6.10,<7", "pillow", "pip-licenses>=5,<6")
 
 # --- PyInstaller ------------------------------------------------------------------------
 Invoke-Checked "$Venv\Scripts\pyinstaller.exe" @(
@@ -83,15 +91,24 @@ try {
     Remove-Item -Recurse -Force $SmokeHome -ErrorAction SilentlyContinue
 }
 
-# --- optional signing -------------------------------------------------------------------
-function Invoke-Sign([string[]]$Files) {
-    if (-not $env:SMSDESK_SIGN_PFX) { return }
+# --- signing (Azure Trusted Signing through signtool) -------------------------------------
+$Signing = [bool]($env:SMSDESK_SIGN_DLIB -and $env:SMSDESK_SIGN_METADATA)
+if (-not $Signing -and $env:SMSDESK_REQUIRE_SIGNING -eq "1") {
+    throw "SMSDESK_REQUIRE_SIGNING=1 but SMSDESK_SIGN_DLIB/SMSDESK_SIGN_METADATA are not set: a release is never unsigned"
+}
+$SignTool = $null
+if ($Signing) {
     $SignTool = Get-ChildItem "${env:ProgramFiles(x86)}\Windows Kits\10\bin\*\x64\signtool.exe" |
-        Sort-Object FullName -Descending | Select-Object -First 1
-    if (-not $SignTool) { throw "SMSDESK_SIGN_PFX is set but signtool.exe was not found" }
-    Invoke-Checked $SignTool.FullName (@("sign", "/fd", "SHA256", "/td", "SHA256",
-        "/tr", "http://timestamp.digicert.com", "/f", $env:SMSDESK_SIGN_PFX,
-        "/p", $env:SMSDESK_SIGN_PASSWORD) + $Files)
+        Sort-Object FullName -Descending | Select-Object -First 1 -ExpandProperty FullName
+    if (-not $SignTool) { throw "signing was asked for but signtool.exe was not found" }
+}
+# The one signing command, for signtool here and for Inno Setup's SignTool= ($f is the file).
+$SignArgs = @("sign", "/v", "/fd", "SHA256", "/tr", "http://timestamp.acs.microsoft.com", "/td", "SHA256",
+    "/dlib", $env:SMSDESK_SIGN_DLIB, "/dmdf", $env:SMSDESK_SIGN_METADATA)
+function Invoke-Sign([string[]]$Files) {
+    if (-not $Signing) { return }
+    Invoke-Checked $SignTool ($SignArgs + $Files)
+    foreach ($f in $Files) { Invoke-Checked $SignTool @("verify", "/pa", "/v", $f) }
 }
 Invoke-Sign @("$Bundle\smsdesk.exe", "$Bundle\smsdesk-gui.exe")
 
@@ -108,10 +125,21 @@ if (-not $SkipInstaller) {
             "$env:LOCALAPPDATA\Programs\Inno Setup 6\ISCC.exe") | Where-Object { Test-Path $_ } | Select-Object -First 1
     }
     if (-not $Iscc) { throw "Inno Setup 6 not found: winget install JRSoftware.InnoSetup" }
-    Invoke-Checked $Iscc @("/Q", "/DAppVersion=$Version", "/DSourceDir=$Bundle", "/DOutputDir=$Dist",
-        "packaging\windows\smsdesk.iss")
+    # The setup's icon, from the same 256 px PNG as the executables' (Pillow, build time only).
+    $Ico = Join-Path $Repo "build\smsdesk.ico"
+    Invoke-Checked $Py @("-c", "import sys; from PIL import Image; Image.open(sys.argv[1]).save(sys.argv[2], sizes=[(16,16),(32,32),(48,48),(64,64),(128,128),(256,256)])",
+        (Join-Path $Repo "resources\icons\smsdesk-256.png"), $Ico)
+    $IsccArgs = @("/Q", "/DAppVersion=$Version", "/DSourceDir=$Bundle", "/DOutputDir=$Dist",
+        "/DSetupIcon=$Ico", "/DLicenceFile=$Repo\LICENSE")
+    if ($Signing) {
+        # Inno Setup runs this for the uninstaller it embeds and for the setup itself.
+        # Inno Setup's own escapes: $q is a quote, $f the file to sign.
+        $Quoted = ($SignArgs | ForEach-Object { if ($_ -match " ") { "`$q$_`$q" } else { $_ } }) -join " "
+        $IsccArgs += @("/Ssmsdesksign=`$q$SignTool`$q $Quoted `$f", "/DSign")
+    }
+    Invoke-Checked $Iscc ($IsccArgs + @("packaging\windows\smsdesk.iss"))
     $Setup = Join-Path $Dist "smsdesk-$Version-windows-x64-setup.exe"
-    Invoke-Sign @($Setup)
+    if ($Signing) { Invoke-Checked $SignTool @("verify", "/pa", "/v", $Setup) }
 }
 
 $Elapsed = [int]((Get-Date) - $Started).TotalSeconds

@@ -11,6 +11,9 @@
 #ifndef OutputDir
   #define OutputDir "..\..\dist"
 #endif
+#ifndef LicenceFile
+  #define LicenceFile "..\..\LICENSE"
+#endif
 
 [Setup]
 ; The AppId identifies smsdesk to Windows across versions: an upgrade replaces the installed
@@ -44,12 +47,29 @@ Compression=lzma2/max
 SolidCompression=yes
 WizardStyle=modern
 SetupLogging=yes
+; The licence page: smsdesk's MIT licence (THIRD_PARTY_NOTICES.txt is installed beside it and
+; shown in the About dialog).
+LicenseFile={#LicenceFile}
+#ifdef SetupIcon
+SetupIconFile={#SetupIcon}
+#endif
+; The "on PATH" option changes the environment: tell running programs (Explorer, new consoles).
+ChangesEnvironment=yes
+#ifdef Sign
+; build.ps1 passes /Ssmsdesksign=... (signtool with the cloud signer): Inno Setup signs the
+; uninstaller it embeds and the setup itself with it.
+SignTool=smsdesksign
+SignedUninstaller=yes
+#endif
 
 [Languages]
 Name: "english"; MessagesFile: "compiler:Default.isl"
 
 [Tasks]
 Name: "desktopicon"; Description: "{cm:CreateDesktopIcon}"; GroupDescription: "{cm:AdditionalIcons}"; Flags: unchecked
+; The command line (smsdesk.exe: smsdesk --help, smsdesk dispatch) from any console. For all
+; users in the system PATH, for "only me" in the user's; removed again by the uninstaller.
+Name: "addtopath"; Description: "Add smsdesk to PATH, for the command line (smsdesk --help)"; Flags: unchecked
 
 [InstallDelete]
 ; An upgrade must not keep modules an older version shipped and the new one dropped.
@@ -69,3 +89,53 @@ Filename: "{app}\smsdesk-gui.exe"; Description: "{cm:LaunchProgram,smsdesk}"; Fl
 ; The uninstaller removes what setup installed. The messages database and settings in
 ; %LOCALAPPDATA%\smsdesk and the API keys in Windows Credential Manager are the clinic's
 ; data and stay (a reinstall finds them again).
+
+[Code]
+const
+  SystemEnvironment = 'SYSTEM\CurrentControlSet\Control\Session Manager\Environment';
+  UserEnvironment = 'Environment';
+
+function EnvRoot: Integer;
+begin
+  if IsAdminInstallMode then Result := HKEY_LOCAL_MACHINE else Result := HKEY_CURRENT_USER;
+end;
+
+function EnvKey: String;
+begin
+  if IsAdminInstallMode then Result := SystemEnvironment else Result := UserEnvironment;
+end;
+
+procedure AddToPath(Dir: String);
+var
+  Paths: String;
+begin
+  if not RegQueryStringValue(EnvRoot, EnvKey, 'Path', Paths) then Paths := '';
+  if Pos(';' + Uppercase(Dir) + ';', ';' + Uppercase(Paths) + ';') > 0 then exit;
+  if (Paths <> '') and (Copy(Paths, Length(Paths), 1) <> ';') then Paths := Paths + ';';
+  RegWriteExpandStringValue(EnvRoot, EnvKey, 'Path', Paths + Dir);
+end;
+
+procedure RemoveFromPath(Dir: String);
+var
+  Paths: String;
+  At: Integer;
+begin
+  if not RegQueryStringValue(EnvRoot, EnvKey, 'Path', Paths) then exit;
+  Paths := ';' + Paths + ';';
+  At := Pos(';' + Uppercase(Dir) + ';', Uppercase(Paths));
+  if At = 0 then exit;
+  Delete(Paths, At, Length(Dir) + 1);
+  RegWriteExpandStringValue(EnvRoot, EnvKey, 'Path', Copy(Paths, 2, Length(Paths) - 2));
+end;
+
+procedure CurStepChanged(CurStep: TSetupStep);
+begin
+  if (CurStep = ssPostInstall) and WizardIsTaskSelected('addtopath') then
+    AddToPath(ExpandConstant('{app}'));
+end;
+
+procedure CurUninstallStepChanged(CurUninstallStep: TUninstallStep);
+begin
+  if CurUninstallStep = usPostUninstall then
+    RemoveFromPath(ExpandConstant('{app}'));
+end;

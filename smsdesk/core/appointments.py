@@ -15,9 +15,12 @@ iCalendar (.ics) files
 
     The name is that attendee's CN, else SUMMARY (other attendees are usually staff).
     Events with STATUS:CANCELLED come back with ``cancelled=True`` so their reminders can
-    be cancelled. Refused, with a reason: all-day events (no time to remind
-    before), repeating events (RRULE, RDATE or RECURRENCE-ID: only one occurrence would be
-    reminded), unknown TZIDs, local times the clocks skip over (with a TZID or floating)
+    be cancelled. A repeating event (RRULE, RDATE, EXDATE, and RECURRENCE-ID overrides) is
+    expanded by ``recurring-ical-events`` within ``window`` into one appointment per
+    occurrence, known as ``UID#<its RECURRENCE-ID>`` (the original start, in UTC), so a
+    re-imported file, an override moving one occurrence or an EXDATE removing one, changes
+    that occurrence alone. Refused, with a reason: all-day events (no time to remind
+    before), unknown TZIDs, local times the clocks skip over (with a TZID or floating)
     and floating times that happen twice (a time with a TZID that happens twice is its
     first occurrence, as RFC 5545 says). When a UID appears twice the higher SEQUENCE wins
     (the later one on a tie).
@@ -243,8 +246,6 @@ def _event(
     uid = _text(event, "UID")
     if not uid:
         raise _Reject("no UID; the calendar must give every event one")
-    if any(key in event for key in ("RRULE", "RDATE", "RECURRENCE-ID")):
-        raise _Reject("repeating event; export the single appointments instead")
     starts_at, event_zone = _start(event, zone)
     raw_number, name = _contact(event)
     number = _number(raw_number, default_region)
@@ -260,9 +261,15 @@ def _event(
 
 
 def read_ics(
-    data: bytes, *, default_region: str | None, default_zone: str
+    data: bytes,
+    *,
+    default_region: str | None,
+    default_zone: str,
+    window: tuple[datetime, datetime] | None = None,
 ) -> tuple[list[AppointmentIn], list[RejectedRow]]:
-    """The appointments in an iCalendar file and the events refused, with reasons."""
+    """The appointments in an iCalendar file and the events refused, with reasons. Repeating
+    events give their occurrences starting in ``window`` (aware instants; None: the year
+    from each one's first start)."""
     # Imported here: icalendar takes a tenth of a second or more to import, and the window
     # loads this module on its way to showing the Queue.
     import icalendar
@@ -283,20 +290,92 @@ def read_ics(
     starts = [text.count("\n", 0, m.start()) + 1 for m in _BEGIN_EVENT.finditer(text)]
     kept: dict[str, tuple[int, AppointmentIn]] = {}
     rejected: list[RejectedRow] = []
-    for index, event in enumerate(calendar.walk("VEVENT")):
-        line = starts[index] if index < len(starts) else 0
+    events = list(calendar.walk("VEVENT"))
+    repeating: dict[str, int] = {}  # UID -> the line of its first VEVENT
+    for index, event in enumerate(events):
+        uid = _text(event, "UID")
+        if uid and any(key in event for key in _REPEATS):
+            repeating.setdefault(uid, starts[index] if index < len(starts) else 0)
+    found: list[tuple[int, icalendar.cal.Component, str | None]] = [
+        (starts[index] if index < len(starts) else 0, event, None)
+        for index, event in enumerate(events)
+        if _text(event, "UID") not in repeating
+    ]
+    for uid, line in repeating.items():
+        try:
+            found += [(line, e, key) for e, key in _occurrences(calendar, uid, window, zone)]
+        except _Reject as exc:
+            rejected.append(RejectedRow(line, uid, str(exc)))
+    said: set[tuple[int, str]] = set()  # an all-day series is refused once, not per day
+    for line, event, key in found:
         try:
             appointment = _event(event, default_region, zone, zone.key or default_zone)
         except _Reject as exc:
-            raw = " ".join(filter(None, (_text(event, "UID"), _text(event, "SUMMARY"))))
-            rejected.append(RejectedRow(line, raw, str(exc)))
+            if (line, str(exc)) not in said:
+                said.add((line, str(exc)))
+                raw = " ".join(filter(None, (_text(event, "UID"), _text(event, "SUMMARY"))))
+                rejected.append(RejectedRow(line, raw, str(exc)))
             continue
-        appointment = replace(appointment, line=line)
+        appointment = replace(appointment, line=line, uid=key or appointment.uid)
         sequence = _sequence(event)
         earlier = kept.get(appointment.uid)
         if earlier is None or sequence >= earlier[0]:
             kept[appointment.uid] = (sequence, appointment)
-    return [appointment for _, appointment in kept.values()], rejected
+    rejected.sort(key=lambda r: r.line)
+    found_order = sorted((a for _, a in kept.values()), key=lambda a: (a.line, a.starts_at))
+    return found_order, rejected
+
+
+_REPEATS: Final = ("RRULE", "RDATE", "RECURRENCE-ID")
+
+
+def _occurrences(
+    calendar: icalendar.Calendar,
+    uid: str,
+    window: tuple[datetime, datetime] | None,
+    zone: ZoneInfo,
+) -> list[tuple[icalendar.cal.Component, str]]:
+    """The occurrences of one repeating event in ``window``, each with its key
+    (``UID#<RECURRENCE-ID>``). One event's unreadable rule refuses that event alone."""
+    import icalendar
+    import recurring_ical_events  # type: ignore[import-untyped]
+
+    alone = icalendar.Calendar()
+    for component in calendar.subcomponents:
+        if component.name == "VTIMEZONE" or (
+            component.name == "VEVENT" and _text(component, "UID") == uid
+        ):
+            alone.add_component(component)
+    if window is None:
+        first = min(_first_start(e, zone) for e in alone.walk("VEVENT"))
+        window = (first, first + MAX_OFFSET)
+    try:
+        expanded = recurring_ical_events.of(alone).between(*window)
+    except (ValueError, TypeError, KeyError) as exc:  # the library's InvalidCalendar is one
+        raise _Reject(f"repeating event smsdesk cannot expand: {exc}") from None
+    return [(event, f"{uid}#{_occurrence_id(event)}") for event in expanded]
+
+
+def _first_start(event: icalendar.cal.Component, zone: ZoneInfo) -> datetime:
+    start = getattr(event.get("DTSTART"), "dt", None)
+    if isinstance(start, datetime):
+        return start if start.tzinfo is not None else start.replace(tzinfo=zone)
+    if isinstance(start, date):
+        return datetime.combine(start, datetime.min.time(), zone)
+    raise _Reject("no start time (DTSTART)")
+
+
+def _occurrence_id(event: icalendar.cal.Component) -> str:
+    """The occurrence's original start (its RECURRENCE-ID): UTC when it has a zone."""
+    prop = event.get("RECURRENCE-ID") or event.get("DTSTART")
+    when = getattr(prop, "dt", None)
+    if isinstance(when, datetime):
+        if when.tzinfo is not None:
+            return when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        return when.strftime("%Y%m%dT%H%M%S")
+    if isinstance(when, date):
+        return when.strftime("%Y%m%d")
+    return str(when)
 
 
 # ---------------------------------------------------------------- CSV

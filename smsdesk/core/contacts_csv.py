@@ -31,12 +31,14 @@ from phonenumbers.timezone import (
 from smsdesk.core.csv_numbers import repair_number
 from smsdesk.core.errors import InvalidInput
 from smsdesk.core.gc_pause import collector_paused
+from smsdesk.core.text_checks import check_label
 from smsdesk.core.timeparse import resolve_zone
 
 _FILE: Final = "file"
 _MAPPING: Final = "mapping"
 
 FIELDS: Final = ("name", "number", "zone", "first_name", "last_name")
+CONTACT_NAME_LIMIT: Final = 200  # as for a name typed in the window (engine/contacts.py)
 
 # Header spellings seen in real exports (address books, practice software, spreadsheets in
 # several languages), compared after header_key(): lower case, accents dropped, single
@@ -406,6 +408,12 @@ def _read_row(
             f"{len(cells)} values but the header has {width} columns; "
             "check for an unquoted separator",
         )
+
+    if name:  # the same check as a name typed in the contact editor
+        try:
+            name = check_label(name, field="name", what="contact", limit=CONTACT_NAME_LIMIT)
+        except InvalidInput as exc:
+            return _reject(line, cells, layout, exc.message)
 
     raw_number = cells[layout.number].strip()
     if not raw_number:

@@ -97,6 +97,18 @@ def sources_of(new: State) -> frozenset[State]:
     return frozenset(old for old, targets in TRANSITIONS.items() if new in targets)
 
 
+# The Queue's default scope, "upcoming and needs attention": not yet sent (UPCOMING), or not
+# sent and the user must look at it (NOT_SENT; the Queue adds those of the last week).
+UPCOMING = frozenset(
+    s.value
+    for s in (
+        State.QUEUED, State.HANDING_OFF, State.SCHEDULED, State.CANCELLING,
+        State.RESCHEDULING, State.WITHDRAWING, State.UNKNOWN,
+    )
+)  # fmt: skip
+NOT_SENT = frozenset({State.FAILED.value, State.EXPIRED.value})
+
+
 def where_it_lives(state: State) -> str:
     """The words the Queue uses for where a message is right now."""
     if state in (S.DRAFT, S.QUEUED):

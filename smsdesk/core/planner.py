@@ -49,6 +49,25 @@ class Capabilities:
         }
 
 
+@dataclass(frozen=True)
+class SendRate:
+    """How fast a provider sends from one sender: at most ``per_slot`` messages in any
+    ``slot`` (whole seconds, the finest grain a send time is given in)."""
+
+    per_slot: int
+    slot: timedelta
+    sender: str  # the sender in words, its number redacted: "the long code +120…00"
+    limit: str  # the documented limit in words, said with where it comes from
+
+    @property
+    def pace(self) -> str:
+        """E.g. "1 every 10 s" or "20 a second"."""
+        seconds = int(self.slot.total_seconds())
+        if seconds == 1:
+            return f"{self.per_slot} a second"
+        return f"{self.per_slot} every {seconds} s"
+
+
 class Action(StrEnum):
     HAND_OFF_NOW = "hand_off_now"  # give it to the provider's scheduler now
     HOLD_UNTIL = "hold_until"  # keep it here, hand it to the provider's scheduler at `act_at`

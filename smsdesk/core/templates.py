@@ -134,6 +134,24 @@ def parse_template(text: str) -> Template:
     return Template(text, tuple(dict.fromkeys(names)))
 
 
+@dataclass(frozen=True)
+class Shape:
+    """What every message rendered from a template looks like: its fixed text in order, with
+    anything in place of each merge field. ``fixed``: how many characters are fixed (spaces
+    aside), to prefer the more specific of two templates a text fits."""
+
+    pattern: re.Pattern[str]
+    fixed: int
+
+
+@lru_cache(maxsize=256)
+def shape(text: str) -> Shape:
+    parts = _compile(text)
+    pattern = "".join(re.escape(p) if isinstance(p, str) else ".*?" for p in parts)
+    fixed = sum(len("".join(p.split())) for p in parts if isinstance(p, str))
+    return Shape(re.compile(pattern, re.DOTALL), fixed)
+
+
 def _strftime(value: date | time, fmt: str) -> str:
     def named(match: re.Match[str]) -> str:
         code = match[0]

@@ -191,8 +191,9 @@ def parse_when(text: str, zone: ZoneInfo) -> datetime:
         raise _out_of_range(stripped) from None
 
 
-def format_local(instant: datetime, zone: ZoneInfo) -> str:
-    """``instant`` as a wall time in ``zone``, e.g. "Tue 1 Dec 2026 09:00 GMT".
+def format_local(instant: datetime, zone: ZoneInfo, *, seconds: bool = False) -> str:
+    """``instant`` as a wall time in ``zone``, e.g. "Tue 1 Dec 2026 09:00 GMT" (with
+    ``seconds``: "09:00:10", for times spread seconds apart).
 
     Day and month names are spelled out here rather than with %a/%b, which follow the
     process locale (Qt sets it from the environment) and would make the text unpredictable.
@@ -200,7 +201,8 @@ def format_local(instant: datetime, zone: ZoneInfo) -> str:
     if instant.tzinfo is None:
         raise ValueError("format_local needs an aware datetime")
     local = instant.astimezone(zone)
+    clock = f"{local:%H:%M:%S}" if seconds else f"{local:%H:%M}"
     return (
         f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} {local.year} "
-        f"{local:%H:%M} {local.tzname() or _offset(local.utcoffset())}"
+        f"{clock} {local.tzname() or _offset(local.utcoffset())}"
     )

@@ -23,6 +23,7 @@ from smsdesk.engine.context import AppContext
 from smsdesk.engine.messages import resolve
 from smsdesk.engine.provider_changes import LEASE, ProviderChanges
 from smsdesk.engine.scheduling import validate_send_at
+from smsdesk.engine.spread import spread_moved
 from smsdesk.engine.views import ActionResult
 from smsdesk.store import queries
 from smsdesk.store.models import Message
@@ -42,6 +43,7 @@ class Actions:
         validate_send_at(send_at, self.ctx.clock.now())
         msgs = resolve(self.ctx, ident)
         times = self._out_of_quiet_hours(msgs, send_at)
+        times.update(spread_moved(self.ctx, msgs, times))  # a sender's rate, as when scheduled
         by_time: dict[datetime, list[Message]] = defaultdict(list)
         for msg in msgs:
             by_time[times[msg.id][0]].append(msg)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -15,11 +16,28 @@ from pathlib import Path
 from smsdesk.core.clock import Clock, SystemClock
 from smsdesk.core.errors import StorageError
 from smsdesk.store import backup as store_backup
+from smsdesk.store import encryption, raw_connection
 from smsdesk.store.integrity import DatabaseDamaged, integrity_of, quick_check
 from smsdesk.store.paths import create_private_file, database_path, home_dir
+from smsdesk.store.raw_connection import DatabaseKeyMissing
 from smsdesk.store.salvage import check_salvaged, salvage
 
-__all__ = ["BackupView", "Backups", "DatabaseDamaged", "Recovered"]
+__all__ = [
+    "BackupView",
+    "Backups",
+    "DatabaseDamaged",
+    "DatabaseKeyMissing",
+    "Encryption",
+    "Recovered",
+]
+
+# What turning encryption on means, said wherever it is turned on.
+KEY_WARNING = (
+    "The key lives in this computer's keyring ({where}); backups are encrypted with the "
+    "same key. If that keyring entry is lost (a new computer, a reset user account), the "
+    "database and its backups cannot be opened: write down the recovery code "
+    "('smsdesk storage key', or Settings → Show recovery code) and keep it locked away."
+)
 
 NOT_A_FILE = (
     "The database is on a PostgreSQL server (SMSDESK_DATABASE_URL), so smsdesk keeps no file "
@@ -47,6 +65,15 @@ class Recovered:
     lost_messages: list[str] = field(default_factory=list)
     complete: bool = True
     report_file: str | None = None
+
+
+@dataclass(frozen=True)
+class Encryption:
+    """The database file's encryption at rest, in the user's words."""
+
+    encrypted: bool
+    available: bool  # the SQLCipher binding is installed
+    detail: str
 
 
 class Backups:
@@ -85,6 +112,85 @@ class Backups:
     def verdict(self) -> list[str]:
         """The problems found by the check under way (waits for it); empty: sound."""
         return integrity_of(self.db_path).wait() if self.file_based else []
+
+    def encryption(self) -> Encryption:
+        """Whether the file is encrypted at rest, and where its key is."""
+        self._require_file()
+        available = raw_connection.cipher_available()
+        state = raw_connection.file_state(self.db_path)
+        if state == "encrypted":
+            return Encryption(True, available, f"encrypted (SQLCipher); {self.key_place()}")
+        if not available:
+            return Encryption(
+                False, False, "not encrypted: this installation has no SQLCipher binding"
+            )
+        if state == "none":
+            made = "encrypted" if encryption.encrypt_new_databases() else "not encrypted"
+            return Encryption(False, True, f"not made yet; it will be {made}")
+        return Encryption(False, True, "not encrypted")
+
+    def key_place(self) -> str:
+        from smsdesk.store.secrets import SecretStore
+
+        return f"the key is in {SecretStore().describe()}"
+
+    def key_warning(self) -> str:
+        from smsdesk.store.secrets import SecretStore
+
+        return KEY_WARNING.format(where=SecretStore().describe())
+
+    def encrypt(self) -> Encryption:
+        """Encrypt the database file (a checked copy renamed over it; see store/encryption)."""
+        self._require_file()
+        self._converting(encryption.encrypt)
+        return self.encryption()
+
+    def decrypt(self) -> Encryption:
+        self._require_file()
+        self._converting(encryption.decrypt)
+        return self.encryption()
+
+    def _converting(self, convert: Callable[[Path], None]) -> None:
+        """Run ``convert`` on the file; the databases this process has open on it let go of
+        their connections first (the conversion needs the WAL emptied) and open the new
+        file afterwards, whether or not it went through."""
+        from smsdesk.store.db import databases_on
+
+        live = databases_on(self.db_path)
+        for db in live:
+            db.engine.dispose()
+        try:
+            convert(self.db_path)
+        finally:
+            for db in live:
+                db.reconnect()
+
+    def recovery_code(self) -> str:
+        """The database key as a code to write down: 16 groups of 4 characters."""
+        key = raw_connection.database_key()
+        return "-".join(key[i : i + 4] for i in range(0, len(key), 4))
+
+    def restore_key(self, code: str) -> None:
+        """Put the key from a recovery code back in the keyring; it must open the file."""
+        from smsdesk.core.errors import InvalidInput
+
+        key = "".join(c for c in code.lower() if c not in "- \t\r\n")
+        if len(key) != 2 * raw_connection.KEY_BYTES or any(
+            c not in "0123456789abcdef" for c in key
+        ):
+            raise InvalidInput(
+                "A recovery code is 64 characters 0-9 and a-f, in groups of four.",
+                field="code",
+            )
+        if raw_connection.is_encrypted(self.db_path):
+            try:
+                raw_connection.connect(self.db_path, read_only=True, key=key).close()
+            except raw_connection.DatabaseKeyMissing:
+                raise InvalidInput(
+                    "This recovery code does not open the database; nothing was stored.",
+                    field="code",
+                ) from None
+        raw_connection.put_key(key)
 
     def list(self) -> list[BackupView]:
         """The backups kept, newest first."""

@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, and_, bindparam, false, func, literal_column, or_, tuple_, union_all
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    false,
+    func,
+    literal_column,
+    or_,
+    text,
+    tuple_,
+    union_all,
+)
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from smsdesk.core.errors import InvalidInput
-from smsdesk.core.lifecycle import State
+from smsdesk.core.lifecycle import NOT_SENT, UPCOMING, State
+from smsdesk.core.recurrence import rule_words
 from smsdesk.core.timeparse import resolve_zone
 from smsdesk.engine.context import AppContext
 from smsdesk.engine.recipient_facts import recipient_facts
 from smsdesk.engine.views import BatchView, MessageView
-from smsdesk.store.models import Batch, Event, Message, ProviderAccount
+from smsdesk.store.models import Batch, Event, Message, ProviderAccount, Series, SeriesOccurrence
 
 # What the Queue can be sorted by: each is a keyset over (that column, send_at, id) with an
 # index of the same shape (migration 0005), so a page costs the same at any depth.
@@ -37,15 +50,9 @@ _TEXT_SQL = f"substr(text, 1, {TEXT_PREFIX})"
 _WHERE_SQL = (
     "CASE state " + " ".join(f"WHEN '{s}' THEN {r}" for s, r in WHERE_RANK.items()) + " END"
 )
-# "Upcoming and needs attention": not yet sent, or something the user must look at.
-UPCOMING = frozenset(
-    s.value
-    for s in (
-        State.QUEUED, State.HANDING_OFF, State.SCHEDULED, State.CANCELLING,
-        State.RESCHEDULING, State.WITHDRAWING, State.UNKNOWN,
-    )
-)  # fmt: skip
-NOT_SENT = frozenset({State.FAILED.value, State.EXPIRED.value})
+# The upcoming states word for word as migration 0008's partial indexes hold them: a database
+# uses a partial index only for a query that repeats its condition (with literal values).
+UPCOMING_SQL = "(state || '') IN (" + ", ".join(f"'{s}'" for s in sorted(UPCOMING)) + ")"
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,9 @@ def cursor_of(flt: QueueFilter, m: MessageView) -> Cursor:
     return (lead, *tail)
 
 
+# The Queue's rows as plain rows, not ORM objects: building and tracking the objects cost
+# more than the page's SQL.
+_ROWS = core_select(*Message.__table__.columns)  # type: ignore[attr-defined]
 STATEMENTS = 64  # merged-page statements kept (a few per filter the user tries)
 
 
@@ -133,6 +143,16 @@ def _state_segments(flt: QueueFilter) -> list[list[Any]]:
             seg.append(col(Message.send_at) >= flt.attention_since)
         segments.append(seg)
     return segments
+
+
+def _scope_segments(flt: QueueFilter) -> list[list[Any]]:
+    """The default scope in parts: every upcoming message (the partial indexes' condition,
+    word for word), and each kind of failure since ``attention_since``."""
+    assert flt.attention_since is not None
+    parts: list[list[Any]] = [[text(UPCOMING_SQL)]]
+    for state in sorted(NOT_SENT):
+        parts.append([col(Message.state) == state, col(Message.send_at) >= flt.attention_since])
+    return parts
 
 
 def _beyond(columns: list[Any], key: Cursor, *, descending: bool, inclusive: bool) -> Any:
@@ -161,6 +181,18 @@ def _split(columns: list[Any], key: Cursor, *, before: bool, inclusive: bool) ->
     return parts
 
 
+def _scope_only(flt: QueueFilter) -> bool:
+    """The default scope with no state chosen: one range of migration 0008's indexes."""
+    return flt.attention_since is not None and not flt.states
+
+
+def series_label(rule: str, text: str) -> str:
+    """How the Queue names a series (a series has no name of its own): its rule in words and
+    the start of its text."""
+    words = text.splitlines()[0] if text else ""
+    return f"{rule_words(rule)}: {words[:40]}{'…' if len(words) > 40 else ''}"
+
+
 class Browser:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -168,13 +200,38 @@ class Browser:
 
     def _names(self) -> dict[int, str]:
         with self.ctx.db.read() as s:
-            return {a.id: a.name for a in s.exec(select(ProviderAccount)) if a.id is not None}
+            return self._names_in(s)
+
+    @staticmethod
+    def _names_in(s: Session) -> dict[int, str]:
+        # A handful of rows, read in the page's own session: one transaction per page.
+        rows = s.execute(core_select(col(ProviderAccount.id), col(ProviderAccount.name)))
+        return {account_id: name for account_id, name in rows}
+
+    @staticmethod
+    def _views(s: Session, rows: Sequence[Any], names: dict[int, str]) -> list[MessageView]:
+        """The rows as the Queue shows them: provider's name, contact's name and zone, and the
+        series a row is an occurrence of (one query each for the whole page)."""
+        facts = recipient_facts(s, (m.recipient for m in rows))
+        series = _series_of(s, {m.batch_id for m in rows})
+        return [
+            MessageView.of(
+                # A row of _ROWS has a Message's attributes: MessageView.of reads only those.
+                cast(Message, m),
+                names.get(m.account_id, "?"),
+                facts=facts[m.recipient],
+                series=series.get(m.batch_id),
+            )
+            for m in rows
+        ]
 
     def _where(self, flt: QueueFilter, names: dict[int, str]) -> list[Any]:
         conditions = self._common(flt, names)
         if flt.states:
             conditions.append(col(Message.state).in_(sorted(flt.states)))
-        if flt.attention_since is not None:
+        if _scope_only(flt):
+            conditions.append(or_(*(and_(*seg) for seg in _scope_segments(flt))))
+        elif flt.attention_since is not None:
             conditions.append(or_(false(), *(and_(*seg) for seg in _state_segments(flt))))
         return conditions
 
@@ -197,12 +254,18 @@ class Browser:
         return conditions
 
     def _merged(self, flt: QueueFilter, names: dict[int, str]) -> list[list[Any]] | None:
-        """Per-state conditions when pages are best read one state at a time and merged:
-        several states in send-time (or state) order, each a range of the (state, send_at,
-        id) index. One query over ``state IN (...)`` would walk every other state's rows."""
-        if flt.sort not in ("send_at", "state"):
+        """Conditions per part when pages are best read part by part and merged, each part a
+        range of one index. The default scope: its upcoming messages (migration 0008's partial
+        index for the sort) and what failed or expired since ``attention_since`` (a week's
+        worth of (state, send_at, id)), in any sort. Several chosen states in send-time (or
+        state) order: one range of (state, send_at, id) each; one query over ``state IN
+        (...)`` would walk every other state's rows."""
+        if _scope_only(flt):
+            segments = _scope_segments(flt)
+        elif flt.sort in ("send_at", "state"):
+            segments = _state_segments(flt)
+        else:
             return None
-        segments = _state_segments(flt)
         if len(segments) < 2:
             return None
         common = self._common(flt, names)
@@ -225,16 +288,22 @@ class Browser:
         at ``after`` itself; ``skip`` passes over that many rows first (an OFFSET, so it costs
         what it skips: the skipped rows are read from the index only).
         """
-        names = self._names()
-        where = self._where(flt, names)
         columns = key_columns(flt)
         backwards = descending != flt.descending  # the sort's own direction, walked either way
         order = [c.desc() if backwards else c.asc() for c in columns]
-        merged = self._merged(flt, names)
-        if merged is not None and not skip:
-            shape = (flt, tuple(sorted(names.items())), backwards, inclusive, after is None)
-            return self._merged_page(shape, merged, columns, names, after, limit)
         with self.ctx.db.read() as s:
+            names = self._names_in(s)
+            merged = self._merged(flt, names)
+            if merged is not None:
+                if skip:
+                    shape = (flt, tuple(sorted(names.items())), backwards, inclusive, after is None)
+                    after = self._skip_merged(s, shape, merged, columns, after, skip)
+                    if after is None:
+                        return []
+                    inclusive = True
+                shape = (flt, tuple(sorted(names.items())), backwards, inclusive, after is None)
+                return self._merged_page(s, shape, merged, columns, names, after, limit)
+            where = self._where(flt, names)
             if skip:
                 start = self._skip(s, where, columns, after, skip, backwards, inclusive)
                 if start is None:
@@ -242,14 +311,12 @@ class Browser:
                 after, inclusive = start, True
             if after is not None:
                 where.append(_beyond(columns, after, descending=backwards, inclusive=inclusive))
-            rows = s.exec(select(Message).where(*where).order_by(*order).limit(limit)).all()
-            facts = recipient_facts(s, (m.recipient for m in rows))
-        return [
-            MessageView.of(m, names.get(m.account_id, "?"), facts=facts[m.recipient]) for m in rows
-        ]
+            rows = s.execute(_ROWS.where(*where).order_by(*order).limit(limit)).all()
+            return self._views(s, rows, names)
 
     def _merged_page(
         self,
+        s: Session,
         shape: tuple[Any, ...],
         segments: list[list[Any]],
         columns: list[Any],
@@ -257,46 +324,44 @@ class Browser:
         after: Cursor | None,
         limit: int,
     ) -> list[MessageView]:
-        """A page read per state from the index alone (keys), merged, then the rows by id:
-        one statement, each state's arm a range of the (state, send_at, id) index. The
-        statement is built once per filter and direction (building it costs more than
-        running it); the start key and the limit are its parameters."""
+        """A page read part by part from the indexes alone (keys), merged and cut to the
+        page by the database (its order, its collation), then the rows by id. The statement
+        is built once per filter and direction (building it costs more than running it); the
+        start key and the limit are its parameters."""
         backwards, inclusive = shape[2], shape[3]
         if shape not in self._statements:
-            order = [c.desc() if backwards else c.asc() for c in columns]
+            labels = [f"k{i}" for i in range(len(columns))]
             start = [bindparam(f"k{i}", type_=c.type) for i, c in enumerate(columns)]
             arms = []
-            for seg in segments:
+            for i, seg in enumerate(segments):
+                own = _arm_columns(columns, shape[0].sort, i)
+                order = [c.desc() if backwards else c.asc() for c in own]
                 where = list(seg)
                 if after is not None:
-                    beyond = _beyond(
-                        columns, tuple(start), descending=backwards, inclusive=inclusive
-                    )
+                    beyond = _beyond(own, tuple(start), descending=backwards, inclusive=inclusive)
                     where.append(beyond)
-                arm = select(*columns).where(*where).order_by(*order)
-                arm = arm.limit(bindparam("n", type_=Integer())).subquery()
-                arms.append(select(*arm.c))
+                named = [c.label(n) for c, n in zip(own, labels, strict=True)]
+                part = core_select(*named).where(*where).order_by(*order)
+                part = part.limit(bindparam("n", type_=Integer()))
+                arms.append(core_select(*part.subquery().c))
             keys = union_all(*arms).subquery()
-            ordered = [keys.c[c.key].desc() if backwards else keys.c[c.key].asc() for c in columns]
-            first = select(keys.c.id).order_by(*ordered).limit(bindparam("n", type_=Integer()))
+            ordered = [keys.c[n].desc() if backwards else keys.c[n].asc() for n in labels]
+            first = (
+                core_select(keys.c[labels[-1]])
+                .order_by(*ordered)
+                .limit(bindparam("n", type_=Integer()))
+            )
             if len(self._statements) > STATEMENTS:
                 self._statements.clear()
-            self._statements[shape] = select(Message).where(col(Message.id).in_(first))
+            self._statements[shape] = first
         params: dict[str, Any] = {"n": limit}
         if after is not None:
             params.update((f"k{i}", value) for i, value in enumerate(after))
-        with self.ctx.db.read() as s:
-            # Ordered here, not by the database: an ORDER BY would tempt it to walk the whole
-            # send_at index testing each id against the few wanted.
-            rows = sorted(
-                s.exec(self._statements[shape], params=params).all(),
-                key=lambda m: tuple(getattr(m, c.key) for c in columns),
-                reverse=backwards,
-            )
-            facts = recipient_facts(s, (m.recipient for m in rows))
-        return [
-            MessageView.of(m, names.get(m.account_id, "?"), facts=facts[m.recipient]) for m in rows
-        ]
+        ids = list(s.execute(self._statements[shape], params).scalars())
+        # The rows by id, put in the keys' order here: an ORDER BY would tempt the database
+        # to walk the whole send_at index testing each id against the few wanted.
+        found = {m.id: m for m in s.execute(_ROWS.where(col(Message.id).in_(ids))).all()}
+        return self._views(s, [found[i] for i in ids if i in found], names)
 
     @staticmethod
     def _skip(
@@ -330,32 +395,114 @@ class Browser:
         ).first()
         return None if found is None else tuple(found)
 
+    def _skip_merged(
+        self,
+        s: Session,
+        shape: tuple[Any, ...],
+        segments: list[list[Any]],
+        columns: list[Any],
+        after: Cursor | None,
+        skip: int,
+    ) -> Cursor | None:
+        """The key ``skip`` rows beyond ``after`` over parts each read from its own index: the
+        parts' keys merged in order (a compound SELECT, each arm an index range) and skipped.
+        Built once per filter and direction, like a merged page."""
+        flt, descending, inclusive = shape[0], shape[2], shape[3]
+        key = ("skip", *shape)
+        if key not in self._statements:
+            labels = [f"k{i}" for i in range(len(columns))]
+            start = [bindparam(f"k{i}", type_=c.type) for i, c in enumerate(columns)]
+            arms = []
+            for i, seg in enumerate(segments):
+                own = _arm_columns(columns, flt.sort, i)
+                where = list(seg)
+                if after is not None:
+                    where.append(
+                        _beyond(own, tuple(start), descending=descending, inclusive=inclusive)
+                    )
+                named = [c.label(n) for c, n in zip(own, labels, strict=True)]
+                arms.append(core_select(*named).where(*where))
+            order: list[Any] = [
+                literal_column(n).desc() if descending else literal_column(n) for n in labels
+            ]
+            skipped = bindparam("skip", type_=Integer())
+            if len(self._statements) > STATEMENTS:
+                self._statements.clear()
+            self._statements[key] = union_all(*arms).order_by(*order).offset(skipped).limit(1)
+        params: dict[str, Any] = {"skip": skip}
+        if after is not None:
+            params.update((f"k{i}", value) for i, value in enumerate(after))
+        found = s.execute(self._statements[key], params).first()
+        return None if found is None else tuple(found)
+
+    def landmarks(self, flt: QueueFilter, every: int) -> tuple[int, list[Cursor], int]:
+        """The sort keys of rows 0, ``every``, 2 × ``every``… in ``flt``'s order, each found
+        from the one before by skipping ``every`` index entries: one walk over the filter's
+        index range, as long as a count. The model keeps them as exact anchors, so a scroll bar
+        dragged anywhere skips at most half of ``every`` entries. Returns (watermark before,
+        keys, watermark after): keys read while something changed are not to be used."""
+        before = self.watermark()
+        columns = key_columns(flt)
+        keys: list[Cursor] = []
+        with self.ctx.db.read() as s:
+            names = self._names_in(s)
+            merged = self._merged(flt, names)
+            where = self._where(flt, names)
+            backwards = flt.descending
+
+            def beyond(key: Cursor | None, n: int) -> Cursor | None:
+                if merged is not None:
+                    shape = (flt, tuple(sorted(names.items())), backwards, True, key is None)
+                    return self._skip_merged(s, shape, merged, columns, key, n)
+                return self._skip(s, where, columns, key, n, backwards, True)
+
+            key = beyond(None, 0)
+            if key is not None:
+                # First the statements scrolling and dragging use, built here off the GUI
+                # thread (building one costs more than a page read): forwards, backwards, a
+                # jump.
+                self.page(flt, after=key, limit=1)
+                self.page(flt, after=key, limit=1, descending=True)
+                self.page(flt, after=key, skip=1, inclusive=True, limit=1)
+            while key is not None:
+                keys.append(key)
+                key = beyond(key, every)
+        return before, keys, self.watermark()
+
     def by_ids(self, flt: QueueFilter, ids: list[str]) -> dict[str, MessageView]:
         """The messages among ``ids`` that still match ``flt``, read afresh."""
         if not ids:
             return {}
-        names = self._names()
-        stmt = select(Message).where(col(Message.id).in_(ids), *self._where(flt, names))
         with self.ctx.db.read() as s:
-            rows = s.exec(stmt).all()
-            facts = recipient_facts(s, (m.recipient for m in rows))
-        return {
-            m.id: MessageView.of(m, names.get(m.account_id, "?"), facts=facts[m.recipient])
-            for m in rows
-        }
+            names = self._names_in(s)
+            if _scope_only(flt):
+                # The scope's test here, on the few rows: in SQL its OR tempts SQLite to read
+                # the scope's indexes instead of looking the ids up.
+                since = flt.attention_since
+                assert since is not None
+                stmt = _ROWS.where(col(Message.id).in_(ids), *self._common(flt, names))
+                rows = [
+                    m
+                    for m in s.execute(stmt).all()
+                    if m.state in UPCOMING or (m.state in NOT_SENT and m.send_at >= since)
+                ]
+            else:
+                stmt = _ROWS.where(col(Message.id).in_(ids), *self._where(flt, names))
+                rows = list(s.execute(stmt).all())
+            return {m.id: m for m in self._views(s, rows, names)}
 
     def position(self, flt: QueueFilter, key: Cursor, *, total: int | None = None) -> int:
         """How many matching messages come before ``key``. The count walks the index, so for
         a key in the later half pass the ``total`` and it counts from the end instead."""
-        names = self._names()
         columns = key_columns(flt)
         # Counted from the end: the rows at or after the key, subtracted from the total.
         before = (total is None) != flt.descending
-        parts = _split(columns, key, before=before, inclusive=total is not None)
         counted = 0
         with self.ctx.db.read() as s:
-            for where in self._merged(flt, names) or [self._where(flt, names)]:
-                for part in parts:
+            names = self._names_in(s)
+            for i, where in enumerate(self._merged(flt, names) or [self._where(flt, names)]):
+                own = _arm_columns(columns, flt.sort, i)
+                for part in _split(own, key, before=before, inclusive=total is not None):
                     stmt = select(func.count()).select_from(Message).where(*where, part)
                     counted += int(s.exec(stmt).one())
         return total - counted if total is not None else counted
@@ -404,7 +551,6 @@ class Browser:
 
     def batch_messages(self, batch_id: str, *, limit: int = 1000) -> list[MessageView]:
         """A batch's messages by send time (the first ``limit``): what a batch expands to."""
-        names = self._names()
         stmt = (
             select(Message)
             .where(col(Message.batch_id) == batch_id)
@@ -412,11 +558,7 @@ class Browser:
             .limit(limit)
         )
         with self.ctx.db.read() as s:
-            rows = s.exec(stmt).all()
-            facts = recipient_facts(s, (m.recipient for m in rows))
-        return [
-            MessageView.of(m, names.get(m.account_id, "?"), facts=facts[m.recipient]) for m in rows
-        ]
+            return self._views(s, s.exec(stmt).all(), self._names_in(s))
 
     def watermark(self) -> int:
         """Changes at a glance, without reading messages: the newest event's id. Every new
@@ -459,6 +601,30 @@ class Browser:
             for at, state, n in s.execute(stmt):
                 counts[_as_utc(at).astimezone(tz).date()][state] += n
         return {day: dict(by_state) for day, by_state in counts.items()}
+
+
+def _arm_columns(columns: list[Any], sort: str, part: int) -> list[Any]:
+    """The key columns one part reads. The scope's failure parts (after the first) are a
+    week's range of (state, send_at, id), sorted there: their sort column is wrapped so that
+    the sort's own index (which holds every message) is not walked for them instead."""
+    if part == 0 or sort in ("send_at", "state"):
+        return columns
+    lead = columns[0]
+    detached = lead.concat("") if sort in ("recipient", "text") else lead + 0
+    return [detached, *columns[1:]]
+
+
+def _series_of(s: Session, batch_ids: set[str]) -> dict[str, str]:
+    """Batch id -> the series it is an occurrence of (its label), for a page's batches: one
+    indexed query (series_occurrence.batch_id), however many rows the page has."""
+    if not batch_ids:
+        return {}
+    stmt = (
+        core_select(col(SeriesOccurrence.batch_id), col(Series.rule), col(Series.text))
+        .join(Series, col(Series.id) == col(SeriesOccurrence.series_id))
+        .where(col(SeriesOccurrence.batch_id).in_(sorted(batch_ids)))
+    )
+    return {batch: series_label(rule, words) for batch, rule, words in s.execute(stmt)}
 
 
 def _bucket_of(column: Any, dialect: str, *, hours: bool) -> Any:

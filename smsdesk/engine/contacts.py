@@ -30,8 +30,15 @@ from smsdesk.core.gc_pause import collector_paused
 from smsdesk.core.phones import normalize_number
 from smsdesk.core.templates import lint, parse_template
 from smsdesk.core.text_checks import check_label, check_template_text
-from smsdesk.core.timeparse import format_local, resolve_zone
+from smsdesk.core.timeparse import resolve_zone
 from smsdesk.engine.context import AppContext
+from smsdesk.engine.template_replies import (
+    DEFAULT_RULES,
+    ReplyRules,
+    delete_rules,
+    read_rules,
+    write_rules,
+)
 from smsdesk.store import queries
 from smsdesk.store.models import (
     Contact,
@@ -82,6 +89,7 @@ class TemplateView:
     text: str
     fields: tuple[str, ...]
     warnings: tuple[str, ...]
+    replies: ReplyRules = DEFAULT_RULES  # what replies to its messages mean and get back
 
 
 # Names are one line of sensible length: a 100,000-character name would swamp every list.
@@ -542,42 +550,14 @@ class ContactBook:
         return write_contacts_csv(rows, columns)
 
     def export_history_csv(self) -> str:
-        """Every message with its state, for audit."""
+        """Every message with its state, for audit (the same file as the Queue's export)."""
+        from smsdesk.engine.history_export import history_csv
+        from smsdesk.engine.views import MessageView
+
         with self.ctx.db.read() as s:
             names = {a.id: a.name for a in s.exec(select(ProviderAccount))}
             msgs = s.exec(select(Message).order_by(col(Message.send_at), col(Message.id))).all()
-        columns = [
-            "id",
-            "batch",
-            "recipient",
-            "send_at_utc",
-            "send_at_local",
-            "zone",
-            "provider",
-            "state",
-            "segments",
-            "provider_ref",
-            "last_error",
-            "text",
-        ]
-        rows = [
-            {
-                "id": m.id,
-                "batch": m.batch_id,
-                "recipient": m.recipient,
-                "send_at_utc": m.send_at.isoformat(),
-                "send_at_local": format_local(m.send_at, resolve_zone(m.zone)),
-                "zone": m.zone,
-                "provider": names.get(m.account_id, "?"),
-                "state": m.state,
-                "segments": str(m.segments),
-                "provider_ref": m.provider_ref or "",
-                "last_error": m.last_error or "",
-                "text": m.text,
-            }
-            for m in msgs
-        ]
-        return write_contacts_csv(rows, columns)
+        return history_csv(MessageView.of(m, names.get(m.account_id, "?")) for m in msgs)
 
     # -- opt-outs -------------------------------------------------------------------------
 
@@ -607,7 +587,10 @@ class ContactBook:
 
     # -- templates ------------------------------------------------------------------------
 
-    def save_template(self, name: str, text: str) -> TemplateView:
+    def save_template(
+        self, name: str, text: str, replies: ReplyRules | None = None
+    ) -> TemplateView:
+        """``replies``: its confirmation words and answers (None: kept as they are)."""
         name = name.strip()
         if not name:
             raise InvalidInput("A template needs a name.", field="name")
@@ -620,15 +603,25 @@ class ContactBook:
             template.text = text
             template.updated_at = self.ctx.clock.now()
             s.add(template)
-        return TemplateView(name, text, parsed.fields, tuple(lint(text)))
+            s.flush()
+            assert template.id is not None
+            if replies is not None:  # with the template, in its transaction
+                write_rules(s, template.id, replies, self.ctx.clock.now())
+            kept = read_rules(s, template.id)
+        return TemplateView(name, text, parsed.fields, tuple(lint(text)), kept)
 
     def template(self, name: str) -> TemplateView:
         with self.ctx.db.read() as s:
             found = s.exec(select(Template).where(Template.name == name.strip())).first()
+            rules = read_rules(s, found.id) if found is not None and found.id else DEFAULT_RULES
         if found is None:
             raise NotFound(f"No template named '{name}'.", field="template")
         return TemplateView(
-            found.name, found.text, parse_template(found.text).fields, tuple(lint(found.text))
+            found.name,
+            found.text,
+            parse_template(found.text).fields,
+            tuple(lint(found.text)),
+            rules,
         )
 
     def templates(self) -> list[TemplateView]:
@@ -641,6 +634,8 @@ class ContactBook:
             found = s.exec(select(Template).where(Template.name == name.strip())).first()
             if found is None:
                 raise NotFound(f"No template named '{name}'.", field="template")
+            if found.id is not None:
+                delete_rules(s, found.id)
             s.delete(found)
 
     def longest_values(self) -> dict[str, str]:

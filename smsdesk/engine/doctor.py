@@ -130,7 +130,12 @@ def database_findings(home: Path, clock: Clock) -> tuple[list[Finding], bool]:
         ], True
     size = sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())
     found = [Finding("database", "Database", True, f"{path} ({_size(size)})")]
-    problems = backups.check()
+    found.append(_encryption_finding(backups))
+    try:
+        problems = backups.check()
+    except SmsdeskError as exc:  # the key is missing: not damage, and nothing else can run
+        found.append(Finding("database", "Database is sound", False, exc.message, exc.hint))
+        return found, False
     if problems:
         found.append(
             Finding(
@@ -146,6 +151,18 @@ def database_findings(home: Path, clock: Clock) -> tuple[list[Finding], bool]:
         found.append(Finding("database", "Database is sound", True, "no damage found"))
     found.append(_backups_finding(backups, clock.now()))
     return found, not problems
+
+
+def _encryption_finding(backups: Backups) -> Finding:
+    state = backups.encryption()
+    fix = ""
+    if not state.encrypted:
+        fix = (
+            "Turn it on in Settings → Storage, or with 'smsdesk storage encrypt'."
+            if state.available
+            else "Install smsdesk with the sqlcipher3-binary package to encrypt it."
+        )
+    return Finding("database", "Encrypted at rest", state.encrypted, state.detail, fix)
 
 
 def _database_missing(home: Path) -> bool:

@@ -7,6 +7,7 @@ from smsdesk.engine.context import AppContext
 from smsdesk.store import secrets
 
 PassphrasePrompt = secrets.PassphrasePrompt
+passphrase_from_fd = secrets.passphrase_from_fd  # for ``--passphrase-fd`` (services)
 
 
 def set_passphrase_prompt(prompt: PassphrasePrompt | None) -> None:

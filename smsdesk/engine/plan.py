@@ -71,9 +71,12 @@ class SchedulePlan:
     messages: tuple[PlannedSend, ...]
     refused: tuple[Refusal, ...]
     cost: Cost
-    # What the provider's documented limits say about the batch as a whole (a burst from
-    # one Telnyx long code), shown before it is stored; nothing is refused for them.
+    # What the provider's documented limits say about the batch as a whole (a burst through
+    # a Telnyx number pool), shown before it is stored; nothing is refused for them.
     warnings: tuple[str, ...] = ()
+    # How the send times were spread to the sender's documented rate (a Telnyx long code
+    # sends 1 every 10 s), "" when none moved; each message's own time is its spread one.
+    spread: str = ""
 
     @property
     def recipients(self) -> int:
@@ -103,6 +106,7 @@ class SchedulePlan:
             self.recipients >= SUMMARY_RECIPIENTS
             or bool(self.moved)
             or bool(self.warnings)
+            or bool(self.spread)
             or any(m.segments > 1 for m in self.messages)
         )
 
@@ -194,13 +198,21 @@ def _when(m: PlannedSend) -> str:
 
 
 def _usual(plan: SchedulePlan) -> tuple[str, str, str, str] | None:
-    """The send time and handling most messages share (what "the rest" get)."""
+    """The send time and handling most messages share (what "the rest" get); None when
+    the times were spread, so that each recipient's own time is listed."""
+    if plan.spread:
+        return None
     counts = Counter((m.when, m.when_recipient, m.moved, m.handling) for m in plan.messages)
     return counts.most_common(1)[0][0] if counts else None
 
 
 def plan_headline(plan: SchedulePlan) -> str:
     """One sentence: how many, when, and where they will live."""
+    if plan.spread:
+        handlings = Counter(m.handling for m in plan.messages)
+        [(handling, same)] = handlings.most_common(1)
+        each = handling if same == len(plan.messages) else "How each is handled is listed below."
+        return f"{plan.spread} {each}"
     usual = _usual(plan)
     if usual is None:
         return "Nothing will be sent."

@@ -72,7 +72,15 @@ class Reminders:
         zone = resolve_zone(self.ctx.settings.zone)
         region = self.ctx.settings.default_region
         if request.kind == "ics":
-            return read_ics(request.data, default_region=region, default_zone=zone.key)
+            # Repeating appointments: their occurrences from now up to the furthest
+            # smsdesk schedules (the reminder horizon), one appointment each.
+            now = self.ctx.clock.now()
+            return read_ics(
+                request.data,
+                default_region=region,
+                default_zone=zone.key,
+                window=(now, now + MAX_AHEAD),
+            )
         if request.kind == "csv":
             return read_appointments_csv(
                 request.data,

@@ -1,13 +1,16 @@
 """Replies without a server: the engine pulls what patients texted back from every account
 whose provider lets a client fetch it (Infobip's inbox, Twilio's message list), stores each
-reply once, links it to the message it answers and acts on its words (reply_words).
+reply once, links it to the message it answers and acts on its words (reply_words, or the
+words of the template the answered reminder was made from: template_replies).
 
 Stored once: a reply's provider id is unique per account (a constraint), and each reply is
-stored in its own transaction together with what its words change at once (the opt-out
-list, the appointment's answer). What needs the provider — cancelling a confirmed
-appointment's later reminders — is marked ``pending`` in that same transaction and done
-afterwards through the engine's ordinary cancel (intent before request), so a process that
-dies in between leaves it for the next pull to finish, never to do twice.
+stored in its transaction together with what its words change at once (the opt-out list,
+the appointment's answer, the template's automatic answer queued as an ordinary message:
+auto_answers). What needs the provider — cancelling a confirmed appointment's later
+reminders, or what a provider holds for a number that replied STOP — is marked ``pending``
+in that same transaction and done afterwards through the engine's ordinary cancel (intent
+before request: reply_cancels), so a process that dies in between leaves it for the next
+pass to finish, never to do twice.
 
 Twilio's list is read again from a little before where the last pull stopped (it can be
 read any number of times); Infobip's inbox hands each reply out once, so each batch is
@@ -25,25 +28,32 @@ from typing import Protocol, runtime_checkable
 
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from smsdesk.core.errors import SmsdeskError
-from smsdesk.core.lifecycle import INTENTS, State
-from smsdesk.engine.actions import Actions
+from smsdesk.core.lifecycle import State
+from smsdesk.core.planner import Capabilities
+from smsdesk.engine.auto_answers import AUTO_ANSWER, add_answer
 from smsdesk.engine.context import AppContext
+from smsdesk.engine.reply_cancels import (
+    CANCEL_AT_PROVIDER,
+    CANCEL_REMINDERS,
+    ReplyCancels,
+    stop_needs_cancels,
+    waiting_here,
+)
 from smsdesk.engine.reply_words import (
     DEFAULT_CONFIRMATION,
     ConfirmationWords,
     ReplyAction,
     action_for,
 )
+from smsdesk.engine.template_replies import rules_for_text
 from smsdesk.providers.base import AmbiguousError, PermanentError
 from smsdesk.providers.registry import MODULES, kind_info
 from smsdesk.store import queries
 from smsdesk.store.models import (
-    Appointment,
     AppointmentAnswer,
-    Contact,
     Message,
     OptOut,
     ProviderAccount,
@@ -59,13 +69,11 @@ PULL_INTERVAL = timedelta(minutes=1)
 # An account that sent nothing within the match window expects few replies: asked hourly.
 QUIET_INTERVAL = timedelta(hours=1)
 BACKOFF_CAP = timedelta(minutes=30)
-MATCH_WINDOW = timedelta(days=7)  # a reply answers a message sent at most this long before
 # Twilio's list is read again from this long before the last pull started: a message listed
 # late is still found (stored once anyway).
 LISTING_OVERLAP = timedelta(hours=1)
 PULL_LEASE = timedelta(minutes=2)
 MAX_INBOX_BATCHES = 10
-CANCEL_REMINDERS = "cancel_reminders"
 # Messages that went (or may have gone) to the number: what a reply can answer.
 _NOT_SENT = (State.DRAFT.value, State.QUEUED.value, State.CANCELLED.value)
 
@@ -111,14 +119,19 @@ class ReplyPuller:
         *,
         interval: timedelta = PULL_INTERVAL,
         quiet_interval: timedelta = QUIET_INTERVAL,
-        match_window: timedelta = MATCH_WINDOW,
+        match_window: timedelta | None = None,
         words: ConfirmationWords = DEFAULT_CONFIRMATION,
     ) -> None:
         self.ctx = ctx
         self.owner = owner or f"replies-{uuid.uuid4().hex[:12]}"
         self.interval = interval
         self.quiet_interval = quiet_interval
-        self.match_window = match_window
+        # The desk's setting (Settings, `smsdesk settings --reply-days`) unless given here.
+        self.match_window = (
+            match_window
+            if match_window is not None
+            else timedelta(days=ctx.settings.reply_match_days)
+        )
         self.words = words
 
     # -- when -------------------------------------------------------------------------------
@@ -291,38 +304,42 @@ class ReplyPuller:
         they are stored one by one instead."""
         if not items:
             return 0
+        caps = self.ctx.capabilities(account)  # for automatic answers; read before the lock
         try:
             with self.ctx.db.write() as s:
-                return sum(self._store(s, account, item) for item in items)
+                return sum(self._store(s, account, item, caps) for item in items)
         except IntegrityError:
             return sum(self.store(account, item) for item in items)
 
     def store(self, account: ProviderAccount, item: Incoming) -> int:
         """Store one reply and apply what its words change here; 1 if new, 0 if known."""
+        caps = self.ctx.capabilities(account)
         try:
             with self.ctx.db.write() as s:
-                return self._store(s, account, item)
+                return self._store(s, account, item, caps)
         except IntegrityError:
-            return 0  # another process stored it at the same moment
+            with self.ctx.db.read() as s:
+                if self._known(s, account, item):
+                    return 0  # another process stored it at the same moment
+            raise  # anything else must not pass for "stored": the reply would be lost
 
-    def _store(self, s: Session, account: ProviderAccount, item: Incoming) -> int:
+    def _store(
+        self, s: Session, account: ProviderAccount, item: Incoming, caps: Capabilities
+    ) -> int:
         assert account.id is not None
         now = self.ctx.clock.now()
-        known = s.exec(
-            select(Reply.id).where(
-                Reply.account_id == account.id, Reply.provider_id == item.provider_id
-            )
-        ).first()
-        if known is not None:
+        if self._known(s, account, item):
             return 0
         answered = self._answered(s, account.id, item)
         opted = s.get(OptOut, item.sender) is not None
         appointment = answered.appointment_id if answered is not None else None
+        # The words of the template the answered reminder was made from, else the defaults.
+        rules = rules_for_text(s, answered.text) if answered is not None and appointment else None
         action = action_for(
             item.text,
             opted_out=opted,
             has_appointment=appointment is not None,
-            words=self.words,
+            words=rules.words if rules is not None else self.words,
         )
         reply = Reply(
             account_id=account.id,
@@ -339,15 +356,33 @@ class ReplyPuller:
         s.add(reply)
         s.flush()
         self._apply(s, reply, action, now)
+        if rules is not None:  # its answer, in this same transaction (auto_answers)
+            said = add_answer(s, reply, action, rules, answered, caps, now)
+            if said:
+                reply.detail = f"{reply.detail}; {said}"
+                s.add(reply)
         return 1
 
+    @staticmethod
+    def _known(s: Session, account: ProviderAccount, item: Incoming) -> bool:
+        found = s.exec(
+            select(Reply.id).where(
+                Reply.account_id == account.id, Reply.provider_id == item.provider_id
+            )
+        ).first()
+        return found is not None
+
     def _answered(self, s: Session, account_id: int, item: Incoming) -> Message | None:
-        """The latest message sent to the number from that account within the window."""
+        """The latest message sent to the number from that account within the window (an
+        automatic answer aside: a reply is about the reminder, not the "thanks")."""
         return s.exec(
             select(Message)
             .where(
-                Message.account_id == account_id,
+                # "+ 0": a seek by number (recipient, send_at, id), never a walk of the
+                # account's whole window, which SQLite with no statistics would choose.
+                col(Message.account_id) + 0 == account_id,
                 Message.recipient == item.sender,
+                col(Message.id).not_like(f"%-{AUTO_ANSWER}"),
                 col(Message.state).not_in(_NOT_SENT),
                 col(Message.send_at) <= item.received_at,
                 col(Message.send_at) >= item.received_at - self.match_window,
@@ -361,6 +396,12 @@ class ReplyPuller:
         if action is ReplyAction.OPTED_OUT:
             queries.record_opt_out(s, reply.sender, now, "reply")
             reply.detail = "opted out: nothing more is handed off to this number"
+            held = waiting_here(s, reply.sender)
+            if held:
+                reply.detail += f"; {held} waiting on this computer will not be sent"
+            # What a provider already holds for the number is cancelled there (pending).
+            if stop_needs_cancels(s, reply.sender, reply.received_at):
+                reply.pending = CANCEL_AT_PROVIDER
         elif action is ReplyAction.OPTED_IN:
             found = s.get(OptOut, reply.sender)
             if found is not None:
@@ -383,161 +424,10 @@ class ReplyPuller:
         s.add(reply)
 
     def finish_pending(self) -> None:
-        """Cancel the later reminders of confirmed appointments (the engine's cancel, with
-        its intent records). The mark is cleared once none is left to cancel: one the
-        provider could not be asked about, or one being handed off right now, is tried again
-        at the next pass."""
-        with self.ctx.db.read() as s:
-            waiting = list(s.exec(select(Reply).where(col(Reply.pending).is_not(None))).all())
-        if not waiting:
-            return
-        actions = Actions(self.ctx)
-        for reply in waiting:
-            cancellable = [State.QUEUED.value, State.SCHEDULED.value]
-            try:
-                for ident in self._later(reply, cancellable):
-                    actions.cancel(ident)
-            except SmsdeskError as exc:  # the provider could not be asked: next pass again
-                log.warning("later reminders of a confirmed appointment not cancelled yet: %s", exc)
-                continue
-            unsettled = [*cancellable, State.HANDING_OFF.value, *(i.value for i in INTENTS)]
-            if self._later(reply, unsettled):
-                continue  # a cancel under way or refused, or a hand-off: the next pass looks
-            cancelled = len(self._later(reply, [State.CANCELLED.value]))
-            with self.ctx.db.write() as s:
-                fresh = s.get(Reply, reply.id)
-                if fresh is not None and fresh.pending is not None:
-                    fresh.pending = None
-                    fresh.detail = f"appointment confirmed; {cancelled} later reminder(s) cancelled"
-                    s.add(fresh)
-
-    def _later(self, reply: Reply, states: list[str]) -> list[str]:
-        """The appointment's reminders due after the reply, in ``states``."""
-        with self.ctx.db.read() as s:
-            return list(
-                s.exec(
-                    select(Message.id).where(
-                        Message.appointment_id == reply.appointment_id,
-                        col(Message.send_at) > reply.received_at,
-                        col(Message.state).in_(states),
-                    )
-                ).all()
-            )
+        """Cancel what stored replies asked for: a confirmed appointment's later reminders,
+        what a provider holds for a number that replied STOP (reply_cancels)."""
+        ReplyCancels(self.ctx).finish()
 
 
 def _lease_end(row: ReplyPull) -> datetime:
     return row.lease_expires_at or row.next_at
-
-
-# -- reading, for the window and the command line ------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReplyView:
-    id: int
-    sender: str
-    name: str  # the contact's name, "" when the number is no contact
-    to: str
-    text: str
-    received_at: datetime
-    account: str
-    message_id: str | None
-    answers: str  # the text of the message it answers, "" when unmatched
-    appointment_id: int | None
-    action: str | None
-    detail: str
-    handled: bool
-
-
-class ReplyBook:
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
-
-    def replies(
-        self,
-        *,
-        unread_only: bool = False,
-        search: str = "",
-        action: str | None = None,
-        limit: int = 2000,
-    ) -> list[ReplyView]:
-        """Newest first. ``action``: one of ReplyAction's values, or "none" for free text."""
-        # The contact's name, else the name on the appointment the reply is about.
-        who = func.coalesce(func.nullif(col(Contact.name), ""), col(Appointment.name))
-        query = (
-            select(Reply, ProviderAccount.name, Message.text, who)
-            .join(ProviderAccount, col(ProviderAccount.id) == col(Reply.account_id))
-            .join(Message, col(Message.id) == col(Reply.message_id), isouter=True)
-            .join(Contact, col(Contact.number) == col(Reply.sender), isouter=True)
-            .join(Appointment, col(Appointment.id) == col(Reply.appointment_id), isouter=True)
-        )
-        if unread_only:
-            query = query.where(col(Reply.handled_at).is_(None))
-        if action == "none":
-            query = query.where(col(Reply.action).is_(None))
-        elif action:
-            query = query.where(Reply.action == action)
-        if search.strip():
-            like = f"%{search.strip()}%"
-            query = query.where(
-                or_(
-                    col(Reply.text).ilike(like),
-                    col(Reply.sender).ilike(like),
-                    col(Contact.name).ilike(like),
-                    col(Appointment.name).ilike(like),
-                )
-            )
-        query = query.order_by(col(Reply.received_at).desc(), col(Reply.id).desc()).limit(limit)
-        with self.ctx.db.read() as s:
-            rows = s.exec(query).all()
-        return [
-            ReplyView(
-                r.id or 0,
-                r.sender,
-                name or "",
-                r.to,
-                r.text,
-                r.received_at,
-                account,
-                r.message_id,
-                answers or "",
-                r.appointment_id,
-                r.action,
-                r.detail,
-                r.handled_at is not None,
-            )
-            for r, account, answers, name in rows
-        ]
-
-    def unread_count(self) -> int:
-        with self.ctx.db.read() as s:
-            return int(s.exec(select(func.count()).where(col(Reply.handled_at).is_(None))).one())
-
-    def mark_handled(self, ids: list[int]) -> None:
-        now = self.ctx.clock.now()
-        with self.ctx.db.write() as s:
-            s.exec(
-                update(Reply)
-                .where(col(Reply.id).in_(ids), col(Reply.handled_at).is_(None))
-                .values(handled_at=now)
-            )
-
-    def appointment_answers(self, appointment_ids: list[int]) -> dict[int, str]:
-        """Per appointment: "confirmed" or "reschedule_requested" (for Reminders, Calendar)."""
-        with self.ctx.db.read() as s:
-            rows = s.exec(
-                select(AppointmentAnswer).where(
-                    col(AppointmentAnswer.appointment_id).in_(appointment_ids)
-                )
-            ).all()
-        return {a.appointment_id: a.status for a in rows}
-
-    def pull_problems(self) -> dict[str, str]:
-        """Per account name: why its replies could not be pulled last time."""
-        with self.ctx.db.read() as s:
-            rows = s.exec(
-                select(ProviderAccount.name, ReplyPull.last_error)
-                .join(ReplyPull, col(ReplyPull.account_id) == col(ProviderAccount.id))
-                .where(col(ReplyPull.last_error).is_not(None))
-            ).all()
-        return {name: str(err) for name, err in rows}

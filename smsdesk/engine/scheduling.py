@@ -41,6 +41,7 @@ from smsdesk.engine.plan import (
     provider_warnings,
     rate_of,
 )
+from smsdesk.engine.spread import spread_batch
 from smsdesk.engine.undo import UndoOutcome, UndoWindow, undo_batch, undo_window
 from smsdesk.engine.views import (
     ActionResult,
@@ -133,13 +134,13 @@ class _Formats:
     each of 10,000 messages twice would dominate planning."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[datetime, str], str] = {}
+        self._cache: dict[tuple[datetime, str, bool], str] = {}
 
-    def __call__(self, instant: datetime, zone: ZoneInfo) -> str:
-        key = (instant, zone.key)
+    def __call__(self, instant: datetime, zone: ZoneInfo, seconds: bool = False) -> str:
+        key = (instant, zone.key, seconds)
         text = self._cache.get(key)
         if text is None:
-            text = self._cache[key] = format_local(instant, zone)
+            text = self._cache[key] = format_local(instant, zone, seconds=seconds)
         return text
 
 
@@ -166,11 +167,13 @@ def _timing(
     desk: ZoneInfo,
     account: str,
     fmt: _Formats,
+    spread: str = "",
 ) -> _Timing:
+    seconds = bool(spread)  # spread times are seconds apart: show the seconds
     handoff = plan_handoff(send_at, caps, now)
     place = resolve_zone(place_name) if place_name else None
-    when = fmt(send_at, desk)
-    local = fmt(send_at, place) if place is not None else ""
+    when = fmt(send_at, desk, seconds)
+    local = fmt(send_at, place, seconds) if place is not None else ""
     shown = resolve_zone(zone)
     at_provider = handoff.action is Action.HAND_OFF_NOW
     return _Timing(
@@ -183,7 +186,7 @@ def _timing(
         handling=describe_plan(
             handoff,
             account,
-            fmt(send_at, shown),
+            fmt(send_at, shown, seconds),
             fmt(handoff.act_at, shown),
             due_now=handoff.act_at <= now,
         ),
@@ -319,13 +322,23 @@ class Scheduling:
         # the recipients that share them (a batch has a handful of such times).
         timings: dict[tuple[datetime, str | None, str], _Timing] = {}
         messages: list[PlannedSend] = []
-        for planned in audience.planned:
-            key = (planned.send_at, planned.place, planned.zone)
+        # Spread to the sender's documented rate before anything else is worked out from the
+        # times, so the stored, shown and handed-off time is the one it leaves at.
+        times, spread = spread_batch(
+            self.ctx,
+            acct,
+            sender,
+            [planned.send_at for planned in audience.planned],
+            [planned.place for planned in audience.planned],
+            desk,
+        )
+        for planned, at in zip(audience.planned, times, strict=True):
+            key = (at, planned.place, planned.zone)
             timing = timings.get(key)
             if timing is None:
-                validate_send_at(planned.send_at, now, tz)
+                validate_send_at(at, now, tz)
                 timing = timings[key] = _timing(
-                    planned.send_at, planned.place, planned.zone, caps, now, desk, acct.name, fmt
+                    at, planned.place, planned.zone, caps, now, desk, acct.name, fmt, spread
                 )
             info = segments.get(planned.text)
             if info is None:
@@ -339,7 +352,7 @@ class Scheduling:
                     text=planned.text,
                     segments=info.segments,
                     encoding=info.encoding,
-                    send_at=planned.send_at,
+                    send_at=at,
                     zone=planned.zone,
                     recipient_zone=planned.place,
                     when=timing.when,
@@ -365,6 +378,7 @@ class Scheduling:
                 rate_of(options) if isinstance(options, dict) else None,
             ),
             warnings=provider_warnings(acct.kind, sender, [m.send_at for m in messages]),
+            spread=spread,
         )
 
     def _audience(
@@ -480,7 +494,7 @@ class Scheduling:
                 "updated_at": now,
             }
             message_id = str(row["id"])
-            when = fmt(planned.send_at, resolve_zone(planned.zone))
+            when = fmt(planned.send_at, resolve_zone(planned.zone), bool(plan.spread))
             detail = f"to be sent {when}" + (f"; {planned.moved}" if planned.moved else "")
             events.append(
                 {

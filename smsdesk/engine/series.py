@@ -7,6 +7,9 @@ it with its ``series_occurrence`` row in one transaction. That row's key is (ser
 occurrence's wall-clock time), so an occurrence is stored once however many processes fill
 at the same time, and a crash between planning and storing leaves nothing half done.
 
+Each message's id is derived from (series, occurrence, batch, recipient), and the stored
+occurrences of a series to a group follow the group's changes (see series_members).
+
 Withdrawing future occurrences (pause, cancel, edit) cancels their messages through the
 normal actions (intent first, at the provider if it holds them); only an occurrence whose
 messages were all cancelled is marked withdrawn and may be stored anew later. One that could
@@ -52,6 +55,8 @@ from smsdesk.engine.scheduling import (
     Scheduling,
     validate_text,
 )
+from smsdesk.engine.series_members import FOLLOW_BUDGET, MembersReport, follow_groups, keyed
+from smsdesk.engine.series_members import behind as members_behind
 from smsdesk.engine.service import Service
 from smsdesk.store.integrity import DatabaseDamaged
 from smsdesk.store.models import Message, ProviderAccount, Series, SeriesOccurrence
@@ -135,6 +140,8 @@ class FillReport:
     skipped: int = 0
     taken: int = 0  # stored meanwhile by another process: left alone
     left: int = 0  # series left for the next pass (the pass's time was used up)
+    # Group series: new members added to, removed ones cancelled from stored occurrences.
+    members: MembersReport = field(default_factory=MembersReport)
 
 
 # -- the rule of a stored series ---------------------------------------------------------
@@ -157,7 +164,10 @@ def recurrence_of(row: Series) -> Recurrence:
 
 
 def next_fill(ctx: AppContext) -> datetime | None:
-    """When an active series next needs filling (None: none is active)."""
+    """When an active series next needs filling or following its group (None: none is
+    active)."""
+    if members_behind(ctx):
+        return ctx.clock.now()
     with ctx.db.read() as s:
         found = s.exec(
             select(Series.id, Series.filled_until)
@@ -204,6 +214,9 @@ def fill_due(
         if time.monotonic() > ends:  # at least one series per pass
             report.left += len(due) - done
             break
+    # The occurrences stored ahead reach each group as it is now.
+    left = min(ends - time.monotonic(), FOLLOW_BUDGET)
+    follow_groups(ctx, report.members, budget=max(left, 0.0))  # at least one series
     return report
 
 
@@ -365,6 +378,7 @@ def _plan(
         )
     except InvalidInput as exc:
         return None, exc.message
+    keyed(prepared, row.id, occ.key, prepared.batch.id, {})
     return prepared, occ.moved
 
 
@@ -434,6 +448,10 @@ class SeriesBook:
         except InvalidInput as exc:
             if exc.field not in ("recipients",):
                 raise
+
+    def describe(self, req: SeriesRequest) -> str:
+        """The request's timing in words (InvalidInput for a bad rule, zone or end)."""
+        return describe(self._recurrence(req))
 
     def preview(self, req: SeriesRequest, n: int = 10) -> list[OccurrenceView]:
         """The next ``n`` occurrences the request gives (nothing is stored)."""

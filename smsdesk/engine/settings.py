@@ -12,7 +12,13 @@ from smsdesk.core.errors import InvalidInput
 from smsdesk.core.quiet_hours import QuietHours
 from smsdesk.core.timeparse import resolve_zone
 from smsdesk.engine.context import AppContext
-from smsdesk.store.settings import MAX_GRACE_MINUTES, QUIET_MODES, Settings, write_settings
+from smsdesk.store.settings import (
+    MAX_GRACE_MINUTES,
+    MAX_REPLY_DAYS,
+    QUIET_MODES,
+    Settings,
+    write_settings,
+)
 
 
 def regions() -> list[tuple[str, int]]:
@@ -50,6 +56,7 @@ class SettingsService:
         catch_up_grace_minutes: int | None = None,
         quiet_hours: str | None = None,
         quiet_mode: str | None = None,
+        reply_match_days: int | None = None,
     ) -> Settings:
         """Validate and save; an empty string clears a value (back to the system's).
 
@@ -91,6 +98,13 @@ class SettingsService:
                     field="catch_up_grace_minutes",
                 )
             wanted["catch_up_grace_minutes"] = catch_up_grace_minutes
+        if reply_match_days is not None:
+            if not 1 <= reply_match_days <= MAX_REPLY_DAYS:
+                raise InvalidInput(
+                    f"Replies can answer a message from 1 to {MAX_REPLY_DAYS} days old.",
+                    field="reply_match_days",
+                )
+            wanted["reply_match_days"] = reply_match_days
         known = self.ctx.settings_snapshot()
         changes = {
             k: v

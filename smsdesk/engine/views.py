@@ -46,6 +46,7 @@ class MessageView:
     contact_name: str | None = None  # the contact saved under this number, if any
     recipient_zone: str | None = None  # the recipient's own zone, where it is known
     account_id: int = 0  # the provider account's id (what the Queue sorts providers by)
+    series: str | None = None  # the series it is an occurrence of (its label), if any
 
     @classmethod
     def of(
@@ -54,6 +55,7 @@ class MessageView:
         provider: str,
         events: list[Event] | None = None,
         facts: tuple[str | None, str | None] = (None, None),
+        series: str | None = None,
     ) -> MessageView:
         return cls(
             id=m.id,
@@ -76,6 +78,7 @@ class MessageView:
             contact_name=facts[0],
             recipient_zone=facts[1],
             account_id=m.account_id,
+            series=series,
         )
 
 

@@ -10,6 +10,7 @@ creates anew. Status has no batch form: one ``GET`` per message, spaced to the r
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ import httpx
 
 from smsdesk.core.clock import Clock
 from smsdesk.core.lifecycle import State
-from smsdesk.core.planner import Capabilities
+from smsdesk.core.planner import Capabilities, SendRate
 from smsdesk.providers.base import (
     AmbiguousError,
     AuthenticationError,
@@ -161,10 +162,20 @@ def _errors_text(record: Any) -> str:
 
 
 # -- per-sender throughput -------------------------------------------------------------------
-# "Sender: Long Code 0.1 MPS, Toll-Free 20 MPS, Short Code 1,000 MPS, Alphanumeric 0.1 MPS"
-# (developers.telnyx.com/docs/messaging/messages/rate-limiting). Messages due together from one
-# long code leave one every 10 s; the rest wait in Telnyx's queue.
+# Telnyx's messaging rate-limiting page (developers.telnyx.com/docs/messaging/messages/
+# rate-limiting): Account "SMS 50 messages/second"; Sender "Long Code 0.1 MPS Number",
+# "Toll-Free 20 MPS Number", "Short Code 1,000 MPS", "Alphanumeric 0.1 MPS Sender ID". A message
+# over the rate is not refused: it waits in Telnyx's queue ("wait_seconds: Seconds the message
+# is queued due to rate limiting before being sent to the carrier", OutboundMessagePayload).
+#
+# smsdesk spreads the send times of a batch instead of letting Telnyx queue it: a message
+# scheduled at Telnyx is released by Telnyx itself at its send_at, so pacing our own requests
+# would change nothing for it; only its send_at can. Spread times are stored, handed to Telnyx
+# and shown in the plan, so the time the window shows is the time it leaves (to Telnyx's own
+# accuracy, "accurate up till a minute"). Messages this computer sends itself go at their
+# stored (spread) time too, so the same times pace them.
 SENDER_MPS = {"long code": 0.1, "toll-free number": 20.0, "short code": 1000.0, "sender ID": 0.1}
+ACCOUNT_MPS = 50.0  # the account's own limit caps a short code's 1,000 a second
 # Telnyx schedules "accurate up till a minute" (send_at): later than that is worth a warning.
 LATE_TOLERANCE = timedelta(minutes=1)
 _TOLL_FREE = re.compile(r"\+1(800|833|844|855|866|877|888)\d{7}")
@@ -184,44 +195,54 @@ def sender_kind(sender: str | None) -> str | None:
     return "sender ID"
 
 
-def paced_times(sender: str | None, send_times: Sequence[datetime]) -> list[datetime]:
-    """When each message would leave Telnyx (in the order given): none before its own time,
-    none sooner than the sender's rate allows after the one before. Also the times to
-    schedule them at so that none waits in Telnyx's queue (spread, not bunched)."""
-    kind = sender_kind(sender)
-    gap = timedelta(seconds=1 / SENDER_MPS[kind]) if kind else timedelta(0)
-    leaving: dict[int, datetime] = {}
-    previous: datetime | None = None
-    for i in sorted(range(len(send_times)), key=lambda n: send_times[n]):
-        at = send_times[i] if previous is None else max(send_times[i], previous + gap)
-        leaving[i] = previous = at
-    return [leaving[i] for i in range(len(send_times))]
+def _limit_words(mps: float) -> str:
+    if mps < 1:
+        return f"1 message every {1 / mps:g} seconds"
+    return f"{mps:,g} messages a second"
 
 
-def throughput_warning(sender: str | None, send_times: Sequence[datetime]) -> str | None:
-    """The warning to show before scheduling when messages from one sender come too close
-    for its documented rate: the last would leave more than a minute late."""
+def sender_rate(sender: str | None) -> SendRate | None:
+    """How fast Telnyx sends from ``sender`` (read by the engine's plan, which spreads a
+    batch's send times to it). None for a number pool: its rate is the sum of its numbers',
+    and how many numbers a pool has is not something smsdesk can ask (see schedule_warnings)."""
     kind = sender_kind(sender)
-    if kind is None or len(send_times) < 2:
+    if kind is None or sender is None:
         return None
-    late = max(p - t for p, t in zip(paced_times(sender, send_times), send_times, strict=True))
-    if late <= LATE_TOLERANCE:
-        return None
-    every = 1 / SENDER_MPS[kind]
-    minutes = round(late.total_seconds() / 60)
-    return (
-        f"{len(send_times)} messages from the {kind} {redact_numbers(str(sender))} are due too "
-        f"close together: Telnyx sends from a {kind} at most one every {every:g} seconds, so "
-        f"the last would leave about {minutes} minute{'s' if minutes != 1 else ''} late. "
-        f"Spread them at least {every:g} seconds apart."
-    )
+    mps = min(SENDER_MPS[kind], ACCOUNT_MPS)
+    if mps >= 1:
+        per_slot, slot = int(mps), timedelta(seconds=1)
+    else:
+        per_slot, slot = 1, timedelta(seconds=math.ceil(1 / mps))
+    shown = redact_numbers(sender) if kind != "sender ID" else sender
+    limit = f"Telnyx sends at most {_limit_words(SENDER_MPS[kind])} from a {kind}"
+    if SENDER_MPS[kind] > ACCOUNT_MPS:
+        limit += f" and {_limit_words(ACCOUNT_MPS)} from an account"
+    return SendRate(per_slot, slot, f"the {kind} {shown}", limit)
 
 
 def schedule_warnings(sender: str | None, send_times: Sequence[datetime]) -> list[str]:
     """What the plan warns of before a batch from ``sender`` is scheduled (read by the
-    engine's plan for every provider module that has it)."""
-    warning = throughput_warning(sender, send_times)
-    return [warning] if warning else []
+    engine's plan for every provider module that has it): a burst through a number pool,
+    which smsdesk cannot spread because it cannot know how many numbers share the burst."""
+    if sender or len(send_times) < 2:
+        return []
+    gap = timedelta(seconds=1 / SENDER_MPS["long code"])
+    ordered = sorted(send_times)
+    leaving = ordered[0]
+    late = timedelta(0)
+    for at in ordered[1:]:
+        leaving = max(at, leaving + gap)
+        late = max(late, leaving - at)
+    if late <= LATE_TOLERANCE:
+        return []
+    minutes = max(round(late.total_seconds() / 60), 1)
+    return [
+        f"{len(send_times)} messages go through the messaging profile's number pool close "
+        f"together: Telnyx sends from each long code in it at most "
+        f"{_limit_words(SENDER_MPS['long code'])}, and smsdesk cannot see how many numbers the "
+        f"pool has; with one long code the last would leave about {minutes} minute"
+        f"{'s' if minutes != 1 else ''} late."
+    ]
 
 
 def _error_codes(record: Any) -> set[str]:

@@ -13,16 +13,15 @@ import contextlib
 import os
 import re
 import shutil
-import sqlite3
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 from smsdesk.core.errors import InvalidInput, StorageError
 from smsdesk.store.integrity import damaged_error, integrity_of, looks_damaged, quick_check
 from smsdesk.store.paths import create_private_file, database_path
+from smsdesk.store.raw_connection import connect, database_errors, database_key, is_encrypted
 
 FOLDER = "backups"
 KEEP = 7
@@ -108,8 +107,10 @@ def prune(home: Path, keep: int) -> None:
 
 def _copy(source: Path, target: Path) -> None:
     try:
-        src = sqlite3.connect(f"file:{quote(str(source))}?mode=ro", uri=True, timeout=10)
-        dst = sqlite3.connect(target)
+        src = connect(source, read_only=True, timeout=10)
+        # An encrypted database gives an encrypted backup, under the same key.
+        encrypted = is_encrypted(source)
+        dst = connect(target, encrypt_new=encrypted, key=database_key() if encrypted else None)
         try:
             src.backup(dst)
             # A self-contained file: no WAL beside it that could be left behind.
@@ -117,10 +118,11 @@ def _copy(source: Path, target: Path) -> None:
         finally:
             dst.close()
             src.close()
-    except sqlite3.DatabaseError as exc:
-        if looks_damaged(exc):
-            integrity_of(source).check()
-            raise damaged_error(source, [str(exc)]) from exc
+    except database_errors() as exc:
+        # SQLCipher reports a page that fails its check as a plain "SQL logic error" here.
+        problems = integrity_of(source).check()
+        if problems or looks_damaged(exc):
+            raise damaged_error(source, problems or [str(exc)]) from exc
         raise StorageError(
             f"The backup could not be made: {exc}",
             hint="Check that the disk is not full and the data folder is writable.",
@@ -193,10 +195,10 @@ def restore(
 
 def _not_smsdesk(path: Path) -> list[str]:
     """Why the (sound) file is not an smsdesk database, if it is not one."""
-    conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+    conn = connect(path, read_only=True)
     try:
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-    except sqlite3.DatabaseError as exc:
+    except database_errors() as exc:
         return [str(exc)]
     finally:
         conn.close()

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import threading
 from pathlib import Path
-from urllib.parse import quote
 
 from smsdesk.core.errors import StorageError
+from smsdesk.store.raw_connection import connect, database_errors, is_error
 
 # SQLite's result codes for a damaged file (sqlite3.h): SQLITE_CORRUPT, SQLITE_NOTADB.
 _CORRUPT_CODES = frozenset({11, 26})
@@ -45,7 +44,7 @@ class DatabaseDamaged(StorageError):
 def looks_damaged(exc: BaseException) -> bool:
     """Whether an error from SQLite says the file is damaged (not busy, full or read-only)."""
     orig = getattr(exc, "orig", None) or exc
-    if not isinstance(orig, sqlite3.DatabaseError) or isinstance(orig, sqlite3.IntegrityError):
+    if not isinstance(orig, database_errors()) or is_error(orig, "IntegrityError"):
         return False
     if getattr(orig, "sqlite_errorcode", None) in _CORRUPT_CODES:
         return True
@@ -66,14 +65,15 @@ def quick_check(path: Path) -> list[str]:
     try:
         if not path.exists() or path.stat().st_size == 0:
             return []
-        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=10)
-    except sqlite3.DatabaseError as exc:
+        # An encrypted file opens with its key; no key is DatabaseKeyMissing, not damage.
+        conn = connect(path, read_only=True, timeout=10)
+    except database_errors() as exc:
         return [str(exc)] if looks_damaged(exc) else []
     except OSError:
         return []
     try:
         rows = conn.execute(f"PRAGMA quick_check({SHOWN_PROBLEMS})").fetchall()
-    except sqlite3.DatabaseError as exc:
+    except database_errors() as exc:
         return [str(exc)] if looks_damaged(exc) else []
     finally:
         conn.close()

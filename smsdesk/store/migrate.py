@@ -7,8 +7,6 @@ Alembic is imported only when there is something to upgrade.
 
 from __future__ import annotations
 
-import re
-import sqlite3
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,15 +14,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, inspect, text
 
 from smsdesk.core.errors import StorageError
+from smsdesk.store import raw_connection
 from smsdesk.store.db import Database
 from smsdesk.store.paths import create_private_file
+from smsdesk.store.revisions import MIGRATIONS, shipped
 
 if TYPE_CHECKING:
     from alembic.config import Config
-
-MIGRATIONS = Path(__file__).parent / "migrations"
-_REVISION = re.compile(r"^revision(?:\s*:\s*str)?\s*=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
-_DOWN = re.compile(r"^down_revision(?:\s*:[^=]+)?\s*=\s*(?:None|[\"']([^\"']+)[\"'])", re.MULTILINE)
 
 
 def alembic_config() -> Config:
@@ -38,18 +34,7 @@ def alembic_config() -> Config:
 @cache
 def known_revisions() -> tuple[frozenset[str], str | None]:
     """Every revision shipped, and the head (the one no other revision builds on)."""
-    known: set[str] = set()
-    parents: set[str] = set()
-    for script in (MIGRATIONS / "versions").glob("*.py"):
-        source = script.read_text(encoding="utf-8")
-        revision = _REVISION.search(source)
-        if revision is None:
-            continue  # __init__.py
-        known.add(revision.group(1))
-        down = _DOWN.search(source)
-        if down is not None and down.group(1):
-            parents.add(down.group(1))
-    heads = known - parents
+    known, heads = shipped()
     if len(heads) != 1:
         # A branch or an unreadable header: let alembic decide (it raises on real problems).
         from alembic.script import ScriptDirectory
@@ -58,7 +43,7 @@ def known_revisions() -> tuple[frozenset[str], str | None]:
         return frozenset(r.revision for r in script_dir.walk_revisions()), (
             script_dir.get_current_head()
         )
-    return frozenset(known), heads.pop()
+    return known, next(iter(heads))
 
 
 def current_revision(conn: Connection) -> str | None:
@@ -97,8 +82,9 @@ def _backup(path: Path, revision: str) -> Path:
     target = path.with_name(f"{path.name}.before-upgrade-from-{revision}.bak")
     create_private_file(target)
     # SQLite's backup API copies a consistent snapshot, including what is still in the WAL.
-    src = sqlite3.connect(path)
-    dst = sqlite3.connect(target)
+    src = raw_connection.connect(path)
+    # An encrypted database gives an encrypted copy, under the same key.
+    dst = raw_connection.connect(target, encrypt_new=raw_connection.is_encrypted(path))
     try:
         src.backup(dst)
     finally:

@@ -10,15 +10,16 @@ report says what is gone as precisely as the file allows.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 from smsdesk.core.errors import StorageError
+from smsdesk.store.raw_connection import connect, database_errors
 
 BATCH = 500
 _SKIP_TABLES = ("alembic_version", "sqlite_")
@@ -74,12 +75,15 @@ def salvage(damaged: Path, target: Path) -> SalvageReport:
     """Write what ``damaged`` still holds into a new database at ``target``."""
     _fresh_schema(target)
     report = SalvageReport(target)
-    src = sqlite3.connect(f"file:{quote(str(damaged))}?mode=ro", uri=True, timeout=10)
-    dst = sqlite3.connect(target, isolation_level=None)
+    # An encrypted file is read with its key (none in the keyring: DatabaseKeyMissing, and
+    # nothing is salvaged); the new file is made like any new database.
+    src = _Source(damaged)
+    # No key for an encrypted file stops here, before anything; damage at the very start
+    # does not (every table below is then found unreadable).
+    with contextlib.suppress(*src.errors):
+        src.execute("SELECT 1")
+    dst = connect(target, isolation_level=None)
     try:
-        # Read the schema even where it names pages past a truncated end (as SQLite's own
-        # recovery does); the connection is read-only, so nothing is written either way.
-        src.execute("PRAGMA writable_schema=ON")
         dst.execute("PRAGMA foreign_keys=OFF")  # rows go in table by table, parents later
         dst.execute("BEGIN")
         for table in _tables(dst):
@@ -106,7 +110,7 @@ def _fresh_schema(target: Path) -> None:
         db = Database.open(scratch, check=False)
         assert db.path is not None
         db.dispose()
-        conn = sqlite3.connect(db.path)
+        conn = connect(db.path)
         conn.execute("PRAGMA journal_mode=DELETE")  # one self-contained file to move
         conn.close()
         db.path.replace(target)
@@ -114,21 +118,57 @@ def _fresh_schema(target: Path) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+class _Source:
+    """The damaged file, read-only. After a read error the next statement runs on a new
+    connection: SQLCipher leaves a connection unusable once a page fails its check (every
+    later statement fails, as out of memory)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def errors(self) -> tuple[type[BaseException], ...]:
+        # Asked each time: SQLCipher's errors exist only once its binding is loaded.
+        return (*database_errors(), MemoryError)
+
+    def execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        if self._conn is None:
+            self._conn = connect(self.path, read_only=True, timeout=10)
+            # Read the schema even where it names pages past a truncated end (as SQLite's
+            # own recovery does); the connection is read-only: nothing is written either way.
+            self._conn.execute("PRAGMA writable_schema=ON")
+        try:
+            return self._conn.execute(sql, params)
+        except self.errors:
+            self.reset()
+            raise
+
+    def reset(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    close = reset
+
+
 def _tables(conn: sqlite3.Connection) -> list[str]:
     rows = conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
     return [r[0] for r in rows if not r[0].startswith(_SKIP_TABLES)]
 
 
-def _columns(conn: sqlite3.Connection, table: str) -> list[str] | None:
+def _columns(conn: sqlite3.Connection | _Source, table: str) -> list[str] | None:
+    # SQLCipher reports reads after a page failed its check as out of memory.
+    errors: tuple[type[BaseException], ...] = (*database_errors(), MemoryError)
     try:
         rows = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
-    except sqlite3.DatabaseError:
+    except errors:
         return None  # the schema itself is unreadable
     return [r[1] for r in rows] or None
 
 
 def _copy_table(
-    src: sqlite3.Connection, dst: sqlite3.Connection, table: str, columns: list[str]
+    src: _Source, dst: sqlite3.Connection, table: str, columns: list[str]
 ) -> TableSalvage:
     result = TableSalvage(table)
     names = ", ".join(f'"{c}"' for c in columns)
@@ -151,7 +191,7 @@ def _insert(
     for row in rows:
         try:
             inserted = dst.execute(sql, row).rowcount == 1
-        except sqlite3.DatabaseError:
+        except database_errors():
             inserted = False  # e.g. a NOT NULL column garbled into NULL
         if inserted:
             kept += 1
@@ -161,7 +201,7 @@ def _insert(
 
 
 def _readable_rows(
-    src: sqlite3.Connection, table: str, names: str, result: TableSalvage
+    src: _Source, table: str, names: str, result: TableSalvage
 ) -> Iterator[tuple[object, ...]]:
     query = f'SELECT rowid, {names} FROM "{table}" WHERE rowid >= ? ORDER BY rowid LIMIT {BATCH}'
     start = -_HIGHEST_ROWID
@@ -171,7 +211,8 @@ def _readable_rows(
             for row in src.execute(query, (start,)):
                 last = int(row[0])
                 yield tuple(row)
-        except sqlite3.DatabaseError:
+        except src.errors:
+            src.reset()
             # Rowids start at 1: damage before the first row read is looked past from there.
             bad = (last + 1) if last is not None else max(start, 0)
             resume = _next_readable(src, table, bad)
@@ -186,18 +227,19 @@ def _readable_rows(
         start = last + 1
 
 
-def _first_from(src: sqlite3.Connection, table: str, at: int) -> int | bool | None:
+def _first_from(src: _Source, table: str, at: int) -> int | bool | None:
     """The first rowid >= ``at``; None when there is none; False when unreadable."""
     try:
         row = src.execute(
             f'SELECT rowid FROM "{table}" WHERE rowid >= ? ORDER BY rowid LIMIT 1', (at,)
         ).fetchone()
-    except sqlite3.DatabaseError:
+    except src.errors:
+        src.reset()
         return False
     return None if row is None else int(row[0])
 
 
-def _next_readable(src: sqlite3.Connection, table: str, bad: int) -> int | None:
+def _next_readable(src: _Source, table: str, bad: int) -> int | None:
     """The smallest rowid past ``bad`` from which reading works again (None: none)."""
     step = 1
     good: int | None = None

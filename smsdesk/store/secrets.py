@@ -14,7 +14,7 @@ import getpass
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import keyring
@@ -23,7 +23,7 @@ import keyring.core
 import keyring.errors
 from keyring.backend import KeyringBackend
 
-from smsdesk.core.errors import SecretStoreError
+from smsdesk.core.errors import InvalidInput, SecretStoreError
 from smsdesk.store.paths import home_dir
 from smsdesk.store.secret_file import FILE_NAME, EncryptedKeyFile
 
@@ -64,6 +64,35 @@ def terminal_passphrase(creating: bool) -> str | None:
     return first or None
 
 
+def passphrase_from_fd(fd: int) -> PassphrasePrompt:
+    """A prompt that answers with the first line read from file descriptor ``fd`` (read
+    once, then closed): how a service manager hands the passphrase over, never through the
+    command line or the environment, which other users and child processes can see."""
+    try:
+        os.fstat(fd)
+    except OSError:
+        raise InvalidInput(
+            f"--passphrase-fd {fd} is not an open file descriptor.", field="passphrase-fd"
+        ) from None
+    read: list[str | None] = []
+
+    def prompt(creating: bool) -> str | None:
+        if not read:
+            chunks = []
+            with contextlib.suppress(OSError):
+                while chunk := os.read(fd, 4096):
+                    chunks.append(chunk)
+                    if b"\n" in chunk:
+                        break
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            line = b"".join(chunks).split(b"\n", 1)[0].rstrip(b"\r")
+            read.append(line.decode("utf-8", "replace") or None)
+        return read[0]
+
+    return prompt
+
+
 _session_lock = threading.Lock()
 _prompt: PassphrasePrompt | None = terminal_passphrase
 _files: dict[str, EncryptedKeyFile] = {}  # unlocked once per session, by path
@@ -73,6 +102,20 @@ def set_passphrase_prompt(prompt: PassphrasePrompt | None) -> None:
     global _prompt
     with _session_lock:
         _prompt = prompt
+
+
+@contextlib.contextmanager
+def never_asking() -> Iterator[None]:
+    """Within it, a locked key file is an error rather than a question: start-up's quick look
+    at the database (store/first_page.py) must not wait for anyone before the window shows."""
+    global _prompt
+    with _session_lock:
+        saved, _prompt = _prompt, None
+    try:
+        yield
+    finally:
+        with _session_lock:
+            _prompt = saved
 
 
 def _explicit_choice() -> bool:

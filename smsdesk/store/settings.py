@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 QUIET_MODES = ("move", "refuse", "off")
 MAX_GRACE_MINUTES = 24 * 60
+MAX_REPLY_DAYS = 90
 _CAS_ATTEMPTS = 20
 _UNREADABLE = object()
 
@@ -56,6 +57,8 @@ class Settings:
     quiet_mode: str = "move"
     # The window's first-run guide was completed; it is not shown at start again.
     first_run_done: bool = False
+    # A reply answers the last message sent to that number at most this many days before.
+    reply_match_days: int = 7
 
 
 KEYS = tuple(f.name for f in fields(Settings))
@@ -206,6 +209,10 @@ def _problem(key: str, value: object) -> str:
         return "" if value in QUIET_MODES else "expected move, refuse or off"
     if key == "first_run_done":
         return "" if isinstance(value, bool) else "expected true or false"
+    if key == "reply_match_days":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "expected whole days"
+        return "" if 1 <= value <= MAX_REPLY_DAYS else f"expected 1 to {MAX_REPLY_DAYS} days"
     return "not a setting"
 
 

@@ -1,7 +1,8 @@
 """Starting the window, with the outbox engine running in a worker thread beside it.
 
 The window is shown before storage is opened (see startup.py): nothing here may import
-SQLAlchemy or sqlmodel, which alone take several times as long as painting a window.
+SQLAlchemy or sqlmodel, which alone take several times as long as painting a window. The
+Queue's first page is shown before they are loaded.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from smsdesk.ui.main_window import MainWindow
-    from smsdesk.ui.startup import Startup
 
 START_AT_THE_LATEST_MS = 500
 
@@ -46,7 +46,7 @@ def run_gui() -> int:
     from smsdesk.ui.main_window import MainWindow
     from smsdesk.ui.qt_libraries import plain_platform_errors
     from smsdesk.ui.single_instance import SingleInstance, server_name
-    from smsdesk.ui.startup import Startup
+    from smsdesk.ui.startup import FirstPageAhead, Startup
     from smsdesk.ui.tray import app_icon
 
     with plain_platform_errors():  # a plugin that cannot load: one line, not Qt's wall
@@ -65,17 +65,25 @@ def run_gui() -> int:
         while True:
             window = MainWindow()
             crash.parent = window
-            startup = Startup(window, home)
+            # The Queue's first page is shown before the storage stack is loaded.
+            startup = Startup(
+                window,
+                home,
+                first_page=FirstPageAhead(home),
+                before_open=_passphrase_prompt(window),
+                compose_draft=True,  # Compose can be typed in from the first paint
+            )
             instance.activated.connect(window.bring_to_front)
             # The worker's imports compete for the interpreter, so it starts once the window
             # is on screen; the timer covers a window never painted (started minimised).
-            begin = _beginning(window, startup)
+            begin = startup.start
             window.first_painted.connect(begin)
             startup.restart.connect(lambda: app.exit(0))
             window.quit_requested.connect(app.quit)
             startup.ready.connect(window.offer_first_run)  # once, until it is completed
             QTimer.singleShot(START_AT_THE_LATEST_MS, begin)
             window.show()
+            window.update_notice.start()  # a newer version installed or released
             try:
                 code = app.exec()
             finally:
@@ -90,19 +98,13 @@ def run_gui() -> int:
         instance.close()
 
 
-def _beginning(window: MainWindow, startup: Startup) -> Callable[[], None]:
-    """What starts once the window is on screen: the window's own passphrase dialog (asked
-    only if keys live in the key file; imported here because it loads the storage stack,
-    which would delay the first paint) and then storage and the engine."""
-    started = False
+def _passphrase_prompt(window: MainWindow) -> Callable[[], None]:
+    """The window's own passphrase dialog, asked only if keys live in the key file; installed
+    before storage opens, once start-up has imported what it needs off the GUI thread."""
 
-    def begin() -> None:
-        nonlocal started
-        if not started:
-            started = True
-            from smsdesk.ui import passphrase_dialog
+    def install() -> None:
+        from smsdesk.ui import passphrase_dialog
 
-            passphrase_dialog.install(window)
-        startup.start()
+        passphrase_dialog.install(window)
 
-    return begin
+    return install

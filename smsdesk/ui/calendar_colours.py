@@ -9,6 +9,10 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from smsdesk.ui.queue_model import STATE_COLOURS
 
+# Marks an occurrence of a series (stored, or planned from its rule).
+SERIES_MARK = "↻"
+CONFIRMED_MARK = "✓"
+
 # What a colour means, in the words the window uses elsewhere (keyed by its first state).
 MEANINGS = {
     "draft": "draft or cancelled",
@@ -99,4 +103,11 @@ class Legend(QWidget):
             badge.setProperty("states", states)
             layout.addWidget(badge, n // 3, n % 3)
             self.badges.append(badge)
+        self.marks = QLabel(
+            f"{SERIES_MARK} occurrence of a series (dashed: planned, not stored yet) · "
+            f"{CONFIRMED_MARK} appointment confirmed"
+        )
+        self.marks.setObjectName("legendMarks")
+        self.marks.setWordWrap(True)
+        layout.addWidget(self.marks, layout.rowCount(), 0, 1, 3)
         layout.setColumnStretch(3, 1)

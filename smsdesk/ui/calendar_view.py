@@ -25,11 +25,12 @@ from PySide6.QtWidgets import (
 from smsdesk.core.errors import InvalidInput
 from smsdesk.core.timeparse import format_local, localize, resolve_zone
 from smsdesk.engine.browse import QueueFilter
+from smsdesk.engine.calendar_marks import Marks, marks
 from smsdesk.engine.calendar_reads import CalendarReads
 from smsdesk.engine.service import Service
 from smsdesk.engine.views import MessageView
 from smsdesk.ui.actions import MessageActions
-from smsdesk.ui.calendar_colours import Legend, state_icon
+from smsdesk.ui.calendar_colours import CONFIRMED_MARK, SERIES_MARK, Legend, state_icon
 from smsdesk.ui.calendar_drag import DragGesture
 from smsdesk.ui.day_list import MESSAGE_ID_ROLE, DayList
 from smsdesk.ui.month_view import CountsCalendar, day_of
@@ -233,7 +234,8 @@ class CalendarView(QWidget):
             first = self.week_start()
             start, end = self._local_midnight(first), self._local_midnight(first + timedelta(7))
             slots = self.reads.week(start, end, self.zone, per_slot=PER_SLOT)
-            self.week.show_week(first, slots, resolve_zone(self.zone))
+            marked = marks(self.service.ctx, start, end)
+            self.week.show_week(first, slots, resolve_zone(self.zone), marked)
             last = first + timedelta(days=6)
             self.week_title.setText(f"{day_heading(first)} – {day_heading(last)}")
             for shown in slots.messages.values():
@@ -243,8 +245,20 @@ class CalendarView(QWidget):
             # The grid shows up to a week either side of the month.
             start = self._local_midnight(first - timedelta(days=7))
             end = self._local_midnight(first + timedelta(days=45))
-            self.calendar.set_counts(self.browser.day_counts(start, end, self.zone))
+            counts = self.browser.day_counts(start, end, self.zone)
+            self.calendar.set_counts(counts, *self._by_day(marks(self.service.ctx, start, end)))
         self._show_day()
+
+    def _by_day(self, shown: Marks) -> tuple[dict[date, list[str]], dict[date, list[str]]]:
+        """The series' stored and planned occurrences per local day."""
+        zone = resolve_zone(self.zone)
+        stored: dict[date, list[str]] = {}
+        for _id, at, name in shown.stored:
+            stored.setdefault(at.astimezone(zone).date(), []).append(name)
+        planned: dict[date, list[str]] = {}
+        for p in shown.planned:
+            planned.setdefault(p.at.astimezone(zone).date(), []).append(p.name)
+        return stored, planned
 
     def counts_on(self, day: date) -> dict[str, int]:
         return dict(self.calendar.counts.get(day, {}))
@@ -262,19 +276,40 @@ class CalendarView(QWidget):
             f"{format_local(start, zone)[:-10].strip()}: {len(self._messages)}{more} message(s)"
         )
         self.day_list.clear()
+        shown = marks(self.service.ctx, start, end)
+        rows: list[tuple[datetime, int, QListWidgetItem]] = []
         for m in self._messages:
             local = m.send_at.astimezone(zone)
+            series = shown.series.get(m.id)
+            mark = (f"{SERIES_MARK} " if series else "") + (
+                f"{CONFIRMED_MARK} confirmed  " if m.id in shown.confirmed else ""
+            )
             # The text keeps the theme's colour (readable light or dark); the dot says the
             # state's colour, as in the legend.
             item = QListWidgetItem(
                 state_icon(m.state),
-                f"{local:%H:%M}  {m.recipient}  ·  {m.state.replace('_', ' ')}, {m.where}\n"
-                f"{first_line(m.text)}",
+                f"{mark}{local:%H:%M}  {m.recipient}  ·  {m.state.replace('_', ' ')}, "
+                f"{m.where}\n{first_line(m.text)}",
             )
             item.setData(MESSAGE_ID_ROLE, m.id)
-            item.setToolTip(m.text)
+            item.setToolTip(f"Series: {series}\n{m.text}" if series else m.text)
+            rows.append((m.send_at, 0, item))
+        for p in shown.planned:
+            # Computed from the series' rule: no message yet, so nothing to drag or change
+            # here (Series skips this date or edits the series).
+            item = QListWidgetItem(
+                f"{SERIES_MARK} {p.at.astimezone(zone):%H:%M}  {p.recipients}  ·  planned, "
+                f"not stored yet\n{p.name}"
+            )
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            item.setToolTip(
+                f"Planned occurrence of the series “{p.name}”. It is stored as a message "
+                "35 days ahead; to change it, skip this date or edit the series in Series."
+            )
+            rows.append((p.at, 1, item))
+        for _at, _kind, item in sorted(rows, key=lambda r: (r[0], r[1])):
             self.day_list.addItem(item)
-            if m.id in selected:
+            if item.data(MESSAGE_ID_ROLE) in selected:
                 item.setSelected(True)
         self._update_buttons()
 

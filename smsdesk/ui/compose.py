@@ -50,12 +50,15 @@ from smsdesk.engine.plan import (
     plan_headline,
 )
 from smsdesk.engine.scheduling import MAX_SEGMENTS
+from smsdesk.engine.series import SeriesView as SeriesSummary
 from smsdesk.engine.service import Service
 from smsdesk.engine.undo import UndoOutcome
 from smsdesk.engine.views import BatchResult, DraftView, MessageView, PreviewView
 from smsdesk.ui.merge_preview import MergePreview, fill_groups, fill_templates, recipient_numbers
 from smsdesk.ui.plan_view import PlanView
 from smsdesk.ui.recipient_completer import RecipientCompleter
+from smsdesk.ui.repeat_control import RepeatControl, started_text
+from smsdesk.ui.repeat_fields import RULE_FIELDS
 from smsdesk.ui.schedule_summary import ScheduleSummaryDialog
 from smsdesk.ui.tasks import TaskRunner
 from smsdesk.ui.undo_bar import UndoBar
@@ -232,6 +235,10 @@ class ComposeView(QWidget):
         )
         self.plan_view = PlanView()
         self.handling_label = self.plan_view.headline
+        # Does not repeat, or a series: Schedule then starts it (see repeat_control).
+        self.repeat = RepeatControl(service, tasks, self.send_at_edit, self.zone_combo)
+        self.repeat.started.connect(self._series_started)
+        self.repeat.failed.connect(self._schedule_failed)
 
         self.preview_button = QPushButton("Preview")
         self.preview_button.setObjectName("previewButton")
@@ -362,6 +369,7 @@ class ComposeView(QWidget):
         wl.addWidget(with_error(self.send_at_edit, self.send_at_error), 1)
         wl.addWidget(with_error(self.zone_combo, self.zone_error), 1)
         form.addRow("&When", when)
+        form.addRow("&Repeat", self.repeat)
         form.addRow("", self.recipient_local_check)
         form.addRow("", self.plan_view)
         for label, buddy in (
@@ -773,6 +781,7 @@ class ComposeView(QWidget):
             "zone": self.zone_error,
             "sender": self.sender_error,
             "provider": self.provider_error,
+            **dict.fromkeys(RULE_FIELDS, self.repeat.error),
         }
 
     def _clear_errors(self) -> None:
@@ -801,6 +810,10 @@ class ComposeView(QWidget):
             request = self._request()
         except SmsdeskError as exc:
             self._show_error(exc)
+            return
+        if self.repeat.repeats():
+            self._set_busy(True, "Starting the recurring message…")
+            self.repeat.schedule(request)
             return
         if self._request_size(request) <= SYNC_RECIPIENTS:
             try:
@@ -899,6 +912,13 @@ class ComposeView(QWidget):
         if plan is not None and plan.messages:
             self.undo_bar.offer(result.batch_id, len(plan.messages))
         self.scheduled.emit(result)
+
+    def _series_started(self, series: SeriesSummary) -> None:
+        self._set_busy(False)
+        self.new_message()
+        self.repeat.reset()
+        self.result_label.setText(started_text(series))
+        self.scheduled.emit(series)
 
     @staticmethod
     def describe_result(result: BatchResult) -> str:

@@ -1,9 +1,67 @@
-"""Which custom fields (imported columns such as "dentist") the contacts table shows."""
+"""The contacts table's columns: which custom fields (imported columns such as "dentist") it
+shows, and the order and widths the user gave its columns, remembered across runs.
+
+Kept in ``window.ini`` beside the window's geometry (see window_state.py): like it, a matter
+of one computer's screen, not of the contact book several desks may share.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QCheckBox, QDialog, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from smsdesk.ui.window_state import FILE_NAME
+
+_KEY = "contacts/columns"
+
+
+class ColumnLayout:
+    """The remembered choice: hidden custom fields, the columns' order (by their titles) and
+    widths. Columns absent from one listing keep their place and width for the next."""
+
+    def __init__(self, folder: Path) -> None:
+        self._settings = QSettings(str(folder / FILE_NAME), QSettings.Format.IniFormat)
+        self.hidden: set[str] = set()
+        self.order: list[str] = []
+        self.widths: dict[str, int] = {}
+        self._load()
+
+    def _load(self) -> None:
+        # One JSON value: INI lists of one item read back as a plain string.
+        raw = self._settings.value(_KEY)
+        try:
+            saved = json.loads(raw) if isinstance(raw, str) else {}
+        except ValueError:
+            saved = {}  # a hand-edited or damaged file: start from the defaults
+        if not isinstance(saved, dict):
+            return
+        hidden, order, widths = saved.get("hidden"), saved.get("order"), saved.get("widths")
+        if isinstance(hidden, list):
+            self.hidden = {h for h in hidden if isinstance(h, str)}
+        if isinstance(order, list):
+            self.order = [o for o in order if isinstance(o, str)]
+        if isinstance(widths, dict):
+            self.widths = {k: v for k, v in widths.items() if isinstance(v, int) and 0 < v < 10_000}
+
+    def arranged(self, names: tuple[str, ...]) -> list[str]:
+        """``names`` in the remembered order; ones never placed keep their own order, last."""
+        known = [n for n in self.order if n in names]
+        return known + [n for n in names if n not in known]
+
+    def remember(self, shown: list[str], widths: dict[str, int]) -> None:
+        """The columns as now shown (in order, with widths); the rest keep their place."""
+        rest = [n for n in self.order if n not in shown]
+        self.order = shown + rest
+        self.widths.update(widths)
+        self.save()
+
+    def save(self) -> None:
+        value = {"hidden": sorted(self.hidden), "order": self.order, "widths": self.widths}
+        self._settings.setValue(_KEY, json.dumps(value, ensure_ascii=False))
+        self._settings.sync()
 
 
 class ColumnsDialog(QDialog):

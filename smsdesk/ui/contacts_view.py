@@ -1,7 +1,8 @@
 """Contacts: the contact book with search and a group filter; add, edit and delete contacts;
 groups and their members; custom fields as columns; CSV import and export; opt-out / opt-in;
 and "New message" to the selected people. Numbers are shown the way the desk's country writes
-them and kept as E.164."""
+them and kept as E.164. The columns shown, their order (dragged by their titles) and widths
+are remembered on this computer (contact_columns.py)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from smsdesk.core.phones import format_for_desk
 from smsdesk.core.timeparse import format_local, resolve_zone
 from smsdesk.engine.contacts import ContactView, ImportSummary
 from smsdesk.engine.service import Service
-from smsdesk.ui.contact_columns import ColumnsDialog
+from smsdesk.ui.contact_columns import ColumnLayout, ColumnsDialog
 from smsdesk.ui.contact_editor import ContactEditor
 from smsdesk.ui.groups_dialog import GroupsDialog
 from smsdesk.ui.import_dialog import ImportDialog, ask_open_with_dialog, describe_import
@@ -48,6 +49,8 @@ Index = QModelIndex | QPersistentModelIndex
 HEADERS = ("Name", "Number", "Time zone", "Groups", "Opted out")
 NUMBER_COLUMN = 1
 LIMIT = 1000  # rows shown at once; search or pick a group to find the rest
+# A column being dragged wider reports every pixel: its width is written once it rests.
+SAVE_DELAY_MS = 400
 
 
 def custom_fields(contacts: list[ContactView]) -> tuple[str, ...]:
@@ -136,8 +139,11 @@ class ContactsView(QWidget):
         ask_open: AskPath | None = None,
         ask_save: AskPath | None = None,
         confirm: Confirm | None = None,
+        state_folder: Path | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """``state_folder`` holds window.ini, where the column layout is kept (default: the
+        data folder)."""
         super().__init__(parent)
         self.service = service
         self.tasks = tasks
@@ -152,7 +158,15 @@ class ContactsView(QWidget):
         self.groups_dialog: GroupsDialog | None = None
         self.columns_dialog: ColumnsDialog | None = None
         self.field_names: tuple[str, ...] = ()  # the listed contacts' custom fields
-        self.hidden_fields: set[str] = set()  # custom fields the user chose not to show
+        if state_folder is None:
+            from smsdesk.engine.places import home_dir
+
+            state_folder = home_dir()
+        self.column_layout = ColumnLayout(state_folder)
+        # Custom fields the user chose not to show (remembered, like the order and widths).
+        self.hidden_fields: set[str] = set(self.column_layout.hidden)
+        self._arranging = False  # the view is placing columns: not the user's doing
+        self._placed: dict[str, int] = {}  # the widths the view gave, by column title
         self._select_number: str | None = None  # a contact just saved: select it
         self.setObjectName("contactsView")
         self.setAccessibleName("Contacts")
@@ -170,9 +184,16 @@ class ContactsView(QWidget):
         self.table.setAccessibleName("Contacts")
         self.table.setModel(self.model)
         header = self.table.horizontalHeader()
-        for column in range(len(HEADERS) - 1):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        # The user sizes and orders the columns (fitted to their contents until then).
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionsMovable(True)
         header.setStretchLastSection(True)
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(SAVE_DELAY_MS)
+        self._save_timer.timeout.connect(self._remember_columns)
+        header.sectionMoved.connect(lambda *_a: self._columns_arranged(at_once=True))
+        header.sectionResized.connect(lambda *_a: self._columns_arranged(at_once=False))
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -308,6 +329,7 @@ class ContactsView(QWidget):
         self.field_names = custom_fields(contacts)
         extra = tuple(f for f in self.field_names if f not in self.hidden_fields)
         self.model.set_contacts(contacts, settings.zone, settings.default_region, extra)
+        self._arrange_columns()
         selection = self.table.selectionModel()
         for row, contact in enumerate(contacts):
             if contact.number in chosen:
@@ -454,8 +476,57 @@ class ContactsView(QWidget):
         dialog.open()
 
     def _columns_chosen(self, shown: tuple[str, ...]) -> None:
-        self.hidden_fields = {f for f in self.field_names if f not in shown}
+        # Fields this listing does not offer keep their remembered choice.
+        others = self.hidden_fields - set(self.field_names)
+        self.hidden_fields = others | {f for f in self.field_names if f not in shown}
+        self.column_layout.hidden = set(self.hidden_fields)
+        self.column_layout.save()
         self.refresh()
+
+    def _titles(self) -> tuple[str, ...]:
+        return (*HEADERS, *self.model.extra)
+
+    def _arrange_columns(self) -> None:
+        """Give the columns their remembered order and widths (a new listing resets them)."""
+        header = self.table.horizontalHeader()
+        titles = self._titles()
+        self._arranging = True
+        try:
+            for logical, title in enumerate(titles):
+                width = self.column_layout.widths.get(title)
+                if width is None:
+                    self.table.resizeColumnToContents(logical)
+                elif header.sectionSize(logical) != width:
+                    header.resizeSection(logical, width)
+                self._placed[title] = header.sectionSize(logical)
+            for visual, title in enumerate(self.column_layout.arranged(titles)):
+                current = header.visualIndex(titles.index(title))
+                if current != visual:
+                    header.moveSection(current, visual)
+        finally:
+            self._arranging = False
+
+    def _columns_arranged(self, *, at_once: bool) -> None:
+        if self._arranging:
+            return
+        self._save_timer.start()  # (re)started: a resize writes once it rests
+        if at_once:
+            self._remember_columns()
+
+    def _remember_columns(self) -> None:
+        self._save_timer.stop()
+        header = self.table.horizontalHeader()
+        titles = self._titles()
+        shown = [titles[header.logicalIndex(v)] for v in range(len(titles))]
+        # Only widths the user changed: a fitted column keeps fitting its contents, and the
+        # last one stretches to the window's edge (neither is a choice to remember).
+        last = shown[-1] if shown else ""
+        widths = {
+            title: header.sectionSize(i)
+            for i, title in enumerate(titles)
+            if title != last and header.sectionSize(i) != self._placed.get(title)
+        }
+        self.column_layout.remember(shown, widths)
 
     # -- actions --------------------------------------------------------------------------
 

@@ -33,8 +33,10 @@ class DayList(QListWidget):
         if self.gesture is None or item is None or event.button() != Qt.MouseButton.LeftButton:
             return
         chosen = self.selectedItems() if item.isSelected() else [item]
-        ids = [str(i.data(MESSAGE_ID_ROLE)) for i in chosen]
-        self.gesture.press(ids, event.globalPosition().toPoint())
+        # A planned occurrence (no message yet) is not dragged.
+        ids = [str(i.data(MESSAGE_ID_ROLE)) for i in chosen if i.data(MESSAGE_ID_ROLE)]
+        if ids:
+            self.gesture.press(ids, event.globalPosition().toPoint())
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self.gesture is not None and self.gesture.move(

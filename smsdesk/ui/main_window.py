@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from smsdesk.ui.status_line import StatusLine
 from smsdesk.ui.tasks import TaskRunner
+from smsdesk.ui.update_notice import UpdateNotice
 from smsdesk.ui.window_state import WindowState
 
 if TYPE_CHECKING:
@@ -186,6 +187,10 @@ class MainWindow(QWidget):
         self.view_scroll.setWidgetResizable(True)
         self.view_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self.view_scroll.setWidget(self.tabs)
+        # "A newer version is installed / released": hidden until app.py starts its looks.
+        self.update_notice = UpdateNotice(self.tasks, state_folder, parent=self)
+        self.update_notice.quit_for_restart.connect(self.quit_app)
+        layout.addWidget(self.update_notice)
         layout.addWidget(self.view_scroll, 1)
         layout.addWidget(self._status_bar)
 
@@ -264,7 +269,12 @@ class MainWindow(QWidget):
         self.drafts = DraftsView(service, confirm=confirm)
         # One injected path hook answers both the open (import) and save (export) prompts.
         self.contacts = ContactsView(
-            service, self.tasks, ask_open=ask_path, ask_save=ask_path, confirm=confirm
+            service,
+            self.tasks,
+            ask_open=ask_path,
+            ask_save=ask_path,
+            confirm=confirm,
+            state_folder=self.window_state.path.parent,  # its columns beside the window's place
         )
         self.reminders = RemindersView(service, self.tasks, ask_open=ask_path)
         self.series = SeriesView(service, self.tasks, confirm=confirm)
@@ -324,6 +334,9 @@ class MainWindow(QWidget):
 
         self.pause_button.setVisible(engine is not None)
         self.tray = self._make_tray()
+        if self.tray is not None:  # new replies: a notice; clicking it opens Replies
+            self.replies.arrived.connect(self.tray.notify_replies)
+            self.tray.replies_clicked.connect(lambda: self.show_view("Replies"))
         self.is_attached = True
         self._load_current()
         self.refresh_status()
@@ -604,9 +617,7 @@ class MainWindow(QWidget):
             self._note_error(newest.reason)
             text += f" {newest.recipient}: {newest.reason or 'no reason given'}"
         if self.tray is not None:
-            self.tray.showMessage(
-                "smsdesk: message failed", text, QSystemTrayIcon.MessageIcon.Warning
-            )
+            self.tray.notify("smsdesk: message failed", text, QSystemTrayIcon.MessageIcon.Warning)
         self.statusBar().showMessage(text, 15000)
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -654,7 +665,7 @@ class MainWindow(QWidget):
         dialog.open()
 
     def _closing_answered(self, choice: str) -> None:
-        from PySide6.QtWidgets import QApplication
+        from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
         from smsdesk.ui.tray import KEEP, QUIT
 
@@ -663,9 +674,10 @@ class MainWindow(QWidget):
             self.window_state.save(self)
             QApplication.setQuitOnLastWindowClosed(False)  # the tray's Quit ends it
             self.hide()
-            self.tray.showMessage(
+            self.tray.notify(
                 "smsdesk keeps sending",
                 "Messages held on this computer go out on time. Quit from this icon's menu.",
+                QSystemTrayIcon.MessageIcon.Information,
             )
         elif choice == QUIT:
             self.quit_app()

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date
 
 from PySide6.QtCore import QDate, QPoint, QRect, Qt
-from PySide6.QtGui import QColor, QPainter, QPalette, QTextCharFormat
+from PySide6.QtGui import QColor, QPainter, QPalette, QPen, QTextCharFormat
 from PySide6.QtWidgets import QCalendarWidget, QTableView, QWidget
 
-from smsdesk.ui.calendar_colours import state_colour, text_on
+from smsdesk.ui.calendar_colours import SERIES_MARK, state_colour, text_on
 
 
 def day_of(qdate: QDate) -> date:
@@ -38,6 +38,9 @@ class CountsCalendar(QCalendarWidget):
         self.setGridVisible(True)
         self.setVerticalHeaderFormat(QCalendarWidget.VerticalHeaderFormat.NoVerticalHeader)
         self.counts: dict[date, dict[str, int]] = {}
+        # Occurrences of series: stored ones (series names) and planned ones, per day.
+        self.series_days: dict[date, list[str]] = {}
+        self.planned_days: dict[date, list[str]] = {}
         self.drop_hint: date | None = None
         # What the last paint drew per day: (badge rect, text colour, background colour).
         self.badges: dict[date, tuple[QRect, QColor, QColor]] = {}
@@ -45,17 +48,39 @@ class CountsCalendar(QCalendarWidget):
         assert grid is not None, "QCalendarWidget draws its month in a table view"
         self.grid: QTableView = grid
 
-    def set_counts(self, counts: dict[date, dict[str, int]]) -> None:
-        for day in set(self.counts) - set(counts):
-            self.setDateTextFormat(QDate(day.year, day.month, day.day), QTextCharFormat())
+    def set_counts(
+        self,
+        counts: dict[date, dict[str, int]],
+        series_days: dict[date, list[str]] | None = None,
+        planned_days: dict[date, list[str]] | None = None,
+    ) -> None:
+        before = set(self.counts) | set(self.series_days) | set(self.planned_days)
         self.counts = counts
-        for day, by_state in counts.items():
+        self.series_days = series_days or {}
+        self.planned_days = planned_days or {}
+        marked = set(counts) | set(self.series_days) | set(self.planned_days)
+        for day in before - marked:
+            self.setDateTextFormat(QDate(day.year, day.month, day.day), QTextCharFormat())
+        for day in marked:
             fmt = QTextCharFormat()
             fmt.setFontWeight(700)
             # The tooltip says in words what the colours say, for screen readers and tests.
-            fmt.setToolTip(describe_counts(by_state))
+            fmt.setToolTip(self.describe_day(day))
             self.setDateTextFormat(QDate(day.year, day.month, day.day), fmt)
         self.updateCells()
+
+    def describe_day(self, day: date) -> str:
+        lines = [describe_counts(self.counts[day])] if self.counts.get(day) else []
+        names = sorted(set(self.series_days.get(day, ())))
+        if names:
+            lines.append(f"{SERIES_MARK} occurrences of: {'; '.join(names)}")
+        planned = self.planned_days.get(day, [])
+        if planned:
+            lines.append(
+                f"{SERIES_MARK} {len(planned)} planned (not stored yet): "
+                + "; ".join(sorted(set(planned)))
+            )
+        return "\n".join(lines)
 
     def set_drop_hint(self, day: date | None) -> None:
         if day != self.drop_hint:
@@ -70,6 +95,8 @@ class CountsCalendar(QCalendarWidget):
             painter.setPen(self.palette().color(QPalette.ColorRole.Highlight))
             painter.drawRect(rect.adjusted(1, 1, -2, -2))
             painter.restore()
+        if day in self.series_days or day in self.planned_days:
+            self._mark_series(painter, rect, day)
         by_state = self.counts.get(day)
         if not by_state:
             self.badges.pop(day, None)
@@ -102,6 +129,26 @@ class CountsCalendar(QCalendarWidget):
         painter.drawText(badge, int(Qt.AlignmentFlag.AlignCenter), text)
         painter.restore()
         self.badges[day] = (badge, foreground, background)
+
+    def _mark_series(self, painter: QPainter, rect: QRect, day: date) -> None:
+        """↻ in the corner of a day with occurrences; a dashed frame when some are only
+        planned (not stored yet)."""
+        painter.save()
+        colour = self.palette().color(QPalette.ColorRole.Text)
+        painter.setPen(colour)
+        font = painter.font()
+        font.setPointSizeF(max(font.pointSizeF() * 0.8, 6))
+        painter.setFont(font)
+        corner = rect.adjusted(3, 1, 0, 0)
+        painter.drawText(
+            corner, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop), SERIES_MARK
+        )
+        if day in self.planned_days:
+            pen = QPen(colour)
+            pen.setStyle(Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.drawRect(rect.adjusted(2, 2, -3, -3))
+        painter.restore()
 
     def date_at(self, pos: QPoint) -> QDate | None:
         """The day under a point of the grid's viewport."""

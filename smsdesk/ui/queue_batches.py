@@ -10,11 +10,11 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 
-from smsdesk.core.time_display import when_text
 from smsdesk.core.timeparse import format_local, resolve_zone
 from smsdesk.engine.browse import Browser
 from smsdesk.engine.views import BatchView, MessageView
-from smsdesk.ui.queue_model import HEADERS, Column, first_line, recipient_text
+from smsdesk.ui.queue_cells import display
+from smsdesk.ui.queue_model import HEADERS, SERIES_MARK, Column, first_line
 
 Index = QModelIndex | QPersistentModelIndex
 BATCH_PAGE = 100
@@ -163,17 +163,7 @@ class BatchTreeModel(QAbstractItemModel):
         return ""
 
     def _message_text(self, m: MessageView, column: Column) -> str:
-        if column is Column.SEND_TIME:
-            place = resolve_zone(m.recipient_zone) if m.recipient_zone else None
-            return when_text(m.send_at, self._zone, place)
-        if column is Column.RECIPIENT:
-            return recipient_text(m)
-        if column is Column.TEXT:
-            return first_line(m.text)
-        if column is Column.PROVIDER:
-            return m.provider
-        if column is Column.STATE:
-            return m.state
-        if column is Column.WHERE:
-            return m.where
-        return str(m.segments)
+        text = display(m, column, self._zone)  # the same cells as the flat Queue
+        if m.series is not None and column is Column.TEXT:
+            return f"{SERIES_MARK} {text}"
+        return text

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import replace
-from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import (
@@ -27,12 +27,19 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
 )
-from PySide6.QtGui import QBrush, QColor
 
-from smsdesk.core.time_display import when_text
-from smsdesk.core.timeparse import format_local, resolve_zone
+from smsdesk.core.timeparse import resolve_zone
 from smsdesk.engine.browse import Browser, Cursor, QueueFilter, cursor_of
 from smsdesk.engine.views import MessageView
+
+# The cells' presentation is shared with the first page painted at start-up.
+from smsdesk.ui.queue_cells import HEADERS as HEADERS
+from smsdesk.ui.queue_cells import MESSAGE_ID_ROLE as MESSAGE_ID_ROLE
+from smsdesk.ui.queue_cells import STATE_COLOURS as STATE_COLOURS
+from smsdesk.ui.queue_cells import Column as Column
+from smsdesk.ui.queue_cells import cell_data, header_data
+from smsdesk.ui.queue_cells import first_line as first_line
+from smsdesk.ui.queue_cells import recipient_text as recipient_text
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -41,28 +48,20 @@ Index = QModelIndex | QPersistentModelIndex
 PAGE_SIZE = 100
 # Pages held at once: ~0.2 MiB per 1,000 rows, so 24 pages of 100 stay near half a MiB.
 MAX_PAGES = 24
-MESSAGE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+# Above this many rows, the sort keys of every LANDMARKS-th part of them are read in the
+# background after each count (one walk of the index, like the count): a scroll bar dragged
+# anywhere then skips at most half a stretch, never hundreds of thousands of entries.
+SURVEY_FROM = 5_000
+LANDMARKS = 200
+LANDMARK_EVERY = 500  # at least this many rows between two landmarks
+# Runs work off the GUI thread and hands its result back on it (ui.tasks.TaskRunner.submit).
+Submit = Callable[[Callable[[], Any], Callable[[Any], None], Callable[[Exception], None]], object]
+SERIES_MARK = "↻"  # before the text of a message that is an occurrence of a series
 
 
-class Column(IntEnum):
-    SEND_TIME = 0
-    RECIPIENT = 1
-    TEXT = 2
-    PROVIDER = 3
-    STATE = 4
-    WHERE = 5
-    SEGMENTS = 6
+def series_words(label: str) -> str:
+    return f"Repeats: an occurrence of the series “{label}”"
 
-
-HEADERS = {
-    Column.SEND_TIME: "Send time",
-    Column.RECIPIENT: "Recipient",
-    Column.TEXT: "Text",
-    Column.PROVIDER: "Provider",
-    Column.STATE: "State",
-    Column.WHERE: "Where it lives",
-    Column.SEGMENTS: "Segments",
-}
 
 # What each column sorts by (engine/browse.py SORTS); ties by send time.
 SORT_OF = {
@@ -75,33 +74,6 @@ SORT_OF = {
     Column.SEGMENTS: "segments",
 }
 
-# One colour per kind of state, shared with the calendar so both views read alike.
-STATE_COLOURS = {
-    "draft": "#7f8c8d",
-    "queued": "#2471a3",
-    "handing_off": "#2471a3",
-    "scheduled": "#1e8449",
-    "sent": "#117864",
-    "delivered": "#117864",
-    "failed": "#c0392b",
-    "expired": "#c0392b",
-    "unknown": "#b9770e",
-    # Being changed at the provider: still held there, drawn like "scheduled".
-    "cancelling": "#1e8449",
-    "rescheduling": "#1e8449",
-    "withdrawing": "#1e8449",
-    "cancelled": "#7f8c8d",
-}
-
-
-def first_line(text: str) -> str:
-    return text.splitlines()[0] if text else ""
-
-
-def recipient_text(m: MessageView) -> str:
-    """The number with the contact's name beside it, when the number is a contact's."""
-    return f"{m.recipient} ({m.contact_name})" if m.contact_name else m.recipient
-
 
 class QueueModel(QAbstractTableModel):
     def __init__(
@@ -111,9 +83,15 @@ class QueueModel(QAbstractTableModel):
         page_size: int = PAGE_SIZE,
         max_pages: int = MAX_PAGES,
         flt: QueueFilter | None = None,
+        submit: Submit | None = None,
+        survey_from: int = SURVEY_FROM,
+        landmark_every: int = LANDMARK_EVERY,
     ):
         super().__init__()
         self._browser = browser
+        self._submit = submit
+        self._survey_from = survey_from
+        self._landmark_every = landmark_every
         self._zone = resolve_zone(zone)
         self._zone_name = zone
         self._page_size = page_size
@@ -127,6 +105,7 @@ class QueueModel(QAbstractTableModel):
         self._anchor_rows: list[int] = []
         self._mark = -1
         self.resets = 0  # how many times the rows were counted afresh (views compare it)
+        self.landmarks_ready = 0  # the last count whose landmarks arrived (tests compare it)
         self._recount()
 
     # -- reading --------------------------------------------------------------------------
@@ -180,13 +159,7 @@ class QueueModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(Column)
-        ):
-            return HEADERS[Column(section)]
-        return None
+        return header_data(section, orientation, role)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -197,39 +170,13 @@ class QueueModel(QAbstractTableModel):
         if m is None:
             return None
         column = Column(index.column())
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(m, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column is Column.TEXT:
-                return m.text
-            if column is Column.SEND_TIME:
-                return f"Entered as {format_local(m.send_at, resolve_zone(m.zone))}"
-            if column is Column.STATE and (m.last_error or m.attention):
-                return m.attention or m.last_error
-            return None
-        if role == Qt.ItemDataRole.ForegroundRole and column is Column.STATE:
-            return QBrush(QColor(STATE_COLOURS.get(m.state, "#000000")))
-        if role == Qt.ItemDataRole.TextAlignmentRole and column is Column.SEGMENTS:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == MESSAGE_ID_ROLE:
-            return m.id
-        return None
-
-    def _display(self, m: MessageView, column: Column) -> str:
-        if column is Column.SEND_TIME:
-            place = resolve_zone(m.recipient_zone) if m.recipient_zone else None
-            return when_text(m.send_at, self._zone, place)
-        if column is Column.RECIPIENT:
-            return recipient_text(m)
-        if column is Column.TEXT:
-            return first_line(m.text)
-        if column is Column.PROVIDER:
-            return m.provider
-        if column is Column.STATE:
-            return m.state
-        if column is Column.WHERE:
-            return m.where
-        return str(m.segments)
+        if m.series is not None and column is Column.TEXT:
+            # An occurrence of a series: marked, and the series named (read with the page).
+            if role == Qt.ItemDataRole.DisplayRole:
+                return f"{SERIES_MARK} {cell_data(m, column, role, self._zone)}"
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return f"{m.text}\n\n{SERIES_MARK} {series_words(m.series)}"
+        return cell_data(m, column, role, self._zone)
 
     # -- loading pages --------------------------------------------------------------------
 
@@ -238,9 +185,13 @@ class QueueModel(QAbstractTableModel):
         return first, min(first + self._page_size, self._total)
 
     def _anchor(self, row: int, m: MessageView | None) -> None:
-        if m is None or row in self._anchors:
+        if m is not None:
+            self._anchor_key(row, cursor_of(self._filter, m))
+
+    def _anchor_key(self, row: int, key: Cursor) -> None:
+        if row in self._anchors:
             return
-        self._anchors[row] = cursor_of(self._filter, m)
+        self._anchors[row] = key
         self._anchor_rows.insert(bisect_left(self._anchor_rows, row), row)
 
     def _load(self, number: int) -> list[MessageView | None]:
@@ -302,6 +253,28 @@ class QueueModel(QAbstractTableModel):
         self._pages.clear()
         self._anchors.clear()
         self._anchor_rows.clear()
+        self._survey()
+
+    def _survey(self) -> None:
+        """Ask for the landmarks of this count in the background (large counts only)."""
+        if self._submit is None or self._total < self._survey_from:
+            return
+        every = max(self._landmark_every, self._total // LANDMARKS)
+        browser, flt, count, mark = self._browser, self._filter, self.resets, self._mark
+
+        def arrived(found: tuple[int, list[Cursor], int]) -> None:
+            before, keys, after = found
+            # Only for the count they were read for, with nothing changed meanwhile (else
+            # a landmark's row number could be off): the next count asks again.
+            if count != self.resets or before != mark or after != mark:
+                return
+            for n, key in enumerate(keys):
+                if n * every < self._total:
+                    self._anchor_key(n * every, key)
+            self.landmarks_ready = count
+
+        # A failure costs only speed (a drag skips from the nearest page instead): not shown.
+        self._submit(lambda: browser.landmarks(flt, every), arrived, lambda _exc: None)
 
     # -- changing what is shown -----------------------------------------------------------
 

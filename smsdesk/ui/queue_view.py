@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,31 +26,30 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QTextBrowser,
     QTreeView,
     QVBoxLayout,
     QWidget,
 )
 
-from smsdesk.core.contacts_csv import write_contacts_csv
 from smsdesk.core.errors import SmsdeskError
-from smsdesk.core.lifecycle import State, where_it_lives
+from smsdesk.core.lifecycle import NOT_SENT, UPCOMING, State
 from smsdesk.core.time_display import when_text
 from smsdesk.core.timeparse import format_local, localize, resolve_zone
-from smsdesk.engine.browse import NOT_SENT, UPCOMING, Cursor, QueueFilter, cursor_of
+from smsdesk.engine.browse import Cursor, QueueFilter, cursor_of
+from smsdesk.engine.history_export import history_csv
 from smsdesk.engine.service import Service
 from smsdesk.engine.views import MessageView
 from smsdesk.ui.actions import MessageActions, can_cancel, can_reschedule, can_retry
 from smsdesk.ui.date_filter import DateFilterEdit
 from smsdesk.ui.queue_batches import BatchTreeModel
-from smsdesk.ui.queue_model import Column, QueueModel, recipient_text
+from smsdesk.ui.queue_cells import queue_table
+from smsdesk.ui.queue_model import SERIES_MARK, Column, QueueModel, recipient_text
 from smsdesk.ui.reschedule_dialog import AskTime
 from smsdesk.ui.reschedule_dialog import ask_with_dialog as ask_time_with_dialog
 from smsdesk.ui.widgets import Confirm, ask_with_dialog
@@ -124,39 +124,14 @@ class QueueView(QWidget):
         self.group_button.setCheckable(True)
 
         self.model = QueueModel(
-            self.browser, service.settings().zone, flt=self._scope_filter(QueueFilter())
+            self.browser,
+            service.settings().zone,
+            flt=self._scope_filter(QueueFilter()),
+            submit=actions.tasks.submit,  # landmarks for scroll-bar drags, read off this thread
         )
-        self.table = QTableView()
-        self.table.setObjectName("queueTable")
-        self.table.setAccessibleName("Message queue")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
-        header = self.table.horizontalHeader()
+        self.table = queue_table("queueTable", "Message queue", self.model)
         # A header click sorts by that column (a keyset over an index: fast at any size).
-        header.setSortIndicator(Column.SEND_TIME, Qt.SortOrder.AscendingOrder)
-        header.setSortIndicatorShown(True)
         self.table.setSortingEnabled(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(Column.TEXT, QHeaderView.ResizeMode.Stretch)
-        # The state and place columns fit their longest words ("rescheduling", "unknown:
-        # checking with provider"), so no state is cut off at any font size.
-        metrics = self.table.fontMetrics()
-        pad = 2 * metrics.horizontalAdvance("M")
-        state_width = max(metrics.horizontalAdvance(s.value) for s in State) + pad
-        where_width = max(metrics.horizontalAdvance(where_it_lives(s)) for s in State) + pad
-        for column, width in (
-            (Column.SEND_TIME, 190),
-            (Column.RECIPIENT, 120),
-            (Column.PROVIDER, 80),
-            (Column.STATE, state_width),
-            (Column.WHERE, where_width),
-            (Column.SEGMENTS, 70),
-        ):
-            self.table.setColumnWidth(column, width)
 
         # Grouped by batch: a tree of batches, each expanding to its messages (read when
         # first shown, so the flat list's start-up cost is unchanged).
@@ -559,6 +534,8 @@ class QueueView(QWidget):
         except SmsdeskError as exc:
             self._set_detail(None, f"<p>{html.escape(str(exc))}</p>")
             return
+        # The series comes with the row (read with its page); show() reads the history.
+        full = replace(full, series=message.series)
         self._set_detail(full.id, detail_page(full, self.service.settings().zone))
 
     def _set_detail(self, message_id: str | None, page: str) -> None:
@@ -678,6 +655,7 @@ def detail_page(full: MessageView, zone: str | None = None) -> str:
         ("State", f"{full.state} — {full.where}"),
         ("Provider", f"{full.provider} (ref {full.provider_ref or '—'})"),
         ("Segments", f"{full.segments} ({full.encoding})"),
+        *([("Repeats", f"{SERIES_MARK} {full.series}")] if full.series else []),
     ]
     if own.key != desk.key:
         rows.insert(3, ("Entered as", format_local(full.send_at, own)))
@@ -710,31 +688,7 @@ def failure_reason(m: MessageView) -> str | None:
     return m.last_error or "no reason was recorded"
 
 
-EXPORT_COLUMNS = [
-    "id", "batch", "send_at_utc", "send_at_local", "zone", "recipient", "sender",
-    "provider", "state", "where", "last_error", "segments", "encoding", "text",
-]  # fmt: skip
-
-
 def _export_text(rows: Sequence[MessageView], zone: ZoneInfo) -> str:
-    """The export as CSV text, written the way every export is (formula cells escaped)."""
-    return write_contacts_csv((_export_row(m, zone) for m in rows), EXPORT_COLUMNS)
-
-
-def _export_row(m: MessageView, zone: ZoneInfo) -> dict[str, str]:
-    return {
-        "id": m.id,
-        "batch": m.batch_id,
-        "send_at_utc": m.send_at.isoformat(),
-        "send_at_local": format_local(m.send_at, zone),
-        "zone": m.zone,
-        "recipient": m.recipient,
-        "sender": m.sender or "",
-        "provider": m.provider,
-        "state": m.state,
-        "where": m.where,
-        "last_error": m.last_error or "",
-        "segments": str(m.segments),
-        "encoding": m.encoding,
-        "text": m.text,
-    }
+    """The export as CSV text: the one history format (engine/history_export.py), the same
+    columns as ``smsdesk history export``, formula cells escaped."""
+    return history_csv(rows)

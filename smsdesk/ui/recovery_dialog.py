@@ -12,11 +12,20 @@ from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from smsdesk.core.errors import SmsdeskError
 from smsdesk.engine.backups import Backups, BackupView, Recovered
 from smsdesk.ui.tasks import TaskRunner
+from smsdesk.ui.widgets import error_label
 
 TITLE = "smsdesk: backups"
 
@@ -188,3 +197,62 @@ class RecoveryDialog(QDialog):
     def _restart(self) -> None:
         self.restart.emit()
         self.accept()
+
+
+class KeyMissingDialog(QDialog):
+    """The database is encrypted and this computer's keyring has no key that opens it. Not
+    damage: nothing is restored or salvaged over it. The recovery code written down when
+    encryption was turned on puts the key back; then smsdesk opens the database again."""
+
+    restart = Signal()
+
+    def __init__(self, backups: Backups, tasks: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.backups = backups
+        self.tasks = tasks
+        self.setObjectName("keyMissingDialog")
+        self.setWindowTitle("smsdesk: the database key is missing")
+        text = QLabel(
+            "The database is encrypted and its key is not in this computer's keyring (a new "
+            "computer or user account, or a keyring that was reset). The file is not damaged "
+            "and is left exactly as it is. Type the recovery code that was written down when "
+            "encryption was turned on to put the key back."
+        )
+        text.setObjectName("keyMissingText")
+        text.setWordWrap(True)
+        self.code_edit = QLineEdit()
+        self.code_edit.setObjectName("recoveryCodeEdit")
+        self.code_edit.setAccessibleName("Recovery code")
+        self.code_edit.setPlaceholderText("16 groups of four characters, 0-9 and a-f")
+        self.code_error = error_label("recoveryCodeError", "Recovery code error")
+        self.code_error.setWordWrap(True)
+        self.put_back_button = QPushButton("Put the key back")
+        self.put_back_button.setObjectName("putKeyBackButton")
+        self.close_button = QPushButton("Quit smsdesk")
+        self.close_button.setObjectName("closeButton")
+        self.put_back_button.clicked.connect(self._put_back)
+        self.code_edit.returnPressed.connect(self._put_back)
+        self.close_button.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.put_back_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.close_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addWidget(self.code_edit)
+        layout.addWidget(self.code_error)
+        layout.addLayout(buttons)
+
+    def _put_back(self) -> None:
+        code = self.code_edit.text()
+        self.code_error.clear()
+        self.put_back_button.setEnabled(False)
+        self.tasks.submit(lambda: self.backups.restore_key(code), self._done, self._failed)
+
+    def _done(self, _: object) -> None:
+        self.restart.emit()
+        self.accept()
+
+    def _failed(self, exc: Exception) -> None:
+        self.put_back_button.setEnabled(True)
+        self.code_error.setText(str(exc) if isinstance(exc, SmsdeskError) else f"Failed: {exc}")

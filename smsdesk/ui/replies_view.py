@@ -2,7 +2,9 @@
 reply answers, the reply as written, and what smsdesk did with it (opted out, opted back in,
 confirmed, wants to reschedule; free text is shown, never guessed at). Search, filter by
 action, "Reply" (Compose to that number), and mark as handled; the tab shows how many are
-not handled yet."""
+not handled yet. A template's automatic answer is shown beside the reply it answered, with
+where it is (sending, sent, delivered). Replies that a pull brought in are announced once
+per pull (``arrived``: the window's tray shows a notice)."""
 
 from __future__ import annotations
 
@@ -25,12 +27,23 @@ from PySide6.QtWidgets import (
 )
 
 from smsdesk.core.timeparse import format_local, resolve_zone
-from smsdesk.engine.replies import ReplyBook, ReplyView
+from smsdesk.engine.reply_book import ReplyBook, ReplyView
 from smsdesk.engine.service import Service
 
 REPLY_ROLE = Qt.ItemDataRole.UserRole + 1  # the reply's id (a reply row)
 NUMBER_ROLE = Qt.ItemDataRole.UserRole + 2  # the contact's number (every row)
-COLUMNS = ("Contact", "Number", "Answers", "Reply", "Action", "Received")
+COLUMNS = ("Contact", "Number", "Answers", "Reply", "Action", "Answered with", "Received")
+ANSWER_STATES = {
+    "queued": "sending",
+    "handing_off": "sending",
+    "scheduled": "sending",
+    "sent": "sent",
+    "delivered": "delivered",
+    "failed": "not sent",
+    "expired": "not sent",
+    "cancelled": "not sent",
+    "unknown": "not known yet",
+}
 ACTION_WORDS = {
     "opted_out": "Opted out",
     "opted_in": "Opted back in",
@@ -52,15 +65,24 @@ def action_words(action: str | None) -> str:
     return ACTION_WORDS.get(action or "", "—")
 
 
+def answer_words(reply: ReplyView) -> str:
+    """e.g. "Thanks Ada, see you Tuesday. (sent)"; "" when nothing was sent back."""
+    if not reply.answer:
+        return ""
+    return f"{reply.answer} ({ANSWER_STATES.get(reply.answer_state or '', 'sending')})"
+
+
 class RepliesView(QWidget):
     reply_requested = Signal(str)  # a number: open Compose to it
     unread_changed = Signal(int)
+    arrived = Signal(list)  # the replies a pull brought in (ReplyView, newest first)
 
     def __init__(self, service: Service, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.service = service
         self.book = ReplyBook(service.ctx)
         self.unread = -1
+        self.seen: int | None = None  # the newest reply already announced
         self.setObjectName("repliesView")
         self.setAccessibleName("Replies")
 
@@ -93,6 +115,13 @@ class RepliesView(QWidget):
         self.handled_button.setAccessibleName("Mark the selected replies as handled")
         self.count_label = QLabel()
         self.count_label.setObjectName("repliesCount")
+        # What smsdesk did about the selected reply, in full (what was cancelled, answered).
+        self.detail_label = QLabel()
+        self.detail_label.setObjectName("replyDetail")
+        self.detail_label.setAccessibleName("What smsdesk did about the selected reply")
+        self.detail_label.setWordWrap(True)
+        self.detail_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.shown: dict[int, ReplyView] = {}
         self.note_label = QLabel()
         self.note_label.setObjectName("repliesNote")
         self.note_label.setWordWrap(True)
@@ -110,6 +139,7 @@ class RepliesView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.tree, 1)
         layout.addLayout(buttons)
+        layout.addWidget(self.detail_label)
         layout.addWidget(self.note_label)
 
         self.search_edit.textChanged.connect(lambda _t: self.refresh())
@@ -133,6 +163,22 @@ class RepliesView(QWidget):
         if count != self.unread:
             self.unread = count
             self.unread_changed.emit(count)
+        self.check_arrivals()
+
+    def check_arrivals(self) -> None:
+        """Announce the replies stored since the last look, once the pull that stored them
+        has ended (an Infobip pull stores batch by batch: one notice, not one per batch).
+        Those stored before the window opened are the tab's count, not news."""
+        newest = self.book.newest_id()
+        if self.seen is None:
+            self.seen = newest
+            return
+        if newest <= self.seen or self.book.pulling():
+            return
+        found = self.book.replies(after_id=self.seen)
+        self.seen = newest
+        if found:
+            self.arrived.emit(found)
 
     def refresh(self) -> None:
         found = self.book.replies(
@@ -142,6 +188,7 @@ class RepliesView(QWidget):
         )
         zone = resolve_zone(self.service.settings().zone)
         self.tree.clear()
+        self.shown = {r.id: r for r in found}
         people: dict[str, QTreeWidgetItem] = {}
         waiting: dict[str, int] = {}
         for reply in found:  # newest first: each contact is placed by its newest reply
@@ -177,6 +224,7 @@ class RepliesView(QWidget):
                 answers,
                 reply.text,
                 action_words(reply.action),
+                answer_words(reply),
                 format_local(reply.received_at, zone),
             ]
         )
@@ -212,6 +260,12 @@ class RepliesView(QWidget):
     def _update_buttons(self) -> None:
         self.reply_button.setEnabled(self.selected_number() is not None)
         self.handled_button.setEnabled(bool(self._selected_reply_ids()))
+        items = self.tree.selectedItems()
+        chosen = items[0].data(0, REPLY_ROLE) if items else None
+        reply = self.shown.get(chosen) if isinstance(chosen, int) else None
+        self.detail_label.setText(
+            f"{action_words(reply.action)}: {reply.detail}" if reply and reply.detail else ""
+        )
 
     def _reply(self) -> None:
         number = self.selected_number()

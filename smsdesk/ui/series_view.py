@@ -10,12 +10,11 @@ shown while the form is filled in are computed there too.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from PySide6.QtCore import QDate, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDateEdit,
     QDateTimeEdit,
     QFormLayout,
     QGroupBox,
@@ -24,18 +23,17 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from smsdesk.core.errors import SmsdeskError
-from smsdesk.core.recurrence import CLAMP, SKIP, preset_rule, rule_words
 from smsdesk.core.timeparse import resolve_zone
 from smsdesk.engine.series import OccurrenceView, SeriesBook, SeriesRequest
 from smsdesk.engine.series import SeriesView as SeriesSummary
 from smsdesk.engine.service import Service
 from smsdesk.ui.reminder_import import fill
+from smsdesk.ui.repeat_fields import RULE_FIELDS, RepeatFields
 from smsdesk.ui.rows_table import rows_table
 from smsdesk.ui.tasks import TaskRunner
 from smsdesk.ui.widgets import (
@@ -50,22 +48,10 @@ from smsdesk.ui.widgets import (
     zone_combo,
 )
 
-PRESETS = ("daily", "weekdays", "weekly", "every_n_weeks", "monthly_day", "monthly_weekday",
-           "yearly", "custom")  # fmt: skip
-ENDS = ("never", "after", "until")
 NO_GROUP = "(no group)"
 _DAY = timedelta(days=1)
 # Which field an error belongs beside.
-_RULE_FIELDS = {"rule", "count", "until", "holidays", "month_end", "every"}
 _START_FIELDS = {"start", "zone", "send_at"}
-
-
-def preset_label(kind: str, start: datetime, every: int = 2) -> str:
-    """The preset's words for this start, e.g. "Weekly on Monday", "Monthly on the first
-    Monday"."""
-    if kind == "custom":
-        return "Custom rule (RRULE)…"
-    return rule_words(preset_rule(kind, start, every))
 
 
 def occurrence_text(o: OccurrenceView) -> tuple[str, str, str]:
@@ -127,7 +113,6 @@ class SeriesView(QWidget):
         layout.addWidget(self.status_label)
         layout.addWidget(form_box)
         self._update_presets()
-        self._update_ends()
 
     # -- the form -------------------------------------------------------------------------
 
@@ -154,40 +139,8 @@ class SeriesView(QWidget):
         self.start_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
         self.zone_combo = zone_combo("seriesZoneCombo", "Time zone of the series")
         self.start_error = error_label("seriesStartError", "Start error")
-        self.preset_combo = QComboBox()
-        self.preset_combo.setObjectName("seriesPresetCombo")
-        self.preset_combo.setAccessibleName("Repeat")
-        self.every_spin = QSpinBox()
-        self.every_spin.setObjectName("seriesEverySpin")
-        self.every_spin.setAccessibleName("Every how many weeks")
-        self.every_spin.setRange(2, 52)
-        self.rule_edit = QLineEdit()
-        self.rule_edit.setObjectName("seriesRuleEdit")
-        self.rule_edit.setAccessibleName("Custom rule")
-        self.rule_edit.setPlaceholderText("FREQ=MONTHLY;BYDAY=1MO")
-        self.end_combo = QComboBox()
-        self.end_combo.setObjectName("seriesEndCombo")
-        self.end_combo.setAccessibleName("Ends")
-        self.end_combo.addItems(["Never", "After a number of times", "On a date"])
-        self.count_spin = QSpinBox()
-        self.count_spin.setObjectName("seriesCountSpin")
-        self.count_spin.setAccessibleName("Number of times")
-        self.count_spin.setRange(1, 999)
-        self.count_spin.setValue(10)
-        self.until_edit = QDateEdit()
-        self.until_edit.setObjectName("seriesUntilEdit")
-        self.until_edit.setAccessibleName("Last date")
-        self.until_edit.setDisplayFormat("yyyy-MM-dd")
-        self.holidays_edit = QLineEdit()
-        self.holidays_edit.setObjectName("seriesHolidaysEdit")
-        self.holidays_edit.setAccessibleName("Skip public holidays of")
-        self.holidays_edit.setPlaceholderText("e.g. GB or US-CA; empty: none")
-        self.month_end_combo = QComboBox()
-        self.month_end_combo.setObjectName("seriesMonthEndCombo")
-        self.month_end_combo.setAccessibleName("A month without the day")
-        self.month_end_combo.addItem("Skip that month", SKIP)
-        self.month_end_combo.addItem("Use the month's last day", CLAMP)
-        self.rule_error = error_label("seriesRuleError", "Repeat error")
+        self.repeat = RepeatFields("series", self.update_preview)
+        self.rule_error = self.repeat.rule_error
         self.preview_label = QLabel()
         self.preview_label.setObjectName("seriesPreview")
         self.preview_label.setAccessibleName("Next dates")
@@ -203,7 +156,7 @@ class SeriesView(QWidget):
         local = now.astimezone(resolve_zone(zone)).replace(tzinfo=None, second=0, microsecond=0)
         start = local.replace(hour=9, minute=0)  # 09:00 today, or tomorrow if that passed
         self.start_edit.setDateTime(wall_to_qt(start if start > local else start + _DAY))
-        self.until_edit.setDate(QDate(local.year + 1, local.month, 1))
+        self.repeat.until_edit.setDate(QDate(local.year + 1, local.month, 1))
 
         who = QHBoxLayout()
         who.addWidget(self.recipients_edit, 2)
@@ -211,78 +164,29 @@ class SeriesView(QWidget):
         when = QHBoxLayout()
         when.addWidget(self.start_edit)
         when.addWidget(self.zone_combo, 1)
-        repeat = QHBoxLayout()
-        repeat.addWidget(self.preset_combo, 1)
-        repeat.addWidget(self.every_spin)
-        repeat.addWidget(self.rule_edit, 1)
-        end = QHBoxLayout()
-        end.addWidget(self.end_combo)
-        end.addWidget(self.count_spin)
-        end.addWidget(self.until_edit)
-        end.addStretch(1)
-        skips = QHBoxLayout()
-        skips.addWidget(self.holidays_edit, 1)
-        skips.addWidget(self.month_end_combo)
         box = QGroupBox("New recurring message")
         form = QFormLayout(box)
         form.addRow("To", with_error(_row(who), self.recipients_error))
         form.addRow("Text", with_error(self.text_edit, self.text_error))
         form.addRow("First time", with_error(_row(when), self.start_error))
-        form.addRow("Repeat", _row(repeat))
-        form.addRow("Ends", _row(end))
-        form.addRow("Skip", with_error(_row(skips), self.rule_error))
+        form.addRow("Repeat", self.repeat.repeat_row())
+        form.addRow("Ends", self.repeat.end_row())
+        form.addRow("Skip", with_error(self.repeat.skip_row(), self.rule_error))
         form.addRow("Next dates", self.preview_label)
         form.addRow("", self.add_button)
 
         self.start_edit.dateTimeChanged.connect(lambda _d: self._update_presets())
-        self.every_spin.valueChanged.connect(lambda _v: self._update_presets())
-        self.preset_combo.currentIndexChanged.connect(lambda _i: self._rule_changed())
-        self.end_combo.currentIndexChanged.connect(lambda _i: self._update_ends())
-        for signal in (
-            self.zone_combo.currentTextChanged,
-            self.rule_edit.textChanged,
-            self.holidays_edit.textChanged,
-            self.count_spin.valueChanged,
-            self.until_edit.dateChanged,
-            self.month_end_combo.currentIndexChanged,
-        ):
-            signal.connect(lambda *_a: self.update_preview())
+        self.zone_combo.currentTextChanged.connect(lambda _t: self.update_preview())
         return box
 
     def _update_presets(self) -> None:
-        start = qt_to_wall(self.start_edit.dateTime())
-        current = self.preset_combo.currentData() or "weekly"
-        self.preset_combo.blockSignals(True)
-        self.preset_combo.clear()
-        for kind in PRESETS:
-            self.preset_combo.addItem(preset_label(kind, start, self.every_spin.value()), kind)
-        self.preset_combo.setCurrentIndex(PRESETS.index(current))
-        self.preset_combo.blockSignals(False)
-        self._rule_changed()
-
-    def _rule_changed(self) -> None:
-        kind = self.preset_combo.currentData()
-        self.every_spin.setVisible(kind == "every_n_weeks")
-        self.rule_edit.setVisible(kind == "custom")
-        self.update_preview()
-
-    def _update_ends(self) -> None:
-        end = ENDS[self.end_combo.currentIndex()]
-        self.count_spin.setVisible(end == "after")
-        self.until_edit.setVisible(end == "until")
-        self.update_preview()
+        self.repeat.set_start(qt_to_wall(self.start_edit.dateTime()))
 
     def rule(self) -> str:
-        kind = str(self.preset_combo.currentData())
-        if kind == "custom":
-            return self.rule_edit.text()
-        start = qt_to_wall(self.start_edit.dateTime())
-        return preset_rule(kind, start, self.every_spin.value())
+        return self.repeat.rule()
 
     def request(self) -> SeriesRequest:
         """The form as a request (checked by the engine when stored)."""
-        end = ENDS[self.end_combo.currentIndex()]
-        until = self.until_edit.date()
         group = self.group_combo.currentText()
         numbers = tuple(n.strip() for n in self.recipients_edit.text().split(",") if n.strip())
         return SeriesRequest(
@@ -292,10 +196,10 @@ class SeriesView(QWidget):
             zone=self.zone_combo.currentText(),
             numbers=numbers,
             group=None if group == NO_GROUP else group,
-            count=self.count_spin.value() if end == "after" else None,
-            until=date(until.year(), until.month(), until.day()) if end == "until" else None,
-            holidays=self.holidays_edit.text().strip() or None,
-            month_end=str(self.month_end_combo.currentData()),
+            count=self.repeat.count(),
+            until=self.repeat.until(),
+            holidays=self.repeat.holidays(),
+            month_end=self.repeat.month_end(),
         )
 
     def update_preview(self) -> None:
@@ -371,7 +275,7 @@ class SeriesView(QWidget):
             show_error(self.text_error, str(exc))
         elif field in _START_FIELDS:
             show_error(self.start_error, str(exc))
-        elif field in _RULE_FIELDS:
+        elif field in RULE_FIELDS:
             show_error(self.rule_error, str(exc))
         else:
             self.status_label.setText(f"Not started: {exc}")

@@ -7,10 +7,13 @@ from __future__ import annotations
 from datetime import time
 
 from PySide6.QtCore import QLocale, Qt, QTime, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QComboBox,
     QCompleter,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -26,11 +29,14 @@ from PySide6.QtWidgets import (
 
 from smsdesk.core.errors import SmsdeskError
 from smsdesk.engine.accounts import AccountDetails, CheckItem
+from smsdesk.engine.backups import Backups, Encryption
 from smsdesk.engine.key_place import where_keys_are
+from smsdesk.engine.places import home_dir
 from smsdesk.engine.service import Service
 from smsdesk.engine.settings import region_of_locale, regions
 from smsdesk.ui.account_form import AccountFormView
 from smsdesk.ui.tasks import TaskRunner
+from smsdesk.ui.update_notice import update_check_box
 from smsdesk.ui.widgets import (
     Confirm,
     ask_with_dialog,
@@ -50,6 +56,9 @@ QUIET_MODES = (
     ("off", "Off: no quiet hours"),
 )
 MARKS = {True: "✔", False: "✘", None: "–"}
+# Narrower than this (in the window's own units, so at 150 % a 1400-pixel screen is 933),
+# the two columns stand one above the other: nothing is squeezed or cut off.
+NARROW = 1000
 
 
 def _button(name: str, text: str) -> QPushButton:
@@ -186,6 +195,12 @@ class SettingsView(QWidget):
         self.grace_spin.setAccessibleName("Catch-up grace in minutes")
         self.grace_spin.setRange(0, 24 * 60)
         self.grace_spin.setSuffix(" minutes")
+        self.reply_days_spin = QSpinBox()
+        self.reply_days_spin.setObjectName("replyDaysSpin")
+        self.reply_days_spin.setAccessibleName("Replies answer messages up to this many days old")
+        self.reply_days_spin.setRange(1, 90)
+        self.reply_days_spin.setSuffix(" days")
+        self.reply_days_error = error_label("replyDaysError", "Reply window error")
         self.save_button = _button("saveSettingsButton", "Save settings")
         self.zone_error = error_label("settingsZoneError", "Time zone error")
         self.region_error = error_label("regionError", "Default region error")
@@ -198,11 +213,12 @@ class SettingsView(QWidget):
         accounts = QGroupBox("Provider accounts")
         al = QVBoxLayout(accounts)
         al.addWidget(self.accounts_list, 1)
-        row = QHBoxLayout()
-        for button in (self.default_button, self.edit_button, self.test_button):
-            row.addWidget(button)
-        row.addWidget(self.remove_button)
-        row.addStretch(1)
+        row = QGridLayout()  # two by two: the row stays narrow at large text sizes
+        for i, button in enumerate(
+            (self.default_button, self.edit_button, self.test_button, self.remove_button)
+        ):
+            row.addWidget(button, i // 2, i % 2)
+        row.setColumnStretch(2, 1)
         al.addLayout(row)
         al.addWidget(self.test_label)
         al.addWidget(self.checklist)
@@ -228,16 +244,24 @@ class SettingsView(QWidget):
         ql.addStretch(1)
         pf.addRow("Quiet hours", with_error(quiet, self.quiet_error))
         pf.addRow("During quiet hours", self.quiet_mode_combo)
-        grace_help = QLabel(
-            "A message held on this computer that came due while smsdesk was closed still "
-            "goes out if it is at most this late; later ones are listed for you to decide."
+        pf.addRow(
+            "Catch-up grace",
+            _explained(
+                self.grace_spin,
+                self.grace_error,
+                "A message held on this computer that came due while smsdesk was closed still "
+                "goes out if it is at most this late; later ones are listed for you to decide.",
+            ),
         )
-        grace_help.setWordWrap(True)
-        grace_box = with_error(self.grace_spin, self.grace_error)
-        grace_layout = grace_box.layout()
-        assert grace_layout is not None
-        grace_layout.addWidget(grace_help)
-        pf.addRow("Catch-up grace", grace_box)
+        pf.addRow(
+            "Replies answer",
+            _explained(
+                self.reply_days_spin,
+                self.reply_days_error,
+                "A reply is linked to the last message sent to that number within this time "
+                "(and through it to the appointment); an older one is shown as not matched.",
+            ),
+        )
         pf.addRow("", self.save_button)
         pf.addRow(self.saved_label)
 
@@ -247,19 +271,31 @@ class SettingsView(QWidget):
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.addWidget(prefs)
+        right_layout.addWidget(self._storage_box())
+        right_layout.addWidget(update_check_box(home_dir()))  # held on this computer
         # The main window connects these two (the doctor report, the first-run guide).
         self.check_button = _button("checkComputerButton", "Check this computer")
         self.guide_button = _button("firstRunAgainButton", "Show the first-run guide again")
         right_layout.addWidget(self.check_button)
         right_layout.addWidget(self.guide_button)
         right_layout.addStretch(1)
-        layout = QHBoxLayout(self)
-        for part in (left, right):
-            scroll = QScrollArea()
-            scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a frame, not a control: Tab skips it
-            scroll.setWidgetResizable(True)
-            scroll.setWidget(part)
-            layout.addWidget(scroll, 1)
+        # One scroll area around both columns, side by side when there is room and one
+        # above the other when not (see resizeEvent): every part is reachable at any size.
+        content = QWidget()
+        content.setObjectName("settingsContent")
+        self.columns = QBoxLayout(QBoxLayout.Direction.LeftToRight, content)
+        self.columns.addWidget(left, 1)
+        self.columns.addWidget(right, 1)
+        scroll = QScrollArea()
+        scroll.setObjectName("settingsScroll")
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a frame, not a control: Tab skips it
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(content)
+        self.scroll_area = scroll
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
 
         self.account_form.saved.connect(self._account_saved)
         self.remove_button.clicked.connect(self.remove_selected)
@@ -270,9 +306,105 @@ class SettingsView(QWidget):
         self.accounts_list.currentRowChanged.connect(self._update_buttons)
         self._update_buttons()  # accounts are read when the window first shows this view
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        narrow = event.size().width() < NARROW
+        direction = QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight
+        if self.columns.direction() != direction:
+            self.columns.setDirection(direction)
+        super().resizeEvent(event)
+
+    # -- storage: encryption at rest of the database file
+
+    def _storage_box(self) -> QGroupBox:
+        box = QGroupBox("Storage on this computer")
+        self.storage_label = QLabel()
+        self.storage_label.setObjectName("storageStatus")
+        self.storage_label.setAccessibleName("Database encryption")
+        self.storage_label.setWordWrap(True)
+        self.encrypt_button = _button("encryptDatabaseButton", "Encrypt the database")
+        self.recovery_button = _button("showRecoveryCodeButton", "Show recovery code")
+        self.recovery_label = QLabel()
+        self.recovery_label.setObjectName("recoveryCode")
+        self.recovery_label.setAccessibleName("Recovery code")
+        self.recovery_label.setWordWrap(True)
+        self.recovery_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.recovery_label.hide()
+        self.storage_error = error_label("storageError", "Storage error")
+        self.storage_error.setWordWrap(True)
+        layout = QVBoxLayout(box)
+        layout.addWidget(self.storage_label)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.encrypt_button)
+        buttons.addWidget(self.recovery_button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.recovery_label)
+        layout.addWidget(self.storage_error)
+        self.encrypt_button.clicked.connect(self.encrypt_database)
+        self.recovery_button.clicked.connect(self.show_recovery_code)
+        self.encrypt_button.hide()
+        self.recovery_button.hide()
+        return box
+
+    def _backups(self) -> Backups:
+        return Backups(self.service.ctx.home)
+
+    def _show_storage(self, state: Encryption | None) -> None:
+        if state is None:
+            self.storage_label.setText("The database is on a PostgreSQL server.")
+            return
+        self.storage_label.setText(f"The database is {state.detail}.")
+        self.encrypt_button.setVisible(state.available and not state.encrypted)
+        self.recovery_button.setVisible(state.encrypted)
+
+    def _read_storage(self) -> None:
+        backups = self._backups()
+        self.tasks.submit(
+            lambda: backups.encryption() if backups.file_based else None,
+            self._show_storage,
+            lambda exc: self.storage_error.setText(str(exc)),
+        )
+
+    def encrypt_database(self) -> None:
+        backups = self._backups()
+        self.storage_error.clear()
+
+        def ask(warning: str) -> None:
+            if not self.confirm("Encrypt the database", warning + "\n\nEncrypt it now?"):
+                return
+            self.encrypt_button.setEnabled(False)
+            self.tasks.submit(backups.encrypt, done, failed)
+
+        def done(state: Encryption) -> None:
+            self.encrypt_button.setEnabled(True)
+            self._show_storage(state)
+            self.show_recovery_code()
+
+        def failed(exc: Exception) -> None:
+            self.encrypt_button.setEnabled(True)
+            self.storage_error.setText(str(exc))
+
+        # Where the key will live is read off the Qt thread (it may open the keyring).
+        self.tasks.submit(backups.key_warning, ask, failed)
+
+    def show_recovery_code(self) -> None:
+        def show(code: str) -> None:
+            self.recovery_label.setText(
+                "Recovery code — write it down and keep it locked away; without it, losing "
+                f"this computer's keyring entry loses the database:\n{code}"
+            )
+            self.recovery_label.show()
+
+        self.tasks.submit(
+            self._backups().recovery_code,
+            show,
+            lambda exc: self.storage_error.setText(str(exc)),
+        )
+
     def refresh(self) -> None:
         # Listing the kinds loads every provider module: only once Settings is shown.
         self.account_form.load_kinds()
+        self._read_storage()
         self.tasks.submit(
             lambda: where_keys_are(self.service.ctx),
             lambda place: self.keys_label.setText(f"API keys are kept in {place}."),
@@ -312,6 +444,7 @@ class SettingsView(QWidget):
             max(self.quiet_mode_combo.findData(settings.quiet_mode), 0)
         )
         self.grace_spin.setValue(settings.catch_up_grace_minutes)
+        self.reply_days_spin.setValue(settings.reply_match_days)
 
     def _update_buttons(self, *_: object) -> None:
         has = self.selected_account() is not None
@@ -424,7 +557,13 @@ class SettingsView(QWidget):
         self.test_label.setText(text)
 
     def save_settings(self) -> None:
-        for label in (self.zone_error, self.region_error, self.quiet_error, self.grace_error):
+        for label in (
+            self.zone_error,
+            self.region_error,
+            self.quiet_error,
+            self.grace_error,
+            self.reply_days_error,
+        ):
             show_error(label, "")
         zone = self.zone_combo.currentText()
         region = region_typed(self.region_combo)
@@ -444,6 +583,7 @@ class SettingsView(QWidget):
                 quiet_hours=f"{start}-{end}",
                 quiet_mode=str(self.quiet_mode_combo.currentData()),
                 catch_up_grace_minutes=self.grace_spin.value(),
+                reply_match_days=self.reply_days_spin.value(),
             )
         except SmsdeskError as exc:
             labels = {
@@ -452,12 +592,24 @@ class SettingsView(QWidget):
                 "quiet": self.quiet_error,
                 "quiet_mode": self.quiet_error,
                 "catch_up_grace_minutes": self.grace_error,
+                "reply_match_days": self.reply_days_error,
             }
             show_error(labels.get(exc.field, self.zone_error), str(exc))
             return
         self._show_settings()
         self.saved_label.setText("Saved.")
         self.changed.emit()
+
+
+def _explained(field: QWidget, error: QLabel, words: str) -> QWidget:
+    """A field with its error line and, under them, what the setting does."""
+    box = with_error(field, error)
+    layout = box.layout()
+    assert layout is not None
+    help_label = QLabel(words)
+    help_label.setWordWrap(True)
+    layout.addWidget(help_label)
+    return box
 
 
 def _qtime(value: str) -> QTime:

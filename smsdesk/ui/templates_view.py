@@ -2,6 +2,8 @@
 counter, its worst-case length after merging (with the longest value each field has among
 the contacts) and the STOP-word warning, while it is typed.
 
+Beside the text, what replies to its messages mean and get back (template_reply_fields).
+
 "Use in Compose" emits ``use_template_requested(text)``; the window decides what Compose does.
 """
 
@@ -27,7 +29,9 @@ from smsdesk.core.errors import InvalidInput, SmsdeskError
 from smsdesk.core.segments import count_segments
 from smsdesk.core.templates import lint, parse_template, render
 from smsdesk.engine.contacts import ContactBook
+from smsdesk.engine.template_replies import DEFAULT_RULES
 from smsdesk.ui.tasks import TaskRunner
+from smsdesk.ui.template_reply_fields import ReplyRulesFields
 from smsdesk.ui.widgets import Confirm, ask_with_dialog, error_label, show_error, with_error
 
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -127,6 +131,7 @@ class TemplatesView(QWidget):
         self.lint_label.hide()
         self.name_error = error_label("templateNameError", "Template name error")
         self.text_error = error_label("templateTextError", "Template text error")
+        self.reply_fields = ReplyRulesFields()
         self.save_button = self._button("saveTemplateButton", "Save template")
         self.use_button = self._button("useTemplateButton", "Use in Compose")
         self.status_label = QLabel()
@@ -150,6 +155,7 @@ class TemplatesView(QWidget):
         for label in (self.counter_label, self.worst_label, self.lint_label):
             text_layout.addWidget(label)
         form.addRow("Text", text_box)
+        form.addRow(self.reply_fields)
         buttons = QHBoxLayout()
         buttons.addWidget(self.save_button)
         buttons.addWidget(self.use_button)
@@ -246,6 +252,7 @@ class TemplatesView(QWidget):
             return
         self.name_edit.setText(template.name)
         self.text_edit.setPlainText(template.text)
+        self.reply_fields.set_rules(template.replies)
         self.status_label.setText("")
 
     def _text_changed(self) -> None:
@@ -271,6 +278,7 @@ class TemplatesView(QWidget):
         self._update_buttons()
         self.name_edit.clear()
         self.text_edit.clear()
+        self.reply_fields.set_rules(DEFAULT_RULES)
         show_error(self.name_error, "")
         self.status_label.setText("")
         self.name_edit.setFocus()
@@ -282,9 +290,12 @@ class TemplatesView(QWidget):
         if not text.strip():
             show_error(self.text_error, "Type the template's text.")
             return
+        rules = self.reply_fields.rules()  # None: its error is shown beside the field
+        if rules is None:
+            return
         renamed_from = self.selected_name()
         try:
-            view = self.book.save_template(name, text)
+            view = self.book.save_template(name, text, rules)
         except SmsdeskError as exc:
             label = self.name_error if exc.field == "name" else self.text_error
             show_error(label, str(exc))

@@ -1,13 +1,16 @@
-"""The tray icon (the app's own icon, with Show and Quit) and the question asked when the
-window is closed while messages are still held on this computer: they only go out while
-smsdesk runs, so the user chooses between keeping it running in the tray and quitting."""
+"""The tray icon (the app's own icon, with Show and Quit), its notice of new replies (clicking
+it opens Replies), and the question asked when the window is closed while messages are still
+held on this computer: they only go out while smsdesk runs, so the user chooses between
+keeping it running in the tray and quitting."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -22,6 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from smsdesk.ui import autostart
+
+if TYPE_CHECKING:
+    from smsdesk.engine.reply_book import ReplyView
 
 ICON_SIZES = (32, 48, 64, 128, 256)
 
@@ -42,8 +48,28 @@ def app_icon() -> QIcon:
     return icon
 
 
+def reply_notice(replies: Sequence[ReplyView]) -> tuple[str, str]:
+    """The notice's title and text: the contact (else the number) and the reply when one
+    came, how many otherwise."""
+    if len(replies) == 1:
+        (reply,) = replies
+        who = reply.name or reply.sender
+        return f"Reply from {who}", reply.text if len(reply.text) <= 120 else reply.text[:119] + "…"
+    people = len({r.sender for r in replies})
+    among = (
+        f" from {people} people" if people > 1 else f" from {replies[0].name or replies[0].sender}"
+    )
+    return (
+        f"{len(replies)} new replies",
+        f"{len(replies)} new replies{among}. Click to open Replies.",
+    )
+
+
 class Tray(QSystemTrayIcon):
-    """Show and Quit in its menu; a click brings the window back."""
+    """Show and Quit in its menu; a click brings the window back. A click on the notice of
+    new replies asks for the Replies view (``replies_clicked``)."""
+
+    replies_clicked = Signal()
 
     def __init__(
         self, window: QWidget, show: Callable[[], None], quit_app: Callable[[], None]
@@ -59,6 +85,28 @@ class Tray(QSystemTrayIcon):
         self.quit_action.triggered.connect(quit_app)
         self.setContextMenu(self.menu)
         self.activated.connect(lambda reason: self._activated(reason, show))
+        # The notice last shown: one about replies opens Replies when clicked; another (a
+        # failed message) only brings the window back.
+        self.last_notice = ""
+        self.messageClicked.connect(self._notice_clicked)
+        self._show = show
+
+    def notify_replies(self, replies: Sequence[ReplyView]) -> None:
+        if not replies:
+            return
+        title, text = reply_notice(replies)
+        self.last_notice = "replies"
+        self.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information)
+
+    def notify(self, title: str, text: str, icon: QSystemTrayIcon.MessageIcon) -> None:
+        """Any other notice (a failed message)."""
+        self.last_notice = ""
+        self.showMessage(title, text, icon)
+
+    def _notice_clicked(self) -> None:
+        self._show()
+        if self.last_notice == "replies":
+            self.replies_clicked.emit()
 
     def _activated(
         self, reason: QSystemTrayIcon.ActivationReason, show: Callable[[], None]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPalette
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from smsdesk.engine.calendar_marks import Marks, Planned
 from smsdesk.engine.calendar_reads import Badge, WeekSlots
-from smsdesk.ui.calendar_colours import state_colour, text_on
+from smsdesk.ui.calendar_colours import CONFIRMED_MARK, SERIES_MARK, state_colour, text_on
 from smsdesk.ui.calendar_drag import DragGesture
 from smsdesk.ui.queue_model import first_line
 
@@ -85,18 +86,36 @@ class SlotDelegate(QStyledItemDelegate):
             # The time always shows; a number too long for the badge loses its middle, as
             # its last digits are what tell two recipients apart.
             metrics = painter.fontMetrics()
-            when = f"{m.send_at.astimezone(self.grid.zone_info):%H:%M} "
+            when = self.grid.mark(m.id) + f"{m.send_at.astimezone(self.grid.zone_info):%H:%M} "
             room = rect.width() - 6 - metrics.horizontalAdvance(when)
             number = metrics.elidedText(m.recipient, Qt.TextElideMode.ElideMiddle, max(room, 0))
             painter.drawText(
                 rect.adjusted(3, 0, -3, 0), int(Qt.AlignmentFlag.AlignVCenter), when + number
             )
         more = self.grid.total(index.row(), index.column()) - len(shown)
+        lines = len(shown)
         if more > 0:
             line = self.badge_rects(cell, len(shown) + 1)[-1]
             painter.setPen(palette.color(QPalette.ColorRole.Text))
             painter.drawText(
                 line.adjusted(3, 0, -3, 0), int(Qt.AlignmentFlag.AlignVCenter), f"+{more} more"
+            )
+            lines += 1
+        planned = self.grid.planned_at(index.row(), index.column())
+        if planned and lines <= PER_SLOT:
+            # Not a message yet: an outline, in the text's colour, never dragged.
+            line = self.badge_rects(cell, lines + 1)[-1]
+            pen = QPen(palette.color(QPalette.ColorRole.Text))
+            pen.setStyle(Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(line, 3, 3)
+            first = planned[0].at.astimezone(self.grid.zone_info)
+            extra = f" +{len(planned) - 1}" if len(planned) > 1 else ""
+            painter.drawText(
+                line.adjusted(3, 0, -3, 0),
+                int(Qt.AlignmentFlag.AlignVCenter),
+                f"{SERIES_MARK}{first:%H:%M} planned{extra}",
             )
         painter.restore()
 
@@ -127,14 +146,23 @@ class WeekGrid(QTableWidget):
         self.slots = WeekSlots({}, {})
         self._counts: dict[tuple[date, int] | None, dict[str, int]] = {}
         self._shown: dict[tuple[date, int] | None, list[Badge]] = {}
+        self.marks = Marks()
+        self._planned: dict[tuple[date, int] | None, list[Planned]] = {}
         self.drop_hint: tuple[int, int] | None = None
         self.gesture: DragGesture | None = None
         self._scrolled = False
 
-    def show_week(self, first: date, slots: WeekSlots, zone: object) -> None:
+    def show_week(
+        self, first: date, slots: WeekSlots, zone: object, marks: Marks | None = None
+    ) -> None:
         self.days = [first + timedelta(days=n) for n in range(7)]
         self.zone_info = zone  # type: ignore[assignment]
         self.slots = slots
+        self.marks = marks or Marks()
+        self._planned = {}
+        for p in self.marks.planned:
+            local = p.at.astimezone(self.zone_info)
+            self._planned.setdefault((local.date(), local.hour), []).append(p)
         # By (day, hour) on the wall: the hour repeated when clocks go back is one slot.
         self._counts = {}
         for at, by_state in slots.counts.items():
@@ -166,6 +194,16 @@ class WeekGrid(QTableWidget):
     def shown(self, row: int, column: int) -> list[Badge]:
         return list(self._shown.get(self._slot(row, column), []))
 
+    def planned_at(self, row: int, column: int) -> list[Planned]:
+        """Occurrences planned in a slot (not stored yet)."""
+        return list(self._planned.get(self._slot(row, column), []))
+
+    def mark(self, message_id: str) -> str:
+        """↻ for an occurrence of a series, ✓ for a confirmed appointment's reminder."""
+        return (SERIES_MARK if message_id in self.marks.series else "") + (
+            CONFIRMED_MARK if message_id in self.marks.confirmed else ""
+        )
+
     def total(self, row: int, column: int) -> int:
         return sum(self._counts.get(self._slot(row, column), {}).values())
 
@@ -177,15 +215,23 @@ class WeekGrid(QTableWidget):
 
     def _describe(self, row: int, column: int) -> str:
         shown, total = self.shown(row, column), self.total(row, column)
+        planned = "; ".join(
+            f"{SERIES_MARK} planned {p.at.astimezone(self.zone_info):%H:%M} {p.name} "
+            "(not stored yet)"
+            for p in self.planned_at(row, column)
+        )
         if not total:
-            return ""
+            return planned
         names = "; ".join(
-            f"{badge_label(m, m.send_at.astimezone(self.zone_info))} ({m.state}) "
-            f"{first_line(m.text)[:30]}"
+            f"{self.mark(m.id)}{badge_label(m, m.send_at.astimezone(self.zone_info))} "
+            f"({m.state}) {first_line(m.text)[:30]}"
+            + (f" [{self.marks.series[m.id]}]" if m.id in self.marks.series else "")
+            + (" (appointment confirmed)" if m.id in self.marks.confirmed else "")
             for m in shown
         )
         more = f"; and {total - len(shown)} more" if total > len(shown) else ""
-        return f"{total} message{'s' if total != 1 else ''}: {names}{more}"
+        text = f"{total} message{'s' if total != 1 else ''}: {names}{more}"
+        return f"{text}; {planned}" if planned else text
 
     def slot_at(self, pos: QPoint) -> tuple[date, int] | None:
         """The (day, hour) under a point of the viewport."""

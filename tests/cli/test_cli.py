@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from datetime import timedelta
@@ -14,6 +13,7 @@ import pytest
 
 from smsdesk.core.clock import ManualClock
 from smsdesk.providers.sandbox import SandboxProvider
+from smsdesk.store import raw_connection
 from tests.cli_runner import Cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ def _counts(home: Path) -> dict[str, int]:
     db = home / "smsdesk.db"
     if not db.exists():
         return {}
-    conn = sqlite3.connect(db)
+    conn = raw_connection.connect(db)
     try:
         return {
             t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]

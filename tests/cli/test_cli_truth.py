@@ -98,7 +98,7 @@ def test_a_failure_at_telnyx_keeps_its_code_and_is_counted(cli: Cli, clock: Manu
         assert cli("settings", "--quiet-mode", "off").code == 0
         add = cli(
             "provider", "add", "Telnyx", "--kind", "telnyx", "--base-url", sim.base_url,
-            "--sender", "+12025550100", "--option", "timeout=0.5", "--default",
+            "--sender", "+12025550100", "--option", "timeout=1.0", "--default",
             stdin="KEY-telnyx-test\n",
         )  # fmt: skip
         assert add.code == 0, add.err

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 from smsdesk.core.clock import ManualClock
+from smsdesk.store import raw_connection
 from tests.cli_runner import Cli
 
 DATA = Path(__file__).resolve().parents[1] / "core" / "data"
@@ -17,7 +17,7 @@ DAMAGED = DATA / "contacts_excel.csv"
 
 
 def _rows(home: Path, sql: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(home / "smsdesk.db")
+    conn = raw_connection.connect(home / "smsdesk.db")
     try:
         return conn.execute(sql).fetchall()
     finally:

@@ -91,10 +91,12 @@ def test_everything_passes_exit_0_and_an_old_backup_makes_it_1(
     assert checks["Database"]["detail"].startswith(str(isolated_home / "smsdesk.db"))
     assert "1 kept" in checks["Backups"]["detail"]
     assert checks["Provider 'Sandbox'"]["ok"] is True
+    assert checks["Encrypted at rest"]["ok"] is True
+    assert checks["Encrypted at rest"]["detail"].startswith("encrypted (SQLCipher); the key is in")
     text = cli("doctor", "database", "sending")
     assert text.code == 0
     assert text.out.splitlines()[0].startswith("✓ Database: ")
-    assert text.out.splitlines()[-1] == "4 of 4 checks passed."
+    assert text.out.splitlines()[-1] == "5 of 5 checks passed."
 
     # Two days without a backup is a cross too.
     clock.advance(timedelta(days=3))
@@ -135,13 +137,13 @@ def test_a_damaged_database_is_reported_and_nothing_else_opens_it(
 def telnyx(isolated_home: Path) -> Iterator[tuple[TelnyxSimulator, ManualClock]]:
     # The simulator's Date header is the real time: the desk's clock starts there.
     clock = ManualClock(datetime.now(UTC))
-    sim = TelnyxSimulator(clock, api_key=KEY, stall=0.5)
+    sim = TelnyxSimulator(clock, api_key=KEY, stall=5.0)
     sim.start()
     try:
         run = run_cli(
             clock,
             *("provider", "add", "Clinic", "--kind", "telnyx", "--base-url", sim.base_url),
-            *("--sender", SENDER, "--option", "timeout=0.5"),
+            *("--sender", SENDER, "--option", "timeout=1.0"),
             stdin=KEY + "\n",
         )
         assert run.code == 0, run.err

@@ -3,11 +3,11 @@ cancelled when the file changes, never duplicated; too-late ones reported."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 from smsdesk.core.clock import ManualClock
+from smsdesk.store import raw_connection
 from tests.cli_runner import Cli
 
 DATA = Path(__file__).resolve().parents[1] / "core" / "data"
@@ -15,7 +15,7 @@ TEXT = "Hi {first_name|there}, see you {appt_time:%a %d %b at %H:%M} at {locatio
 
 
 def _reminders(home: Path) -> list[tuple[str, str, int, str]]:
-    conn = sqlite3.connect(home / "smsdesk.db")
+    conn = raw_connection.connect(home / "smsdesk.db")
     try:
         return conn.execute(
             "SELECT m.recipient, m.send_at, m.reminder_offset_minutes, m.state FROM message m "
@@ -23,6 +23,9 @@ def _reminders(home: Path) -> list[tuple[str, str, int, str]]:
         ).fetchall()
     finally:
         conn.close()
+
+
+PHYSIO = "+447911123461"  # the weekly physio in clinic_v1.ics (RRULE;COUNT=4)
 
 
 def test_import_then_reimport_moves_and_cancels_instead_of_duplicating(
@@ -45,18 +48,24 @@ def test_import_then_reimport_moves_and_cancels_instead_of_duplicating(
     assert first.code == 0, first.err
     s = first.json()
     # appt-1 (Dec 1 09:30) and appt-3 (Dec 3 16:00): two reminders each; appt-2 is in the
-    # past; appt-4 is cancelled; all-day, no-phone, repeating and no-UID events are refused.
-    assert (s["created"], s["moved"], s["cancelled"]) == (4, 0, 0)
+    # past; appt-4 is cancelled; the weekly physio (4 occurrences) two each; all-day, no-phone
+    # and no-UID events are refused.
+    assert (s["created"], s["moved"], s["cancelled"]) == (12, 0, 0)
     assert len(s["too_late"]) == 2 and all("John Smith" in t for t in s["too_late"])
-    assert len(s["rejected"]) == 4
+    assert len(s["rejected"]) == 3
     rows = _reminders(isolated_home)
-    assert [(r[0], r[1], r[2]) for r in rows] == [
+    assert [(r[0], r[1], r[2]) for r in rows if r[0] != PHYSIO] == [
         ("+447911123456", "2026-11-29 09:30:00.000000", 2880),
         # 2 h before 09:30 is 07:30, inside quiet hours: moved to 08:00.
         ("+447911123456", "2026-12-01 08:00:00.000000", 120),
         ("+447911123458", "2026-12-01 16:00:00.000000", 2880),
         ("+447911123458", "2026-12-03 14:00:00.000000", 120),
     ]
+    # Each Monday 09:00 (GMT): 48 h before, and 2 h before (07:00, moved to 08:00).
+    assert sorted((r[1], r[2]) for r in rows if r[0] == PHYSIO) == sorted(
+        [(f"2026-12-{d - 2:02d} 09:00:00.000000", 2880) for d in (7, 14, 21, 28)]
+        + [(f"2026-12-{d:02d} 08:00:00.000000", 120) for d in (7, 14, 21, 28)]
+    )
     shown = cli("list", "--json").json()
     jane = next(m for m in shown if m["recipient"] == "+447911123456")
     assert jane["text"] == "Hi Jane, see you Tue 01 Dec at 09:30 at Riverside Clinic, Room 2."
@@ -75,7 +84,7 @@ def test_import_then_reimport_moves_and_cancels_instead_of_duplicating(
         "riverside",
         "--json",
     ).json()
-    assert (same["created"], same["moved"], same["cancelled"], same["unchanged"]) == (0, 0, 0, 4)
+    assert (same["created"], same["moved"], same["cancelled"], same["unchanged"]) == (0, 0, 0, 12)
 
     # v2: appt-1 moved to Dec 2 15:30, every other appointment gone.
     second = cli(
@@ -92,15 +101,15 @@ def test_import_then_reimport_moves_and_cancels_instead_of_duplicating(
     )
     assert second.code == 0, second.err
     s2 = second.json()
-    assert (s2["created"], s2["moved"], s2["cancelled"]) == (0, 2, 2)
+    assert (s2["created"], s2["moved"], s2["cancelled"]) == (0, 2, 10)
     rows = _reminders(isolated_home)
-    assert len(rows) == 4  # moved, not duplicated
+    assert len(rows) == 12  # moved, not duplicated
     live = sorted((r[0], r[1], r[2]) for r in rows if r[3] != "cancelled")
     assert live == [
         ("+447911123456", "2026-11-30 15:30:00.000000", 2880),
         ("+447911123456", "2026-12-02 13:30:00.000000", 120),
     ]
-    assert sorted(r[0] for r in rows if r[3] == "cancelled") == ["+447911123458"] * 2
+    assert sorted(r[0] for r in rows if r[3] == "cancelled") == ["+447911123458"] * 2 + [PHYSIO] * 8
 
 
 def test_a_reminder_across_the_dst_change_is_exactly_48_hours_early(
@@ -181,7 +190,7 @@ def test_exit_2_only_when_nothing_could_be_created_and_then_nothing_is_stored(
         and len(r.err.splitlines()) == 1
     )
     assert _reminders(isolated_home) == []
-    conn = sqlite3.connect(isolated_home / "smsdesk.db")
+    conn = raw_connection.connect(isolated_home / "smsdesk.db")
     try:
         assert conn.execute("SELECT count(*) FROM appointment").fetchone() == (0,)
     finally:

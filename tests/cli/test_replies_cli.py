@@ -19,7 +19,7 @@ STRANGER = "+12025550188"
 
 @pytest.fixture
 def twilio(clock: ManualClock) -> Iterator[TwilioSimulator]:
-    sim = TwilioSimulator(clock, api_key=TOKEN, stall=0.5)
+    sim = TwilioSimulator(clock, api_key=TOKEN, stall=5.0)
     sim.start()
     yield sim
     sim.stop()
@@ -28,7 +28,7 @@ def twilio(clock: ManualClock) -> Iterator[TwilioSimulator]:
 def _setup(cli: Cli, twilio: TwilioSimulator, clock: ManualClock) -> tuple[str, datetime]:
     args = ["provider", "add", "Twilio", "--kind", "twilio", "--base-url", twilio.base_url]
     args += ["--option", f"account_sid={ACCOUNT_SID}"]
-    args += ["--option", f"messaging_service_sid={SERVICE_SID}", "--option", "timeout=0.2"]
+    args += ["--option", f"messaging_service_sid={SERVICE_SID}", "--option", "timeout=1.0"]
     assert cli(*args, "--default", stdin=TOKEN + "\n").code == 0
     assert cli("settings", "--quiet-mode", "off").code == 0
     at = (clock.now() + timedelta(hours=1)).isoformat()
@@ -51,10 +51,12 @@ def test_replies_json_items_carry_what_the_issue_names(
     run = cli("replies", "--json")
     assert run.code == 0, run.err
     items = run.json()
-    assert [set(i) for i in items] == [
-        {"from", "to", "text", "received_at", "account", "message_id", "action"}
-    ] * 2
+    # What the issue names, and what smsdesk did (detail) and sent back (answer).
+    named = {"from", "to", "text", "received_at", "account", "message_id", "action"}
+    assert [set(i) for i in items] == [named | {"detail", "answer"}] * 2
     newest, oldest = items
+    assert oldest.pop("detail").startswith("opted out: nothing more is handed off")
+    assert oldest.pop("answer") is None
     assert oldest == {
         "from": PATIENT,
         "to": POOL[0],
@@ -97,3 +99,13 @@ def test_provider_list_says_which_accounts_collect_replies(cli: Cli) -> None:
     assert listed["Twilio"].startswith("collected by smsdesk")
     text = cli("provider", "list").out
     assert text.count("replies:        not available without a webhook") == 2
+
+
+def test_the_reply_window_is_a_setting_and_bad_days_change_nothing(cli: Cli) -> None:
+    assert "up to 7 days old" in cli("settings").out
+    for bad in ("0", "91"):
+        run = cli("settings", "--reply-days", bad)
+        assert run.code == 2 and run.out == ""
+        assert run.err.strip().count("\n") == 0 and "1 to 90 days" in run.err
+    assert cli("settings", "--reply-days", "30").code == 0
+    assert "up to 30 days old" in cli("settings").out

@@ -323,3 +323,28 @@ def test_guess_zone_agrees_with_phonenumbers(e164: str) -> None:
     zones = time_zones_for_number(number)
     expected = zones[0] if len(zones) == 1 and zones[0] != "Etc/Unknown" else None
     assert guess_zone(e164) == expected
+
+
+def test_imported_names_get_the_same_check_as_typed_ones() -> None:
+    from smsdesk.engine.contacts import NAME_LIMIT
+
+    assert contacts_csv.CONTACT_NAME_LIMIT == NAME_LIMIT
+    data = (
+        'name,phone\n"Ana\nBell",+14155552671\nBen\x07,+12125551234\n'
+        + "C" * 100_000
+        + ",+12125551235\n  Dee  ,+12125551236\n,+12125551237\n"
+    ).encode()
+    preview = read_contacts_csv(data, default_region=None)
+    assert [(row.name, row.number) for row in preview.rows] == [
+        ("Dee", "+12125551236"),
+        ("", "+12125551237"),  # a row without a name is still a contact
+    ]
+    assert [(r.line, r.reason) for r in preview.rejected] == [
+        (2, "The contact name contains a line break at position 4; names are one line."),
+        (
+            4,
+            "The contact name contains a control character (U+0007) at position 4; "
+            "names are one line.",
+        ),
+        (5, "The contact name is 100,000 characters long; the most is 200."),
+    ]

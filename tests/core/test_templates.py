@@ -7,7 +7,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smsdesk.core.errors import InvalidInput
-from smsdesk.core.templates import Template, lint, parse_template, render, render_all, worst_case
+from smsdesk.core.templates import (
+    Template,
+    lint,
+    parse_template,
+    render,
+    render_all,
+    shape,
+    worst_case,
+)
 
 APPOINTMENT = datetime(2026, 12, 1, 9, 30)
 
@@ -153,3 +161,14 @@ def test_any_text_parses_or_gives_a_readable_error(text: str) -> None:
         return
     values = dict.fromkeys(template.fields, "x")
     assert isinstance(render(template, values), str)
+
+
+def test_a_shape_fits_every_message_rendered_from_its_template_and_no_other() -> None:
+    text = "Hi {first_name|there}, see you {appt_time:%A at %H:%M}. Reply C (or 1) [now]"
+    fits = shape(text)
+    for values in ({"first_name": "Ada", "appt_time": APPOINTMENT}, {"appt_time": APPOINTMENT}):
+        assert fits.pattern.fullmatch(render(parse_template(text), values))
+    assert not fits.pattern.fullmatch("Hi Ada, see you Tuesday. Reply C to confirm")
+    assert not fits.pattern.fullmatch("Hello Ada, see you Tuesday at 09:30. Reply C (or 1) [now]")
+    assert fits.fixed == len("Hi,seeyou.ReplyC(or1)[now]")
+    assert shape("{name}").fixed == 0  # merge fields alone: it would fit anything

@@ -39,7 +39,7 @@ def ctx(db_ctx: AppContext) -> AppContext:
 
 @pytest.fixture
 def sim(clock: ManualClock) -> Iterator[InfobipSimulator]:
-    simulator = InfobipSimulator(clock, api_key=KEY, stall=0.5)
+    simulator = InfobipSimulator(clock, api_key=KEY, stall=5.0)
     simulator.start()
     yield simulator
     simulator.stop()
@@ -53,7 +53,7 @@ def svc(ctx: AppContext, sim: InfobipSimulator) -> Service:
         "infobip",
         api_key=KEY,
         base_url=sim.base_url,
-        options={"timeout": "0.2"},
+        options={"timeout": "1.0"},
         make_default=True,
     )
     return service

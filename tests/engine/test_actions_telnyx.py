@@ -25,7 +25,7 @@ TO = "+12025550143"
 
 @pytest.fixture
 def sim(clock: ManualClock) -> Iterator[TelnyxSimulator]:
-    simulator = TelnyxSimulator(clock, api_key=KEY, stall=0.5)
+    simulator = TelnyxSimulator(clock, api_key=KEY, stall=5.0)
     simulator.start()
     yield simulator
     simulator.stop()
@@ -40,7 +40,7 @@ def svc(ctx: AppContext, sim: TelnyxSimulator) -> Service:
         api_key=KEY,
         base_url=sim.base_url,
         sender=SENDER,
-        options={"timeout": "0.2"},
+        options={"timeout": "1.0"},
         make_default=True,
     )
     return service

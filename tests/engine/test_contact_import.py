@@ -3,13 +3,13 @@ on a real SQLite file."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
 from smsdesk.core.clock import ManualClock
 from smsdesk.engine.contacts import IMPORT_CHUNK, ContactBook
 from smsdesk.engine.context import AppContext
+from smsdesk.store import raw_connection
 
 ROWS = IMPORT_CHUNK + 300  # more than one chunk
 
@@ -21,7 +21,7 @@ def _csv(numbers: range, *, name: str = "Pat", clinic: str = "North") -> bytes:
 
 
 def _db(home: Path, sql: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(home / "smsdesk.db")
+    conn = raw_connection.connect(home / "smsdesk.db")
     try:
         return conn.execute(sql).fetchall()
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -14,10 +13,11 @@ from smsdesk.core.clock import ManualClock
 from smsdesk.core.errors import InvalidInput
 from smsdesk.core.timeparse import parse_when, resolve_zone
 from smsdesk.engine.service import Service
+from smsdesk.store import raw_connection
 
 
 def _dump(home: Path) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(home / "smsdesk.db")
+    conn = raw_connection.connect(home / "smsdesk.db")
     try:
         return [
             row

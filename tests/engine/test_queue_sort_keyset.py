@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from smsdesk.core.clock import ManualClock
-from smsdesk.engine.browse import NOT_SENT, SORTS, UPCOMING, Browser, QueueFilter, cursor_of
+from smsdesk.core.lifecycle import NOT_SENT, UPCOMING
+from smsdesk.engine.browse import SORTS, Browser, QueueFilter, cursor_of
 from smsdesk.engine.context import AppContext
 from smsdesk.engine.outbox import Dispatcher
 from smsdesk.engine.service import Service

@@ -3,7 +3,6 @@ a reminder never lands after its appointment. Over the real database and schedul
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from smsdesk.engine.context import AppContext
 from smsdesk.engine.reminder_plan import ImportRequest, PlanStopped
 from smsdesk.engine.reminders import Reminders
 from smsdesk.engine.service import Service
+from smsdesk.store import raw_connection
 from tests.reminder_files import ANN, EARLY, FAR, JANE, JOHN, Event, clinic, ics
 
 OFFSETS = (timedelta(days=7), timedelta(days=2), timedelta(hours=2))
@@ -28,7 +28,7 @@ def request(data: bytes, offsets: tuple[timedelta, ...] = OFFSETS) -> ImportRequ
 
 
 def stored(home: Path) -> list[tuple[str, str, int, str]]:
-    conn = sqlite3.connect(home / "smsdesk.db")
+    conn = raw_connection.connect(home / "smsdesk.db")
     try:
         return conn.execute(
             "SELECT m.recipient, m.send_at, m.reminder_offset_minutes, m.state FROM message m "
@@ -39,7 +39,7 @@ def stored(home: Path) -> list[tuple[str, str, int, str]]:
 
 
 def appointments(home: Path) -> list[tuple[str, int]]:
-    conn = sqlite3.connect(home / "smsdesk.db")
+    conn = raw_connection.connect(home / "smsdesk.db")
     try:
         return conn.execute("SELECT number, cancelled FROM appointment ORDER BY number").fetchall()
     finally:
@@ -116,7 +116,7 @@ def test_a_storage_failure_half_way_leaves_nothing_stored(
     reminders: Reminders, isolated_home: Path
 ) -> None:
     # A real refusal from SQLite on John's first reminder, after Jane's were written.
-    conn = sqlite3.connect(isolated_home / "smsdesk.db")
+    conn = raw_connection.connect(isolated_home / "smsdesk.db")
     conn.execute(
         f"CREATE TRIGGER no_john BEFORE INSERT ON message WHEN NEW.recipient = '{JOHN}' "
         "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlmodel import col, select
+from sqlmodel import select
 
 from smsdesk.core.clock import ManualClock
 from smsdesk.engine.context import AppContext
@@ -21,21 +21,20 @@ from smsdesk.engine.replies import (
     PULL_INTERVAL,
     PULL_LEASE,
     QUIET_INTERVAL,
-    ReplyBook,
     ReplyPuller,
 )
+from smsdesk.engine.reply_book import ReplyBook
 from smsdesk.engine.reply_words import ReplyAction, action_for, keyword
 from smsdesk.engine.service import Service
-from smsdesk.store.models import Appointment, AppointmentAnswer, Message, OptOut, Reply, ReplyPull
+from smsdesk.store.models import AppointmentAnswer, Message, OptOut, ReplyPull
+from tests.engine.reply_setup import CLINIC, OTHER, PATIENT, TOKEN, add_twilio
+from tests.engine.reply_setup import appointment as _appointment
+from tests.engine.reply_setup import replies as _replies
 from tests.simulators.base import Fault
 from tests.simulators.infobip import InfobipSimulator
-from tests.simulators.twilio import ACCOUNT_SID, POOL, SERVICE_SID, TwilioSimulator
+from tests.simulators.twilio import ACCOUNT_SID, SERVICE_SID, TwilioSimulator
 
-TOKEN = "twilio-replies-token-3c9e"
 IB_KEY = "ib-replies-key-8d2f71"
-PATIENT = "+12025550143"
-OTHER = "+12025550177"
-CLINIC = POOL[0]
 SWISS = "+41793026727"
 IB_NUMBER = "41790000001"  # the Infobip number patients text (digits, as Infobip writes it)
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def twilio(clock: ManualClock) -> Iterator[TwilioSimulator]:
-    sim = TwilioSimulator(clock, api_key=TOKEN, stall=0.5)
+    sim = TwilioSimulator(clock, api_key=TOKEN, stall=5.0)
     sim.start()
     yield sim
     sim.stop()
@@ -51,7 +50,7 @@ def twilio(clock: ManualClock) -> Iterator[TwilioSimulator]:
 
 @pytest.fixture
 def infobip(clock: ManualClock) -> Iterator[InfobipSimulator]:
-    sim = InfobipSimulator(clock, api_key=IB_KEY, stall=0.5)
+    sim = InfobipSimulator(clock, api_key=IB_KEY, stall=5.0)
     sim.start()
     yield sim
     sim.stop()
@@ -59,20 +58,7 @@ def infobip(clock: ManualClock) -> Iterator[InfobipSimulator]:
 
 @pytest.fixture
 def tw(service: Service, twilio: TwilioSimulator) -> Service:
-    service.add_account(
-        "Twilio",
-        "twilio",
-        api_key=TOKEN,
-        base_url=twilio.base_url,
-        options={
-            "account_sid": ACCOUNT_SID,
-            "messaging_service_sid": SERVICE_SID,
-            "timeout": "0.2",
-        },
-        make_default=True,
-    )
-    service.update_settings(quiet_mode="off")  # 09:00 UTC is night in New York
-    return service
+    return add_twilio(service, twilio)
 
 
 @pytest.fixture
@@ -82,32 +68,11 @@ def ib(service: Service, infobip: InfobipSimulator) -> Service:
         "infobip",
         api_key=IB_KEY,
         base_url=infobip.base_url,
-        options={"timeout": "0.2"},
+        options={"timeout": "1.0"},
         make_default=True,
     )
     service.update_settings(quiet_mode="off")
     return service
-
-
-def _appointment(service: Service, number: str, starts_at: datetime) -> int:
-    with service.ctx.db.write() as s:
-        appt = Appointment(
-            source_uid=f"csv:{number}",
-            number=number,
-            name="Ada Patient",
-            starts_at=starts_at,
-            zone="UTC",
-            updated_at=service.clock.now(),
-        )
-        s.add(appt)
-        s.flush()
-        assert appt.id is not None
-        return appt.id
-
-
-def _replies(service: Service) -> list[Reply]:
-    with service.ctx.db.read() as s:
-        return list(s.exec(select(Reply).order_by(col(Reply.received_at))).all())
 
 
 def _message(service: Service, msg_id: str) -> Message:
@@ -373,10 +338,11 @@ def test_a_reply_older_than_the_match_window_answers_nothing(
     ReplyPuller(ib.ctx).pull_due()
     (reply,) = _replies(ib)
     assert (reply.message_id, reply.action) == (None, None)
-    # The window is the caller's to set: with 9 days, the same kind of reply is matched.
+    # The window is the desk's setting: with 9 days, the same kind of reply is matched.
+    ib.update_settings(reply_match_days=9)
     infobip.receive(SWISS[1:], IB_NUMBER, "hello?")
     clock.advance(QUIET_INTERVAL)  # nothing sent in the last 7 days: the next pull is hourly
-    ReplyPuller(ib.ctx, match_window=timedelta(days=9)).pull_due()
+    ReplyPuller(ib.ctx).pull_due()
     assert _replies(ib)[-1].message_id is not None
 
 

@@ -43,7 +43,7 @@ def _messages(ctx: AppContext) -> list[Message]:
 
 @pytest.fixture
 def infobip(clock: ManualClock) -> Iterator[InfobipSimulator]:
-    sim = InfobipSimulator(clock, api_key=IB_KEY, stall=0.5)
+    sim = InfobipSimulator(clock, api_key=IB_KEY, stall=5.0)
     sim.start()
     yield sim
     sim.stop()
@@ -51,7 +51,7 @@ def infobip(clock: ManualClock) -> Iterator[InfobipSimulator]:
 
 @pytest.fixture
 def telnyx(clock: ManualClock) -> Iterator[TelnyxSimulator]:
-    sim = TelnyxSimulator(clock, api_key=TX_KEY, stall=0.5)
+    sim = TelnyxSimulator(clock, api_key=TX_KEY, stall=5.0)
     sim.start()
     yield sim
     sim.stop()
@@ -66,7 +66,7 @@ def test_editing_a_series_held_in_infobip_bulks(
         "infobip",
         api_key=IB_KEY,
         base_url=infobip.base_url,
-        options={"timeout": "0.2"},
+        options={"timeout": "1.0"},
         make_default=True,
     )
     book = SeriesBook(service)
@@ -101,7 +101,7 @@ def test_editing_a_series_held_at_telnyx(
         api_key=TX_KEY,
         base_url=telnyx.base_url,
         sender="+12025550100",
-        options={"timeout": "0.2"},
+        options={"timeout": "1.0"},
         make_default=True,
     )
     book = SeriesBook(service)

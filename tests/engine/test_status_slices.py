@@ -111,7 +111,8 @@ def test_a_stop_during_a_long_status_sync_ends_it_between_slices(
     desk.schedule(AT_TELNYX, "Your appointment", clock.now() + timedelta(hours=1), "UTC")
     dispatcher.run_once()
     assert not stop.is_set()  # nothing was due for a status sync yet
-    clock.advance(timedelta(hours=1, minutes=1))
+    # Past the last of the twelve: one long code sends them 10 s apart (10:00:00 to 10:01:50).
+    clock.advance(timedelta(hours=1, minutes=3))
     reads = _status_reads(telnyx)
 
     dispatcher.sync_statuses(PassReport(), stop=stop)

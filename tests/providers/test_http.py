@@ -28,7 +28,7 @@ class Echo(Simulator):
     name = "Echo"
 
     def __init__(self, clock: ManualClock) -> None:
-        super().__init__(clock, api_key=KEY, stall=0.5)
+        super().__init__(clock, api_key=KEY, stall=5.0)
         self.created = 0
 
     def route(self, request: Request) -> Response:

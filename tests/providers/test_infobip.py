@@ -44,7 +44,7 @@ HOUR = timedelta(hours=1)
 
 @pytest.fixture
 def sim(clock: ManualClock) -> Iterator[InfobipSimulator]:
-    simulator = InfobipSimulator(clock, api_key=KEY, stall=0.5)
+    simulator = InfobipSimulator(clock, api_key=KEY, stall=5.0)
     simulator.fail_prefixes = ("4179302000",)
     simulator.expire_prefixes = ("4179302100",)
     simulator.reject_prefixes = ("4179302200",)
@@ -56,7 +56,7 @@ def sim(clock: ManualClock) -> Iterator[InfobipSimulator]:
 
 
 def _provider(sim: InfobipSimulator, clock: ManualClock, tmp_path: Path, **kw: Any) -> Any:
-    options = {"timeout": "0.2", **kw.pop("options", {})}
+    options = {"timeout": "1.0", **kw.pop("options", {})}
     return build(
         home=tmp_path,
         clock=clock,

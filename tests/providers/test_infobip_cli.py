@@ -20,7 +20,7 @@ ANN, BOB = "+41793026727", "+41793026834"
 
 @pytest.fixture
 def sim(clock: ManualClock) -> Iterator[InfobipSimulator]:
-    simulator = InfobipSimulator(clock, api_key=KEY, stall=0.5)
+    simulator = InfobipSimulator(clock, api_key=KEY, stall=5.0)
     simulator.start()
     yield simulator
     simulator.stop()
@@ -39,7 +39,7 @@ def account(cli: Cli, sim: InfobipSimulator) -> str:
         "--sender",
         "Clinic",
         "--option",
-        "timeout=0.2",
+        "timeout=1.0",
         "--default",
         stdin=KEY + "\n",
     )
@@ -233,7 +233,7 @@ def test_provider_test_shows_the_keys_capability_checklist(cli: Cli, sim: Infobi
     tutorial = "ib-key-tutorial-51a0"  # sms:message:send only, as Infobip's tutorial makes it
     sim.add_key(tutorial, "sms:message:send")
     args = ("provider", "add", "Tutorial", "--kind", "infobip", "--base-url", sim.base_url)
-    assert cli(*args, "--option", "timeout=0.2", stdin=tutorial + "\n").code == 0
+    assert cli(*args, "--option", "timeout=1.0", stdin=tutorial + "\n").code == 0
     r = cli("provider", "test", "Tutorial")
     assert r.code == 0, r.err
     assert "can send and schedule ✓" in r.out

@@ -26,7 +26,7 @@ HOUR = timedelta(hours=1)
 
 @pytest.fixture
 def sim(clock: ManualClock) -> Iterator[InfobipSimulator]:
-    simulator = InfobipSimulator(clock, api_key=KEY, stall=0.5)
+    simulator = InfobipSimulator(clock, api_key=KEY, stall=5.0)
     simulator.fail_prefixes = ("4179302000",)
     simulator.opted_out = {OPTED_OUT.removeprefix("+")}
     simulator.dnd = {DND.removeprefix("+")}
@@ -43,7 +43,7 @@ def svc(ctx: AppContext, sim: InfobipSimulator) -> Iterator[Service]:
         "infobip",
         api_key=KEY,
         base_url=sim.base_url,
-        options={"timeout": "0.2"},
+        options={"timeout": "1.0"},
         make_default=True,
     )
     yield service  # the context closes the clients it built

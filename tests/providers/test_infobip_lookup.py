@@ -26,7 +26,7 @@ BULK_STATUS = "GET /sms/1/bulks/status"
 
 @pytest.fixture
 def sim(clock: ManualClock) -> Iterator[InfobipSimulator]:
-    simulator = InfobipSimulator(clock, api_key=KEY, stall=0.5)
+    simulator = InfobipSimulator(clock, api_key=KEY, stall=5.0)
     simulator.start()
     yield simulator
     simulator.stop()
@@ -228,8 +228,11 @@ def test_logs_pages_are_followed_by_cursor(
     clock.advance(timedelta(minutes=1))
     refs = [f"{m.group}:{m.key}" for m in planned]
     assert len(ib.fetch_status(refs)) == 1500
+    # Every page after the first is asked for by the cursor the first gave (once, or again
+    # when a heavily loaded machine made the answer outlast the client's timeout: a read may
+    # be retried).
     cursors = sim.query_values("GET", "/sms/3/logs", "cursor")
-    assert len(cursors) == 1 and cursors[0] == "1000"
+    assert cursors and set(cursors) == {"1000"}
 
 
 def test_id_lists_pack_ids_up_to_the_limit() -> None:

@@ -26,7 +26,9 @@ LAG = timedelta(seconds=45)  # longer than the engine waits before it asks
 
 @pytest.fixture
 def sim(clock: ManualClock) -> Iterator[InfobipSimulator]:
-    simulator = InfobipSimulator(clock, api_key=KEY, stall=0.5)
+    # A timeout that a loaded machine never reaches on an ordinary answer, and a stall five
+    # times as long for the one fault that needs it (a timeout-to-stall ratio of 1:5).
+    simulator = InfobipSimulator(clock, api_key=KEY, stall=5.0)
     simulator.start()
     yield simulator
     simulator.stop()
@@ -40,7 +42,7 @@ def svc(ctx: AppContext, sim: InfobipSimulator) -> Service:
         "infobip",
         api_key=KEY,
         base_url=sim.base_url,
-        options={"timeout": "0.2"},
+        options={"timeout": "1.0"},
         make_default=True,
     )
     return service

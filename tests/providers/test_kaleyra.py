@@ -35,7 +35,7 @@ TO = "+919876543210"
 
 @pytest.fixture
 def sim(clock: ManualClock) -> Iterator[KaleyraSimulator]:
-    simulator = KaleyraSimulator(clock, KEY, stall=0.5)
+    simulator = KaleyraSimulator(clock, KEY, stall=5.0)
     simulator.start()
     yield simulator
     simulator.stop()
@@ -60,7 +60,7 @@ def _build_with(
     transport: httpx.BaseTransport | None,
     options: dict[str, str],
 ) -> kaleyra.KaleyraProvider:
-    opts = {"sid": DEFAULT_SID, "timeout": "0.2", **options}
+    opts = {"sid": DEFAULT_SID, "timeout": "1.0", **options}
     return kaleyra.build(
         home=tmp_path,
         clock=clock,

@@ -30,7 +30,7 @@ HAND_OFF_BEFORE = timedelta(minutes=15) + 2 * EDGE_MARGIN
 
 @pytest.fixture
 def sim(clock: ManualClock) -> Iterator[KaleyraSimulator]:
-    simulator = KaleyraSimulator(clock, KEY, stall=0.5)
+    simulator = KaleyraSimulator(clock, KEY, stall=5.0)
     simulator.start()
     yield simulator
     simulator.stop()
@@ -52,7 +52,7 @@ def _add(
         "--option",
         f"sid={DEFAULT_SID}",
         "--option",
-        "timeout=0.2",
+        "timeout=1.0",
         *extra,
         "--json",
         stdin=key + "\n",

@@ -115,7 +115,7 @@ def test_an_echoed_key_leaves_no_trace_in_the_error_or_the_log(
     kind: str, clock: ManualClock, tmp_path: Path, captured_log: pytest.LogCaptureFixture
 ) -> None:
     simulator, shape, key, options, call = CASES[kind]
-    with _echoing(simulator, shape)(clock, key, stall=0.3) as sim:
+    with _echoing(simulator, shape)(clock, key, stall=5.0) as sim:
         provider = open_provider(
             kind,
             home=tmp_path,

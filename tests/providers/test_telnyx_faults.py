@@ -34,7 +34,7 @@ def svc(service: Service, sim: TelnyxSimulator) -> Service:
         api_key=KEY,
         base_url=sim.base_url,
         sender=SENDER,
-        options={"timeout": "0.2"},
+        options={"timeout": "1.0"},
         make_default=True,
     )
     # 09:00 UTC is 04:00 in New York; these tests are about faults, not quiet hours.

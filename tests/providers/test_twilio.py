@@ -26,7 +26,7 @@ FAILING = "+12025550007"  # the simulator's fail prefix +1202555000
 
 @pytest.fixture
 def sim(clock: ManualClock) -> Iterator[TwilioSimulator]:
-    simulator = TwilioSimulator(clock, api_key=TOKEN, stall=0.5)
+    simulator = TwilioSimulator(clock, api_key=TOKEN, stall=5.0)
     simulator.start()
     yield simulator
     simulator.stop()
@@ -47,7 +47,7 @@ class Desk:
         args = ["provider", "add", "Twilio", "--kind", "twilio", "--base-url", self.sim.base_url]
         args += ["--sender", SENDER, "--option", f"account_sid={ACCOUNT_SID}"]
         args += ["--option", f"messaging_service_sid={SERVICE_SID}"]
-        args += ["--option", "timeout=0.2", "--default", *extra]
+        args += ["--option", "timeout=1.0", "--default", *extra]
         run = self.cli(*args, stdin=token + "\n")
         assert run.code == code, run.err
         return run

@@ -46,12 +46,12 @@ KEY_SID = "SK0123456789abcdef0123456789abcdef"
 KEY_SECRET = "sk-secret-81f3aa09"
 EXCERPT = Path(__file__).parents[1] / "simulators" / "twilio_spec_excerpt.md"
 MESSAGES = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
-OPTIONS = {"account_sid": ACCOUNT_SID, "messaging_service_sid": SERVICE_SID, "timeout": "0.2"}
+OPTIONS = {"account_sid": ACCOUNT_SID, "messaging_service_sid": SERVICE_SID, "timeout": "1.0"}
 
 
 @pytest.fixture
 def sim(clock: ManualClock) -> Iterator[TwilioSimulator]:
-    simulator = TwilioSimulator(clock, api_key=TOKEN, stall=0.5)
+    simulator = TwilioSimulator(clock, api_key=TOKEN, stall=5.0)
     simulator.start()
     yield simulator
     simulator.stop()
@@ -464,7 +464,7 @@ def test_a_fault_after_one_was_accepted_leaves_the_rest_out_of_the_answer(
                 self.inject(Fault.LOST, match=f"POST {MESSAGES}")
             return answer
 
-    sim = LosesTheSecond(clock, api_key=TOKEN, stall=0.5)
+    sim = LosesTheSecond(clock, api_key=TOKEN, stall=5.0)
     sim.start()
     try:
         client = _client(sim, clock, tmp_path)

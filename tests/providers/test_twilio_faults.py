@@ -22,7 +22,7 @@ CREATE = f"POST {MESSAGES}"
 
 @pytest.fixture
 def sim(clock: ManualClock) -> Iterator[TwilioSimulator]:
-    simulator = TwilioSimulator(clock, api_key=TOKEN, stall=0.5)
+    simulator = TwilioSimulator(clock, api_key=TOKEN, stall=5.0)
     simulator.start()
     yield simulator
     simulator.stop()
@@ -39,7 +39,7 @@ def svc(service: Service, sim: TwilioSimulator) -> Service:
         options={
             "account_sid": ACCOUNT_SID,
             "messaging_service_sid": SERVICE_SID,
-            "timeout": "0.2",
+            "timeout": "1.0",
         },
         make_default=True,
     )

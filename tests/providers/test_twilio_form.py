@@ -26,7 +26,7 @@ from tests.ui.test_account_form import _checklist, _choose_kind, _no_key_in_file
 
 @pytest.fixture
 def sim(clock: ManualClock) -> Iterator[TwilioSimulator]:
-    simulator = TwilioSimulator(clock, api_key=TOKEN, stall=0.5)
+    simulator = TwilioSimulator(clock, api_key=TOKEN, stall=5.0)
     simulator.start()
     yield simulator
     simulator.stop()
@@ -62,13 +62,13 @@ def test_add_a_twilio_account_in_settings_and_test_it(
     qtbot.keyClicks(view.sender_edit, "+12025550100")
     qtbot.keyClicks(_field(window, "account_sid"), ACCOUNT_SID)
     qtbot.keyClicks(_field(window, "messaging_service_sid"), SERVICE_SID)
-    qtbot.keyClicks(_field(window, "timeout"), "0.5")
+    qtbot.keyClicks(_field(window, "timeout"), "1.0")
     qtbot.mouseClick(view.add_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.test_label.text().startswith("Saved Clinic Twilio"))
     assert service.accounts.account_details("Clinic Twilio").options == {
         "account_sid": ACCOUNT_SID,
         "messaging_service_sid": SERVICE_SID,
-        "timeout": "0.5",
+        "timeout": "1.0",
     }
     assert SecretStore().get("Clinic Twilio") == TOKEN
     _no_key_in_files(isolated_home, TOKEN)

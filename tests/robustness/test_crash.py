@@ -3,7 +3,8 @@ inside a hand-off, restarted after every kill, and finally left to finish. Infob
 loopback simulator, in this process, on the system clock) must have taken in every message
 exactly once, and the database must agree with it.
 
-Each kill lands inside a hand-off by construction: after a seeded random delay the simulator
+Each kill lands inside a hand-off by construction: once Infobip has taken in a seeded random
+number of messages (a state, not a delay: under load a delay can outlast the run), the simulator
 holds the next create (alternately after taking it in, and before, answering 429 slowly), and
 the dispatcher is killed while it waits for that answer. Each restarted dispatcher runs on a
 clock moved past the dead one's leases (which it renews to cover a request's worst case).
@@ -68,7 +69,7 @@ class Figures:
     holds: int = 0  # creates held for a kill to land in
     kills_unseen: int = 0  # ...of which Infobip had not seen the request (a slow 429)
     run_seconds: float = 0.0
-    kill_delays: list[float] = field(default_factory=list)
+    kill_points: list[int] = field(default_factory=list)  # messages taken in first
 
     def line(self) -> str:
         return (
@@ -236,13 +237,21 @@ def _calibrate(base: Path, figures: Figures) -> float:
     return figures.run_seconds
 
 
-def _trial(base: Path, rng: random.Random, span: float, kills: int, f: Figures) -> None:
+def _trial(base: Path, rng: random.Random, kills: int, f: Figures) -> None:
     with _simulator() as sim:
-        _trial_on(base, sim, rng, span, kills, f)
+        _trial_on(base, sim, rng, kills, f)
+
+
+def _wait_taken_in(sim: InfobipSimulator, child: subprocess.Popen[str], count: int) -> None:
+    """Wait until Infobip has taken in at least `count` messages or the dispatcher ended."""
+    deadline = time.monotonic() + 60
+    while len(sim.creates_by_key()) < count and child.poll() is None:
+        assert time.monotonic() < deadline, "the dispatcher stopped handing off"
+        time.sleep(0.005)
 
 
 def _trial_on(
-    base: Path, sim: InfobipSimulator, rng: random.Random, span: float, kills: int, f: Figures
+    base: Path, sim: InfobipSimulator, rng: random.Random, kills: int, f: Figures
 ) -> None:
     home, ids = _new_home(base, sim)
     sim.stall = HOLD
@@ -251,16 +260,18 @@ def _trial_on(
         child = _child(home, offset)
         offset += OFFSET_STEP
         _wait_ready(child)
-        delay = rng.uniform(0, span * 0.5)
-        f.kill_delays.append(delay)
-        time.sleep(delay)  # a random point of the run; the kill itself waits for a hand-off
+        # A random point of the run, counted in messages Infobip has taken in; at most
+        # three fifths, so that bulks are left to hold. The kill itself waits for a hand-off.
+        point = rng.randint(0, MESSAGES * 3 // 5)
+        f.kill_points.append(point)
+        _wait_taken_in(sim, child, point)
         taken_in = f.holds % 2 == 0  # alternately: Infobip took the bulk in, or never saw it
-        f.holds += 1
         held = _hold_next_create(sim, child, taken_in)
         if not held:
             f.finished_before_kill += 1
             _finish(child)
             continue
+        f.holds += 1  # the alternation moves on only with a kill that landed
         child.send_signal(signal.SIGKILL)
         child.communicate(timeout=30)
         assert child.returncode == -signal.SIGKILL
@@ -305,10 +316,10 @@ def _hold_next_create(sim: InfobipSimulator, child: subprocess.Popen[str], taken
 
 def _run_trials(tmp: Path, trials: int, kills: int) -> Figures:
     figures = Figures()
-    span = _calibrate(tmp / "calibration", figures)
+    _calibrate(tmp / "calibration", figures)
     rng = random.Random(SEED)
     for n in range(trials):
-        _trial(tmp / f"trial-{n}", rng, span, kills, figures)
+        _trial(tmp / f"trial-{n}", rng, kills, figures)
     print("\n" + figures.line())
     assert figures.duplicates == 0 and figures.lost == 0
     return figures

@@ -46,7 +46,7 @@ class RandomFaults(InfobipSimulator):
     """Infobip with a seeded share of faulty answers on every request (queued faults first)."""
 
     def __init__(self, clock: ManualClock, rate: float, seed: int) -> None:
-        super().__init__(clock, api_key=KEY, stall=0.15)
+        super().__init__(clock, api_key=KEY, stall=5.0)
         self.rate = rate
         self.rng = random.Random(seed)
         self.injected: Counter[str] = Counter()
@@ -98,7 +98,7 @@ def test_thirty_percent_faults_settle_every_message_exactly_once(
         "infobip",
         api_key=KEY,
         base_url=sim.base_url,
-        options={"timeout": "0.1"},
+        options={"timeout": "1.0"},
         make_default=True,
     )
     # 24 batches at 24 send times (24 bulks), 5 recipients each; some numbers fail on purpose.
@@ -194,7 +194,7 @@ def plain(ctx: AppContext, clock: ManualClock) -> Iterator[tuple[Service, Random
         "infobip",
         api_key=KEY,
         base_url=simulator.base_url,
-        options={"timeout": "0.1"},
+        options={"timeout": "1.0"},
         make_default=True,
     )
     yield svc, simulator

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import os
-import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from urllib.parse import quote
 import pytest
 
 from smsdesk.core.clock import ManualClock
+from smsdesk.store import raw_connection
 from smsdesk.store.paths import database_path
 from smsdesk.store.secret_file import FILE_NAME
 from tests.cli_runner import Cli, Run
@@ -38,12 +38,20 @@ def _snapshot(home: Path) -> list[str]:
     db = database_path(home)
     if not db.exists():
         return []
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        return list(conn.iterdump())
+    conn = raw_connection.connect(db, read_only=True)
+    try:  # every table's rows in order (SQLCipher's binding has no iterdump)
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return [
+            f"{table}: {row!r}"
+            for table in sorted(tables)
+            for row in conn.execute(f'SELECT * FROM "{table}" ORDER BY rowid')
+        ]
+    finally:
+        conn.close()
 
 
 def _messages(home: Path) -> int:
-    with sqlite3.connect(f"file:{database_path(home)}?mode=ro", uri=True) as conn:
+    with raw_connection.connect(database_path(home), read_only=True) as conn:
         return int(conn.execute("SELECT count(*) FROM message").fetchone()[0])
 
 
@@ -182,7 +190,7 @@ class EchoingInfobip(InfobipSimulator):
 def test_an_echoed_infobip_key_reaches_no_error_list_or_export(
     cli: Cli, clock: ManualClock, isolated_home: Path, tmp_path: Path
 ) -> None:
-    with EchoingInfobip(clock, INFOBIP_KEY, stall=0.3) as sim:
+    with EchoingInfobip(clock, INFOBIP_KEY, stall=5.0) as sim:
         add = cli(
             "provider", "add", "Clinic", "--kind", "infobip", "--base-url", sim.base_url,
             stdin=INFOBIP_KEY + "\n",

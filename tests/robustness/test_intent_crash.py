@@ -265,8 +265,9 @@ class _Locker:
     """Another process holding SQLite's write lock (BEGIN IMMEDIATE) until told to stop."""
 
     SCRIPT = (
-        "import sqlite3, sys\n"
-        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "import sys\n"
+        "from smsdesk.store import raw_connection\n"  # the file may be encrypted
+        "c = raw_connection.connect(sys.argv[1], isolation_level=None)\n"
         "c.execute('BEGIN IMMEDIATE')\n"
         "print('locked', flush=True)\n"
         "sys.stdin.read()\n"

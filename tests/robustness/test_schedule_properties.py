@@ -3,7 +3,6 @@ InvalidInput and stores nothing, or stores exactly one message per distinct vali
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 from smsdesk.core.clock import ManualClock
 from smsdesk.core.errors import InvalidInput
 from smsdesk.engine.service import Service
+from smsdesk.store import raw_connection
 
 GOOD = ["+15551234567", "+1 555 123 4567", "(555) 765-4321", "+15557654321", "+1-555-200-0001"]
 recipient = st.one_of(st.sampled_from(GOOD), st.text(max_size=20), st.from_regex(r"\+?\d{3,16}"))
@@ -21,7 +21,7 @@ offset = st.integers(min_value=-3 * 24 * 60, max_value=400 * 24 * 60)  # minutes
 
 
 def _counts(home: Path) -> tuple[int, int, int]:
-    conn = sqlite3.connect(home / "smsdesk.db")
+    conn = raw_connection.connect(home / "smsdesk.db")
     try:
         return tuple(
             conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -17,15 +16,17 @@ import pytest
 
 from smsdesk.core.clock import ManualClock
 from smsdesk.core.errors import StorageError
+from smsdesk.engine.backups import Backups
 from smsdesk.engine.context import AppContext
 from smsdesk.engine.service import Service
+from smsdesk.store import raw_connection
 from tests.cli_runner import Cli
 
 WHEN = "2026-12-01T12:00:00Z"
 
 
 def _texts(home: Path) -> list[str]:
-    conn = sqlite3.connect(f"file:{home / 'smsdesk.db'}?mode=ro", uri=True)
+    conn = raw_connection.connect(home / "smsdesk.db", read_only=True)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         return [r[0] for r in conn.execute("SELECT text FROM message ORDER BY text")]
@@ -46,6 +47,8 @@ def test_a_read_only_database_is_a_clear_error_and_keeps_its_messages(
             cli("schedule", "--to", "+15551234567", "--text", f"kept {n}", "--at", WHEN).code == 0
         )
     path = isolated_home / "smsdesk.db"
+    # A database URL carries no encryption key: this file is made plain for it.
+    assert cli("storage", "decrypt").code == 0
     # SQLite's own read-only mode (file permissions do not stop root).
     monkeypatch.setenv("SMSDESK_DATABASE_URL", f"sqlite:///file:{path}?mode=ro&uri=true")
     run = cli("schedule", "--to", "+15551234567", "--text", "lost?", "--at", WHEN)
@@ -119,6 +122,7 @@ def test_storage_error_from_the_service_is_one_line(
 ) -> None:
     AppContext.open(isolated_home, clock=clock).close()
     path = isolated_home / "smsdesk.db"
+    Backups(isolated_home).decrypt()  # a database URL carries no encryption key
     monkeypatch.setenv("SMSDESK_DATABASE_URL", f"sqlite:///file:{path}?mode=ro&uri=true")
     ctx = AppContext.open(isolated_home, clock=clock)
     try:

@@ -9,6 +9,11 @@ Faults are queued with ``inject`` and consumed by the next matching requests:
   MALFORMED    processed, answered 200 with a body that is not JSON
   RESET        connection closed before the request is processed
   LOST         processed ("accepted"), then the connection is closed with no answer
+
+Timeouts in tests: a client is given 1 s (`"timeout": "1.0"`), which an ordinary answer never
+reaches even on a loaded 2-core machine, and a TIMEOUT fault stalls five times that (the
+default ``stall``), so the client always gives up first however the processes are scheduled.
+tests/architecture/test_test_timeouts.py keeps every test to that.
 """
 
 from __future__ import annotations
@@ -80,7 +85,7 @@ class Simulator:
 
     name = "simulator"
 
-    def __init__(self, clock: Clock, api_key: str = "sim-key-7d1f2a", *, stall: float = 1.0):
+    def __init__(self, clock: Clock, api_key: str = "sim-key-7d1f2a", *, stall: float = 5.0):
         self.clock = clock
         self.api_key = api_key
         self.stall = stall

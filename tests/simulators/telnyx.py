@@ -22,9 +22,12 @@ From the spec excerpt (telnyx-messaging-openapi-excerpt.txt) and Telnyx's pages:
 * ``from`` may be left out when ``messaging_profile_id`` names a profile with a number pool
   ("Required if sending via number pool", CreateMessageRequest; ``number_pool_settings`` on
   the profile). Without a pool the simulator refuses it as a missing ``from`` (its choice);
-* ``long_code_throttle`` (off by default): messages due together from one long code leave
-  one every 10 s ("Sender: Long Code 0.1 MPS", messaging rate-limiting page), ``queued`` until
-  their turn;
+* per-sender throughput (``sender_throttle``, on by default): messages due together from one
+  sender leave at its documented rate, "Long Code 0.1 MPS", "Toll-Free 20 MPS", "Short Code
+  1,000 MPS", "Alphanumeric 0.1 MPS" (messaging rate-limiting page), ``queued`` until their
+  turn, never refused; a sent message's ``wait_seconds`` says how long it waited ("Seconds the
+  message is queued due to rate limiting before being sent to the carrier",
+  OutboundMessagePayload). ``waited()`` lists those that waited;
 * ``GET /v2/messaging_profiles`` pages with ``page[number]`` (from 1) and ``page[size]``
   (1..250, default 20), answering ``meta`` {total_pages, total_results, page_number,
   page_size} (PageConsolidated, messaging_PaginationMeta).
@@ -47,6 +50,13 @@ MIN_LEAD = timedelta(minutes=5)
 HORIZON = timedelta(days=5)
 CANCEL_CUTOFF = timedelta(minutes=1)
 LONG_CODE_GAP = timedelta(seconds=10)  # "Long Code 0.1 MPS"
+# "Toll-Free 20 MPS", "Short Code 1,000 MPS", "Alphanumeric 0.1 MPS" (rate-limiting page).
+TOLL_FREE_GAP = timedelta(seconds=1 / 20)
+SHORT_CODE_GAP = timedelta(seconds=1 / 1000)
+SENDER_ID_GAP = timedelta(seconds=10)
+# North American toll-free prefixes; a short code is 3 to 8 digits without a "+".
+_TOLL_FREE = re.compile(r"\+1(800|833|844|855|866|877|888)\d{7}")
+_SHORT_CODE = re.compile(r"\d{3,8}")
 # +1555000 like the Sandbox (only reachable by a client used directly); +1202555000 is a
 # valid US range, so messages to it pass smsdesk's own number check.
 FAIL_PREFIXES = ("+1555000", "+1202555000")
@@ -97,7 +107,8 @@ class TelnyxSimulator(Simulator):
         self.profiles = {PROFILE_ID: "Front desk"}
         self.number_pools: dict[str, list[str]] = {}  # profile id -> its pool's numbers
         self.rate_limit: tuple[int, float] | None = None  # (requests, per seconds)
-        self.long_code_throttle = False  # one message every 10 s per long code when on
+        self.sender_throttle = True  # each sender's documented rate (see the docstring)
+        self._leaving: dict[str, datetime] | None = None  # message id -> when it leaves
         self._window: tuple[datetime, int] | None = None  # (window start, requests in it)
         self._creates: Counter[str] = Counter()
         self.create_bodies: list[dict[str, Any]] = []  # every create request body accepted
@@ -114,6 +125,11 @@ class TelnyxSimulator(Simulator):
         now = self.clock.now()
         with self._lock:
             return [m for m in self.messages.values() if self._status(m, now) == "scheduled"]
+
+    def waited(self) -> list[SimMessage]:
+        """Messages held in the queue for their sender's throughput (due, then queued)."""
+        with self._lock:
+            return [m for m in self.messages.values() if self.leaves_at(m) > m.send_at]
 
     def rate_limit_used(self, requests: int) -> None:
         """Count ``requests`` made by someone else with the same key in the current window."""
@@ -246,6 +262,7 @@ class TelnyxSimulator(Simulator):
             profile=profile,
         )
         self.messages[msg.id] = msg
+        self._leaving = None
         self._creates[to] += 1
         self.create_bodies.append(body)
         return Response(200, {"data": self._record(msg, now, fresh=True)})
@@ -272,26 +289,33 @@ class TelnyxSimulator(Simulator):
                 "can be cancelled.",
             )
         msg.cancelled = True
+        self._leaving = None
         return Response(200, {"data": self._record(msg, now)})
 
     # -- state ----------------------------------------------------------------------------
 
     def leaves_at(self, msg: SimMessage) -> datetime:
-        """When it leaves Telnyx: at its time, or, with ``long_code_throttle``, after the
-        messages due before it from the same long code, one every 10 s ("Long Code 0.1 MPS",
-        messaging rate-limiting page)."""
-        if not self.long_code_throttle or not msg.sender.startswith("+"):
+        """When it leaves Telnyx: at its time, or, with ``sender_throttle``, once the messages
+        due before it from the same sender have left at that sender's documented rate."""
+        if not self.sender_throttle:
             return msg.send_at
-        queue = sorted(
-            (m for m in self.messages.values() if m.sender == msg.sender and not m.cancelled),
-            key=lambda m: (m.send_at, m.created_at),
-        )
-        leaving: datetime | None = None
-        for m in queue:
-            leaving = m.send_at if leaving is None else max(m.send_at, leaving + LONG_CODE_GAP)
-            if m is msg:
-                return leaving
-        return msg.send_at
+        if self._leaving is None:
+            self._leaving = self._queue_times()
+        return self._leaving.get(msg.id, msg.send_at)
+
+    def _queue_times(self) -> dict[str, datetime]:
+        by_sender: dict[str, list[SimMessage]] = {}
+        for m in self.messages.values():
+            if not m.cancelled:
+                by_sender.setdefault(m.sender, []).append(m)
+        leaving: dict[str, datetime] = {}
+        for sender, queue in by_sender.items():
+            gap = _gap(sender)
+            last: datetime | None = None
+            for m in sorted(queue, key=lambda m: (m.send_at, m.created_at)):
+                last = m.send_at if last is None else max(m.send_at, last + gap)
+                leaving[m.id] = last
+        return leaving
 
     def _status(self, msg: SimMessage, now: datetime) -> str:
         if msg.cancelled:
@@ -329,7 +353,13 @@ class TelnyxSimulator(Simulator):
             "parts": 1,
             "encoding": "GSM-7",
             "errors": errors,
+            "wait_seconds": self._wait(msg, status),
         }
+
+    def _wait(self, msg: SimMessage, status: str) -> float | None:
+        if status in ("scheduled", "cancelled"):
+            return None
+        return (self.leaves_at(msg) - msg.send_at).total_seconds()
 
     def _profiles_page(self, query: dict[str, str]) -> Response:
         raw_number, raw_size = query.get("page[number]", "1"), query.get("page[size]", "20")
@@ -357,3 +387,14 @@ class TelnyxSimulator(Simulator):
             "name": self.profiles[pid],
             "number_pool_settings": pool,
         }
+
+
+def _gap(sender: str) -> timedelta:
+    """The least time between two messages leaving from ``sender``."""
+    if _TOLL_FREE.fullmatch(sender):
+        return TOLL_FREE_GAP
+    if _SHORT_CODE.fullmatch(sender):
+        return SHORT_CODE_GAP
+    if sender.startswith("+"):
+        return LONG_CODE_GAP
+    return SENDER_ID_GAP

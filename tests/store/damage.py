@@ -6,13 +6,13 @@ from __future__ import annotations
 import atexit
 import hashlib
 import shutil
-import sqlite3
 import tempfile
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 
 from benchmarks.dataset import build
+from smsdesk.store import raw_connection
 
 MESSAGES = 1000
 GARBAGE = b"\xde\xad\xbe\xef"
@@ -23,24 +23,30 @@ def build_home(home: Path, now: datetime, count: int = MESSAGES) -> Path:
     """A data folder holding a sound database of ``count`` messages; returns its path."""
     home.mkdir(parents=True, exist_ok=True)
     path = build(home, count, now)
-    conn = sqlite3.connect(path)
+    conn = raw_connection.connect(path)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the main file
     conn.close()
     return path
 
 
 @cache
-def _pristine(now: datetime) -> Path:
-    # Built once per test process (migrations take seconds), copied by every test.
+def _pristine(now: datetime) -> tuple[Path, str | None]:
+    # Built once per test process (migrations take seconds), copied by every test; made
+    # like any new database (encrypted, as by default), so its key goes with it.
     root = Path(tempfile.mkdtemp(prefix="smsdesk-pristine-"))
     atexit.register(shutil.rmtree, root, True)
-    build_home(root / "home", now)
-    return root / "home"
+    path = build_home(root / "home", now)
+    key = raw_connection.stored_key() if raw_connection.is_encrypted(path) else None
+    return root / "home", key
 
 
 def sound_home(target: Path, now: datetime) -> Path:
-    """``target`` as a data folder with a sound 1,000-message database; returns its path."""
-    shutil.copytree(_pristine(now), target, dirs_exist_ok=True)
+    """``target`` as a data folder with a sound 1,000-message database; returns its path.
+    An encrypted one's key is put in this test's keyring too."""
+    pristine, key = _pristine(now)
+    shutil.copytree(pristine, target, dirs_exist_ok=True)
+    if key is not None:
+        raw_connection.put_key(key)
     return target / "smsdesk.db"
 
 
@@ -73,7 +79,7 @@ def digest(path: Path) -> str:
 
 
 def message_ids(path: Path) -> set[str]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = raw_connection.connect(path, read_only=True)
     try:
         return {r[0] for r in conn.execute("SELECT id FROM message")}
     finally:
@@ -81,7 +87,7 @@ def message_ids(path: Path) -> set[str]:
 
 
 def integrity(path: Path) -> str:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = raw_connection.connect(path, read_only=True)
     try:
         return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
     finally:

@@ -3,7 +3,6 @@ putting one back in place of a damaged database."""
 
 from __future__ import annotations
 
-import sqlite3
 import stat
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +13,7 @@ from smsdesk.core.clock import ManualClock
 from smsdesk.core.errors import InvalidInput, StorageError
 from smsdesk.engine.backups import Backups
 from smsdesk.engine.context import AppContext
-from smsdesk.store import backup
+from smsdesk.store import backup, raw_connection
 from smsdesk.store.integrity import DatabaseDamaged, quick_check
 from tests.conftest import START
 from tests.store.damage import MESSAGES, damage_middle, digest, message_ids, sound_home
@@ -29,7 +28,7 @@ def test_a_backup_is_a_checked_user_only_copy_including_what_is_still_in_the_wal
 ) -> None:
     path = sound_home(tmp_path / "home", START)
     # A writer that keeps its connection open: its commit sits in the WAL, not the file.
-    writer = sqlite3.connect(path)
+    writer = raw_connection.connect(path)
     writer.execute("PRAGMA journal_mode=WAL")
     writer.execute("UPDATE message SET text = 'changed after' WHERE rowid = 1")
     writer.commit()
@@ -41,7 +40,7 @@ def test_a_backup_is_a_checked_user_only_copy_including_what_is_still_in_the_wal
     assert _mode(made.path.parent) == 0o700 and _mode(made.path) == 0o600
     assert quick_check(made.path) == []
     assert message_ids(made.path) == message_ids(path)
-    copy = sqlite3.connect(made.path)
+    copy = raw_connection.connect(made.path)
     try:
         assert copy.execute("SELECT text FROM message WHERE rowid = 1").fetchone() == (
             "changed after",
@@ -115,7 +114,7 @@ def test_restore_over_a_sound_database_needs_to_be_asked_for(tmp_path: Path) -> 
     home = tmp_path / "home"
     path = sound_home(home, START)
     backup.make_backup(path, START)
-    conn = sqlite3.connect(path)
+    conn = raw_connection.connect(path)
     conn.execute("DELETE FROM event")
     conn.execute("DELETE FROM message WHERE rowid > 10")
     conn.commit()
@@ -147,7 +146,7 @@ def test_a_file_that_is_not_an_smsdesk_database_is_not_restored(tmp_path: Path) 
     damage_middle(path)
     before = digest(path)
     other = tmp_path / "other.db"
-    conn = sqlite3.connect(other)
+    conn = raw_connection.connect(other)
     conn.execute("CREATE TABLE notes (x)")
     conn.commit()
     conn.close()

@@ -4,7 +4,6 @@ written into it; salvage copies out what can still be read and says what was los
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import stat
 import threading
 from datetime import timedelta
@@ -16,6 +15,7 @@ from sqlalchemy import text
 from smsdesk.core.clock import ManualClock
 from smsdesk.engine.context import AppContext
 from smsdesk.engine.outbox import Dispatcher
+from smsdesk.store import raw_connection
 from smsdesk.store.db import Database
 from smsdesk.store.integrity import DatabaseDamaged, integrity_of, quick_check
 from smsdesk.store.models import Contact
@@ -220,8 +220,8 @@ def test_salvage_keeps_every_readable_row_and_names_the_lost_messages(
     assert any("Messages known to be lost" in line for line in report.lines())
     # What was kept is what was there, column for column.
     cols = "id, batch_id, recipient, text, state, send_at, provider_ref"
-    old = sqlite3.connect(kept_copy)
-    new = sqlite3.connect(tmp_path / "salvaged.db")
+    old = raw_connection.connect(kept_copy)
+    new = raw_connection.connect(tmp_path / "salvaged.db")
     try:
         want = {r[0]: r for r in old.execute(f"SELECT {cols} FROM message")}
         got = {r[0]: r for r in new.execute(f"SELECT {cols} FROM message")}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +15,7 @@ from smsdesk.core.errors import StorageError
 from smsdesk.core.lifecycle import State
 from smsdesk.engine.context import AppContext
 from smsdesk.engine.service import Service
-from smsdesk.store import queries
+from smsdesk.store import queries, raw_connection
 from smsdesk.store.db import Database
 from smsdesk.store.migrate import _backup, migrate_to_head
 from smsdesk.store.models import Message, ProviderAccount
@@ -113,7 +112,7 @@ def test_backup_before_migrating_is_a_consistent_private_copy(
     assert ctx.db.path is not None
     backup = _backup(ctx.db.path, "0001")
     assert _mode(backup) == 0o600
-    copy = sqlite3.connect(backup)
+    copy = raw_connection.connect(backup)
     assert copy.execute("SELECT text FROM message").fetchall() == [("kept safe",)]
     copy.close()
 
@@ -175,7 +174,7 @@ def test_a_kill_during_migration_leaves_a_database_that_migrates_on_next_start(
     )
     assert child.returncode == 9, child.stderr
     # The half-done migration was one transaction: nothing of it remains...
-    conn = sqlite3.connect(isolated_home / "smsdesk.db")
+    conn = raw_connection.connect(isolated_home / "smsdesk.db")
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     conn.close()
     assert tables <= {"alembic_version"}
@@ -202,7 +201,7 @@ def test_upgrading_an_older_database_keeps_its_messages_and_a_backup(
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0001")  # the schema as the first release left it
     old.dispose()
-    raw = sqlite3.connect(path)  # a message stored by that release
+    raw = raw_connection.connect(path)  # a message stored by that release
     raw.executescript(
         """
         INSERT INTO provider_account (id, name, kind, settings_json, is_default, created_at)
@@ -224,7 +223,7 @@ def test_upgrading_an_older_database_keeps_its_messages_and_a_backup(
     upgraded.dispose()
     backup = path.with_name("smsdesk.db.before-upgrade-from-0001.bak")
     assert _mode(backup) == 0o600
-    copy = sqlite3.connect(backup)
+    copy = raw_connection.connect(backup)
     assert copy.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
     assert copy.execute("SELECT text FROM message").fetchall() == [("from the old days",)]
     copy.close()

@@ -30,7 +30,7 @@ KEY = "kal-key-5be09c71aa"
 
 @pytest.fixture
 def sim(clock: ManualClock) -> Iterator[KaleyraSimulator]:
-    simulator = KaleyraSimulator(clock, KEY, stall=0.5)
+    simulator = KaleyraSimulator(clock, KEY, stall=5.0)
     simulator.start()
     yield simulator
     simulator.stop()
@@ -127,7 +127,7 @@ def test_add_a_kaleyra_account_with_its_sid_and_test_it(
     qtbot.keyClicks(view.url_edit, sim.base_url)
     qtbot.keyClicks(view.sender_edit, "KLRHXA")
     qtbot.keyClicks(_option(view, "sid"), DEFAULT_SID)
-    qtbot.keyClicks(_option(view, "timeout"), "0.5")
+    qtbot.keyClicks(_option(view, "timeout"), "1.0")
     qtbot.mouseClick(view.add_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.test_label.text().startswith("Saved Clinic Kaleyra"))
 
@@ -138,7 +138,7 @@ def test_add_a_kaleyra_account_with_its_sid_and_test_it(
         "sid": DEFAULT_SID,
         "region": "IN",
         "type": "TXN",
-        "timeout": "0.5",
+        "timeout": "1.0",
     }
     assert SecretStore().get("Clinic Kaleyra") == KEY
     _no_key_in_files(isolated_home, KEY)
@@ -188,7 +188,7 @@ def test_edit_an_account_and_replace_its_key(
         "kaleyra",
         api_key=wrong,
         base_url=sim.base_url,
-        options={"sid": DEFAULT_SID, "timeout": "0.5"},
+        options={"sid": DEFAULT_SID, "timeout": "1.0"},
     )
     view = _settings(window)
     view.refresh()

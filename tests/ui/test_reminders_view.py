@@ -6,7 +6,6 @@ keys, over the real database and scheduling."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -28,6 +27,7 @@ from pytestqt.qtbot import QtBot
 from smsdesk.core.clock import ManualClock
 from smsdesk.engine.contacts import ContactBook
 from smsdesk.engine.service import Service
+from smsdesk.store import raw_connection
 from smsdesk.ui.main_window import MainWindow
 from smsdesk.ui.reminder_import import ReminderImportDialog
 from tests.reminder_files import ANN, EARLY, Event, clinic, ics
@@ -46,7 +46,7 @@ def _cells(table: QTableView) -> list[list[str]]:
 
 
 def _stored(home: Path) -> list[tuple[str, str, int]]:
-    conn = sqlite3.connect(home / "smsdesk.db")
+    conn = raw_connection.connect(home / "smsdesk.db")
     try:
         return conn.execute(
             "SELECT recipient, send_at, reminder_offset_minutes FROM message "
@@ -319,7 +319,7 @@ def test_a_saved_template_is_chosen_for_the_reminders(
     assert text.startswith("Dear {first_name|patient}")
     qtbot.mouseClick(_child(dialog, QPushButton, "reminderImportButton"), LEFT)
     qtbot.waitUntil(lambda: not dialog.isVisible())
-    conn = sqlite3.connect(isolated_home / "smsdesk.db")
+    conn = raw_connection.connect(isolated_home / "smsdesk.db")
     try:
         texts = {row[0] for row in conn.execute("SELECT text FROM message")}
     finally:

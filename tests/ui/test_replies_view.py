@@ -35,7 +35,7 @@ OFFSCREEN_POPUP = ("This plugin does not support raise", "does not support grabb
 
 @pytest.fixture
 def twilio(clock: ManualClock) -> Iterator[TwilioSimulator]:
-    sim = TwilioSimulator(clock, api_key=TOKEN, stall=0.5)
+    sim = TwilioSimulator(clock, api_key=TOKEN, stall=5.0)
     sim.start()
     yield sim
     sim.stop()

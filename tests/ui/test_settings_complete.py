@@ -60,6 +60,11 @@ def test_quiet_hours_set_in_settings_show_in_the_cli(
     qtbot.keyClicks(grace, "45")
     view.region_edit.selectAll()
     qtbot.keyClicks(view.region_edit, "United Kingdom")
+    reply_days = view.findChild(QSpinBox, "replyDaysSpin")
+    assert reply_days is not None and reply_days.value() == 7
+    reply_days.setFocus()
+    qtbot.keyClick(reply_days, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(reply_days, "14")
     qtbot.mouseClick(view.save_button, Qt.MouseButton.LeftButton)
 
     assert view.saved_label.text() == "Saved."
@@ -68,6 +73,8 @@ def test_quiet_hours_set_in_settings_show_in_the_cli(
     assert "quiet hours: 22:30-07:15 recipient-local (refuse)" in run.out
     assert "catch-up grace: 45 minutes" in run.out
     assert "default region: GB" in run.out
+    assert "replies answer messages up to 14 days old" in run.out
+    assert service.settings().reply_match_days == 14
 
 
 def test_quiet_hours_that_start_and_end_together_are_refused_beside_the_field(

@@ -7,6 +7,7 @@ worst-case length after merging and the STOP-word warning."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 
 from smsdesk.engine.context import AppContext
@@ -131,3 +132,70 @@ def test_an_unsaved_edit_survives_a_visit_to_another_tab(
     assert _names(view) == ["Later", "Welcome"]  # read again when shown
     assert view.selected_name() == "Welcome"
     assert view.text_edit.toPlainText() == "Dear patient, Welcome to the clinic"
+
+
+def _retype(qtbot: QtBot, edit: QLineEdit, text: str) -> None:
+    edit.setFocus()
+    qtbot.keyClick(edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(edit, Qt.Key.Key_Backspace)
+    qtbot.keyClicks(edit, text)
+
+
+def test_reply_words_and_answers_are_saved_with_the_template(
+    qtbot: QtBot, window: MainWindow, service: Service, cli: Cli
+) -> None:
+    view = _view(window)
+    fields = view.reply_fields
+    qtbot.mouseClick(view.new_button, Qt.MouseButton.LeftButton)
+    assert fields.confirm_edit.text() == "C, 1, YES"  # the defaults, shown to be changed
+    assert fields.reschedule_edit.text() == "R, 2"
+    qtbot.keyClicks(view.name_edit, "Visit")
+    qtbot.keyClicks(view.text_edit, "See you {appt_time:%A}. Reply OK to confirm")
+    _retype(qtbot, fields.confirm_edit, "ok, Yes")
+    _retype(qtbot, fields.reschedule_edit, "move")
+    qtbot.keyClicks(fields.confirmed_answer_edit, "Thanks, see you {appt_time:%A}.")
+    qtbot.mouseClick(view.save_button, Qt.MouseButton.LeftButton)
+    assert view.status_label.text() == "Saved “Visit”."
+    saved = service.contact_book().template("Visit").replies
+    assert (saved.confirm, saved.reschedule) == (("OK", "YES"), ("MOVE",))
+    assert (saved.confirmed_answer, saved.reschedule_answer) == (
+        "Thanks, see you {appt_time:%A}.",
+        "",
+    )
+    shown = cli("template", "show", "Visit", "--json").json()
+    assert shown["replies"]["confirm"] == ["OK", "YES"]
+    # Another template shows its own (default) rules; back to Visit shows what was saved.
+    service.contact_book().save_template("Other", "Hello")
+    view.refresh()
+    view.list.setFocus()
+    qtbot.keyClick(view.list, Qt.Key.Key_Home)  # "Other" sorts first
+    assert view.name_edit.text() == "Other" and fields.confirm_edit.text() == "C, 1, YES"
+    qtbot.keyClick(view.list, Qt.Key.Key_End)
+    assert view.name_edit.text() == "Visit"
+    assert fields.confirm_edit.text() == "OK, YES"
+    assert fields.confirmed_answer_edit.text() == "Thanks, see you {appt_time:%A}."
+
+
+def test_a_bad_reply_word_is_said_beside_its_field_and_nothing_is_stored(
+    qtbot: QtBot, window: MainWindow, service: Service
+) -> None:
+    view = _view(window)
+    fields = view.reply_fields
+    qtbot.keyClicks(view.name_edit, "Visit")
+    qtbot.keyClicks(view.text_edit, "Reply C to confirm")
+    _retype(qtbot, fields.confirm_edit, "C, stop")
+    qtbot.mouseClick(view.save_button, Qt.MouseButton.LeftButton)
+    error = fields.errors["confirm_words"]
+    assert error.isVisible() and "STOP opts people out" in error.text()
+    assert service.contact_book().templates() == []
+    _retype(qtbot, fields.confirm_edit, "C")
+    _retype(qtbot, fields.reschedule_edit, "c")  # both confirms and reschedules
+    qtbot.mouseClick(view.save_button, Qt.MouseButton.LeftButton)
+    assert not error.isVisible()
+    assert fields.errors["reschedule_words"].isVisible()
+    assert service.contact_book().templates() == []
+    qtbot.keyClicks(fields.reschedule_answer_edit, "Call us on {phone}")
+    _retype(qtbot, fields.reschedule_edit, "R")
+    qtbot.mouseClick(view.save_button, Qt.MouseButton.LeftButton)
+    assert "{phone} is not known to an answer" in fields.errors["reschedule_answer"].text()
+    assert service.contact_book().templates() == []

@@ -1,0 +1,87 @@
+"""What the reply tests share: a Twilio account over the loopback simulator, an appointment,
+and reading back replies and messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import col, select
+
+from smsdesk.engine.service import Service
+from smsdesk.store.models import Appointment, Event, Message, Reply
+from tests.simulators.twilio import ACCOUNT_SID, POOL, SERVICE_SID, TwilioSimulator
+
+TOKEN = "twilio-replies-token-3c9e"
+PATIENT = "+12025550143"
+OTHER = "+12025550177"
+CLINIC = POOL[0]
+
+
+def add_twilio(service: Service, sim: TwilioSimulator) -> Service:
+    service.add_account(
+        "Twilio",
+        "twilio",
+        api_key=TOKEN,
+        base_url=sim.base_url,
+        options={
+            "account_sid": ACCOUNT_SID,
+            "messaging_service_sid": SERVICE_SID,
+            "timeout": "1.0",
+        },
+        make_default=True,
+    )
+    service.update_settings(quiet_mode="off")  # 09:00 UTC is night in New York
+    return service
+
+
+def appointment(
+    service: Service, number: str, starts_at: datetime, name: str = "Ada Patient"
+) -> int:
+    with service.ctx.db.write() as s:
+        appt = Appointment(
+            source_uid=f"csv:{number}:{starts_at.isoformat()}",
+            number=number,
+            name=name,
+            starts_at=starts_at,
+            zone="UTC",
+            updated_at=service.clock.now(),
+        )
+        s.add(appt)
+        s.flush()
+        assert appt.id is not None
+        return appt.id
+
+
+def remind(service: Service, number: str, text: str, at: datetime, appt: int, offset: int) -> str:
+    """A reminder of ``appt`` (merge fields filled from the appointment, as an import does)."""
+    with service.ctx.db.read() as s:
+        found = s.get(Appointment, appt)
+    assert found is not None
+    values = {number: {"first_name": found.name.split()[0], "appt_time": found.starts_at}}
+    batch = service.schedule([number], text, at, "UTC", values=values, appointment=(appt, offset))
+    return batch.messages[0].message.id
+
+
+def replies(service: Service) -> list[Reply]:
+    with service.ctx.db.read() as s:
+        return list(s.exec(select(Reply).order_by(col(Reply.received_at))).all())
+
+
+def message(service: Service, msg_id: str) -> Message | None:
+    with service.ctx.db.read() as s:
+        return s.get(Message, msg_id)
+
+
+def messages_to(service: Service, number: str) -> list[Message]:
+    with service.ctx.db.read() as s:
+        return list(
+            s.exec(
+                select(Message).where(Message.recipient == number).order_by(col(Message.send_at))
+            )
+        )
+
+
+def history(service: Service, msg_id: str) -> list[tuple[str, str]]:
+    with service.ctx.db.read() as s:
+        rows = s.exec(select(Event).where(Event.message_id == msg_id).order_by(col(Event.id)))
+        return [(e.kind, e.detail) for e in rows]
