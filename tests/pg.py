@@ -37,9 +37,23 @@ def fresh_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     try:
         yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+        try:
+            with admin.connect() as conn:
+                # End this test's own leftover sessions, then drop. Not DROP ... WITH (FORCE):
+                # that also tries to end an autovacuum worker busy on the new database, which
+                # belongs to the server, and fails for want of privilege (seen under load). A
+                # plain DROP DATABASE cancels such a worker itself.
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND usename = current_user "
+                        "AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": name},
+                )
+                conn.execute(text(f'DROP DATABASE "{name}"'))
+        finally:
+            admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
