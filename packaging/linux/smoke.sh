@@ -197,7 +197,9 @@ printf '%s\n' "$KEY" | "$APP" provider add "Clinic Telnyx" --kind telnyx \
     fail "account not listed"
 # The key is in gnome-keyring under service 'smsdesk' (so the frozen keyring resolved to
 # the SecretService backend, not keyring.backends.fail) and nowhere in the data folder.
-secret-tool search --all service smsdesk 2>/dev/null | grep -q "secret = $KEY" ||
+# grep reads all of it (not -q): with pipefail, a grep that quits at the first match kills
+# secret-tool with SIGPIPE when more follows (the database's own key is listed too).
+secret-tool search --all service smsdesk 2>/dev/null | grep -F "secret = $KEY" >/dev/null ||
     fail "the API key is not in the Secret Service keyring"
 if grep -rqa "$KEY" "$SMSDESK_HOME"; then fail "the API key leaked into $SMSDESK_HOME"; fi
 echo "key stored in the Secret Service keyring, not in the data folder"
