@@ -365,7 +365,14 @@ else
         { cat "$TMP/agent.log"; fail "the agent did not restart into $NEXT"; }
     [[ "$(readlink "/proc/$AGENT_PID/exe")" == "$CROOT/opt/smsdesk/$NEXT/smsdesk" ]] ||
         fail "the agent runs $(readlink "/proc/$AGENT_PID/exe"), not /opt/smsdesk/$NEXT"
-    [[ "$(grep -c "smsdesk dispatch: running" "$TMP/agent.log")" == 2 ]] ||
+    # The same process now starts again from the new tree (storage opened and checked): wait
+    # for it to say so rather than reading the log the moment the exec happened.
+    for _ in $(seq 1 40); do
+        [[ "$(grep -c "smsdesk dispatch: running" "$TMP/agent.log")" == 2 ]] && break
+        kill -0 "$AGENT_PID" 2>/dev/null || break
+        sleep 3
+    done
+    [[ "$(grep -c "smsdesk dispatch: running" "$TMP/agent.log")" == 2 ]] && kill -0 "$AGENT_PID" ||
         { cat "$TMP/agent.log"; fail "the restarted agent is not running"; }
     if grep -E "Traceback|LookupError|ModuleNotFoundError" "$TMP/agent.log"; then
         fail "the agent logged errors across the upgrade (above)"
