@@ -174,8 +174,19 @@ def _summary(v: Any) -> str:
     return f"{v.id}  {v.state:<9} {v.description}; to {v.recipients}; {nxt}"
 
 
-def _detail(v: Any) -> str:
-    lines = [_summary(v), f"  text: {v.text}", "Upcoming:"]
+def _outline(book: Any, v: Any) -> Any:
+    """The engine's outline of an active series (what the window's plan line says)."""
+    return book.outline_of(v.id) if v.state == "active" else None
+
+
+def _detail(v: Any, outline: Any = None) -> str:
+    from smsdesk.engine.series_outline import outline_details, outline_headline
+
+    lines = [_summary(v)]
+    if outline is not None:
+        lines.append(f"  will: {outline_headline(outline)}")
+        lines += [f"    {line}" for line in outline_details(outline, 20)]
+    lines += [f"  text: {v.text}", "Upcoming:"]
     lines += [_occurrence_line(o, v.zone) for o in v.upcoming] or ["  none"]
     if v.history:
         lines.append("Earlier and withdrawn:")
@@ -183,11 +194,15 @@ def _detail(v: Any) -> str:
     return "\n".join(lines)
 
 
-def _jsonable(v: Any) -> dict[str, Any]:
-    """A series for --json: every occurrence's send_at in UTC and as local time."""
+def _jsonable(v: Any, outline: Any = None) -> dict[str, Any]:
+    """A series for --json: every occurrence's send_at in UTC and as local time, and (add,
+    show, edit, resume of an active series) what it will do: the outline's sentence."""
+    from smsdesk.engine.series_outline import outline_headline
     from smsdesk.engine.views import to_jsonable
 
     data: dict[str, Any] = to_jsonable(v)
+    if outline is not None:
+        data["will"] = outline_headline(outline)
     zone = resolve_zone(v.zone)
     for key in ("upcoming", "history"):
         for item, o in zip(data[key], getattr(v, key), strict=True):
@@ -196,8 +211,10 @@ def _jsonable(v: Any) -> dict[str, Any]:
 
 
 def _add(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> Any:
-    view = _book(service).add(_request(args, service, ctx, None))
-    return _jsonable(view), f"Series {view.id} added.\n{_detail(view)}"
+    book = _book(service)
+    view = book.add(_request(args, service, ctx, None))
+    outline = _outline(book, view)
+    return _jsonable(view, outline), f"Series {view.id} added.\n{_detail(view, outline)}"
 
 
 def _list(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> Any:
@@ -206,8 +223,10 @@ def _list(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> A
 
 
 def _show(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> Any:
-    view = _book(service).show(args.id, max(args.next, 1))
-    return _jsonable(view), _detail(view)
+    book = _book(service)
+    view = book.show(args.id, max(args.next, 1))
+    outline = _outline(book, view)
+    return _jsonable(view, outline), _detail(view, outline)
 
 
 def _edit(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> Any:
@@ -217,9 +236,11 @@ def _edit(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> A
         req = _request(args, service, ctx, book.following_request(args.id, on))
         view = book.split(args.id, on, req)
         text = f"Series {args.id} ends before {on.isoformat()}; {view.id} takes over."
-        return _jsonable(view), f"{text}\n{_detail(view)}"
-    view = book.edit(args.id, _request(args, service, ctx, book.request_of(args.id)))
-    return _jsonable(view), f"Series {view.id} changed from now on.\n{_detail(view)}"
+    else:
+        view = book.edit(args.id, _request(args, service, ctx, book.request_of(args.id)))
+        text = f"Series {view.id} changed from now on."
+    outline = _outline(book, view)
+    return _jsonable(view, outline), f"{text}\n{_detail(view, outline)}"
 
 
 def _withdrawal(series_id: str, verb: str, outcome: Any) -> tuple[Any, ...]:
@@ -237,8 +258,10 @@ def _cancel(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) ->
 
 
 def _resume(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> Any:
-    view = _book(service).resume(args.id)
-    return _jsonable(view), f"Series {view.id} resumed.\n{_detail(view)}"
+    book = _book(service)
+    view = book.resume(args.id)
+    outline = _outline(book, view)
+    return _jsonable(view, outline), f"Series {view.id} resumed.\n{_detail(view, outline)}"
 
 
 def _skip(args: argparse.Namespace, service: Any, ctx: Any, stdin: IO[str]) -> Any:

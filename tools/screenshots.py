@@ -59,6 +59,7 @@ def main() -> int:
     parser.add_argument("--view", default="Compose")
     parser.add_argument("--out", default="screenshot.png")
     parser.add_argument("--dialog", choices=("", "keep", "about", "crash"), default="")
+    parser.add_argument("--repeat", default="", help="a Repeat choice, e.g. Weekly")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="smsdesk-shot-"))
     os.environ["SMSDESK_HOME"] = str(home)
@@ -91,6 +92,11 @@ def main() -> int:
         "It’s Dr. Patel’s clinic 🙂 — 您的预约在明天 · موعدك غدا · आपकी अपॉइंटमेंट कल है ✓"
     )
     window.show()
+    if args.repeat:  # the choice whose label starts so (labels name the start's weekday)
+        combo = compose.repeat.combo
+        combo.setCurrentIndex(
+            next(i for i in range(combo.count()) if combo.itemText(i).startswith(args.repeat))
+        )
 
     def shoot() -> None:
         from smsdesk.ui.crash_dialog import CrashDialog

@@ -9,7 +9,7 @@ from functools import lru_cache
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
-from smsdesk.core.contacts_csv import guess_zone
+from smsdesk.core.number_zone import guess_zone
 from smsdesk.store.models import Contact
 
 # (contact's name or None, recipient's zone or None) per number.

@@ -18,6 +18,7 @@ not be cancelled stays as it is and is reported, so nothing is ever stored twice
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -31,6 +32,7 @@ from sqlmodel import col, select
 
 from smsdesk.core.errors import InvalidInput, NotFound, SmsdeskError
 from smsdesk.core.lifecycle import State
+from smsdesk.core.phones import normalize_number
 from smsdesk.core.recurrence import (
     CLAMP,
     SKIP,
@@ -57,6 +59,7 @@ from smsdesk.engine.scheduling import (
 )
 from smsdesk.engine.series_members import FOLLOW_BUDGET, MembersReport, follow_groups, keyed
 from smsdesk.engine.series_members import behind as members_behind
+from smsdesk.engine.series_outline import SHOWN, SeriesOutline, outline_of
 from smsdesk.engine.service import Service
 from smsdesk.store.integrity import DatabaseDamaged
 from smsdesk.store.models import Message, ProviderAccount, Series, SeriesOccurrence
@@ -379,7 +382,9 @@ def _plan(
     except InvalidInput as exc:
         return None, exc.message
     keyed(prepared, row.id, occ.key, prepared.batch.id, {})
-    return prepared, occ.moved
+    # Why its time moved: the clocks (the occurrence), quiet hours (its messages).
+    quiet = next((m.note for m in prepared.result.messages if m.note), "")
+    return prepared, "; ".join(w for w in (occ.moved, quiet) if w)
 
 
 # -- the service part ----------------------------------------------------------------------
@@ -452,6 +457,32 @@ class SeriesBook:
     def describe(self, req: SeriesRequest) -> str:
         """The request's timing in words (InvalidInput for a bad rule, zone or end)."""
         return describe(self._recurrence(req))
+
+    def outline(self, req: SeriesRequest, shown: int = SHOWN) -> SeriesOutline:
+        """What the request will do, each time as filling will store it (nothing is
+        stored); InvalidInput for a bad rule, zone or end."""
+        return outline_of(self.ctx, self._recurrence(req), self._reached(req), shown)
+
+    def outline_of(self, ident: str, shown: int = SHOWN) -> SeriesOutline:
+        """A stored series' outline (the window and ``smsdesk series`` say this)."""
+        return self.outline(self.request_of(ident), shown)
+
+    def _reached(self, req: SeriesRequest) -> list[str]:
+        """Who the request reaches now, as far as it can be read: an entry that is not a
+        number, a group or contact that does not exist, is the plan's error, not this."""
+        region = self.ctx.settings.default_region
+        numbers: list[str] = []
+        for raw in req.numbers:
+            with contextlib.suppress(InvalidInput):
+                numbers.append(normalize_number(raw, region, allow_test_numbers=True))
+        book = ContactBook(self.ctx)
+        if req.group:
+            with contextlib.suppress(NotFound):
+                numbers += book.group_numbers(req.group)
+        if req.contact_id is not None:
+            with contextlib.suppress(NotFound):
+                numbers.append(book.contact(req.contact_id).number)
+        return list(dict.fromkeys(numbers))
 
     def preview(self, req: SeriesRequest, n: int = 10) -> list[OccurrenceView]:
         """The next ``n`` occurrences the request gives (nothing is stored)."""
@@ -552,26 +583,32 @@ class SeriesBook:
             }
             batches = [o.batch_id for o in stored.values() if o.batch_id]
             states: dict[str, list[str]] = {}
-            for batch_id, state in s.exec(
-                select(Message.batch_id, Message.state).where(col(Message.batch_id).in_(batches))
+            sent: dict[str, datetime] = {}  # each batch's first send time (after quiet hours)
+            for batch_id, state, at in s.exec(
+                select(Message.batch_id, Message.state, Message.send_at).where(
+                    col(Message.batch_id).in_(batches)
+                )
             ).all():
                 states.setdefault(batch_id, []).append(STATE_WORDS.get(state, state))
+                sent[batch_id] = min(at, sent.get(batch_id, at))
         ahead: list[OccurrenceView] = []
         if row.state == ACTIVE:
             for occ in _upcoming(rec, now, n):
                 kept = stored.get(occ.key)
                 ahead.append(
-                    _stored_view(kept, zone, states) if kept is not None else _planned_view(occ)
+                    _stored_view(kept, zone, states, sent)
+                    if kept is not None
+                    else _planned_view(occ)
                 )
         else:
             ahead = [
-                _stored_view(o, zone, states)
+                _stored_view(o, zone, states, sent)
                 for o in sorted(stored.values(), key=lambda o: o.send_at)
                 if o.send_at >= now and o.status == STORED
             ][:n]
         past = (
             tuple(
-                _stored_view(o, zone, states)
+                _stored_view(o, zone, states, sent)
                 for o in sorted(stored.values(), key=lambda o: o.send_at)
                 if o.send_at < now or o.status == WITHDRAWN
             )
@@ -824,13 +861,19 @@ def _planned_view(occ: Occurrence) -> OccurrenceView:
 
 
 def _stored_view(
-    occ: SeriesOccurrence, tz: ZoneInfo, states: dict[str, list[str]]
+    occ: SeriesOccurrence,
+    tz: ZoneInfo,
+    states: dict[str, list[str]],
+    sent: dict[str, datetime],
 ) -> OccurrenceView:
+    """A stored occurrence at the time its messages go (quiet hours may have moved them
+    from the rule's time, which stays the occurrence's key)."""
     stored = occ.status == STORED
+    at = sent.get(occ.batch_id or "", occ.send_at)
     return OccurrenceView(
         nominal=occ.nominal,
-        send_at=occ.send_at if occ.status != SKIPPED else None,
-        when=format_local(occ.send_at, tz),
+        send_at=at if occ.status != SKIPPED else None,
+        when=format_local(at, tz),
         status=occ.status,
         skipped_because=occ.detail if occ.status == SKIPPED else "",
         moved=occ.detail if stored else "",

@@ -31,8 +31,6 @@ from smsdesk.core.segments import count_segments
 from smsdesk.providers.base import (
     AmbiguousError,
     AuthenticationError,
-    CannotTell,
-    Found,
     Outcome,
     Outgoing,
     PermanentError,
@@ -43,6 +41,7 @@ from smsdesk.providers.base import (
     StatusReport,
 )
 from smsdesk.providers.http import HttpClient
+from smsdesk.providers.one_by_one import OneByOne
 from smsdesk.providers.options import reject_unknown, require_key, timeout_from
 
 log = logging.getLogger(__name__)
@@ -179,8 +178,21 @@ def message_ref(body: Any) -> str:
     raise AmbiguousError("Kaleyra answered without a message id.")
 
 
-class KaleyraProvider:
+class KaleyraProvider(OneByOne):
     kind = "kaleyra"
+    title = TITLE
+    # Never "not received": Kaleyra cannot be asked by our key (see the module's docstring).
+    cannot_tell = (
+        "Kaleyra cannot be asked whether it received a message by smsdesk's reference; "
+        "check the Kaleyra console's reports"
+    )
+    no_reschedule = (
+        "Kaleyra cannot reschedule a message it already holds; it goes out as scheduled."
+    )
+    no_reschedule_hint = (
+        "smsdesk keeps Kaleyra messages on this computer until 15 minutes before their time, "
+        "so change them earlier."
+    )
 
     def __init__(
         self,
@@ -208,26 +220,7 @@ class KaleyraProvider:
     def __repr__(self) -> str:
         return f"KaleyraProvider(sid={self._sid!r}, type={self._type!r})"
 
-    def close(self) -> None:
-        self._http.close()
-
     # -- hand-off ---------------------------------------------------------------------------
-
-    def assign_groups(self, messages: Sequence[Outgoing]) -> list[Outgoing]:
-        return list(messages)  # one message per request, no provider-side group
-
-    def schedule(self, messages: Sequence[Outgoing]) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        for msg in messages:
-            try:
-                outcomes.append(self._create(msg))
-            except ProviderError:
-                if not outcomes:
-                    raise
-                # Earlier ones were accepted and must be recorded; the engine treats the rest
-                # as unknown rather than resending. (With batch_size 1 this never happens.)
-                break
-        return outcomes
 
     def _create(self, msg: Outgoing) -> Outcome:
         sender = msg.sender or self._sender
@@ -263,17 +256,7 @@ class KaleyraProvider:
             msg.key, message_ref(body), State.SCHEDULED if scheduled else State.SENT, msg.send_at
         )
 
-    def group_of(self, ref: str) -> str | None:
-        return None
-
-    # -- no native cancel or reschedule -----------------------------------------------------
-
-    def reschedule(self, ref: str, send_at: datetime) -> None:
-        raise PermanentError(
-            "Kaleyra cannot reschedule a message it already holds; it goes out as scheduled.",
-            hint="smsdesk keeps Kaleyra messages on this computer until 15 minutes before "
-            "their time, so change them earlier.",
-        )
+    # -- no native cancel or reschedule (reschedule is refused like cancel) -----------------
 
     def cancel(self, ref: str) -> None:
         raise PermanentError(
@@ -323,14 +306,6 @@ class KaleyraProvider:
             "GET", STATUS_PATH.format(sid=self._sid), params={"message_ids": ",".join(refs)}
         )
         return status_entries(body, refs)
-
-    def lookup(self, messages: Sequence[tuple[str, str | None]]) -> list[Found]:
-        # Never "not received": Kaleyra cannot be asked by our key (no request is made).
-        reason = (
-            "Kaleyra cannot be asked whether it received a message by smsdesk's reference; "
-            "check the Kaleyra console's reports"
-        )
-        return [CannotTell(key, reason) for key, _ in messages]
 
     def preview(self, text: str) -> ServerPreview | None:
         return None

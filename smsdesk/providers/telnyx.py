@@ -26,8 +26,6 @@ from smsdesk.core.planner import Capabilities, SendRate
 from smsdesk.providers.base import (
     AmbiguousError,
     AuthenticationError,
-    CannotTell,
-    Found,
     Outcome,
     Outgoing,
     PermanentError,
@@ -38,7 +36,12 @@ from smsdesk.providers.base import (
     StatusReport,
 )
 from smsdesk.providers.http import HttpClient, expect, redact_numbers
-from smsdesk.providers.one_by_one import schedule_one_by_one
+from smsdesk.providers.one_by_one import (
+    OneByOne,
+    provider_said,
+    statuses_one_by_one,
+    still_scheduled,
+)
 from smsdesk.providers.options import reject_unknown, require_key, timeout_from
 from smsdesk.providers.pace import Spacing
 
@@ -250,9 +253,18 @@ def _error_codes(record: Any) -> set[str]:
     return {str(e.get("code")) for e in errors or [] if isinstance(e, dict)}
 
 
-class TelnyxProvider:
+class TelnyxProvider(OneByOne):
     kind = "telnyx"
+    title = TITLE
     capabilities = CAPABILITIES
+    # Never "not received": Telnyx cannot be asked by our key (see the module's docstring).
+    cannot_tell = (
+        "Telnyx cannot be asked whether it received a message by smsdesk's key; "
+        "check the Telnyx portal's message log"
+    )
+    no_reschedule = (
+        "Telnyx cannot move a scheduled message; smsdesk cancels it and schedules it again."
+    )
 
     def __init__(self, http: HttpClient, clock: Clock, *, messaging_profile_id: str | None) -> None:
         self._http = http
@@ -263,16 +275,7 @@ class TelnyxProvider:
     def __repr__(self) -> str:
         return f"TelnyxProvider(profile={self._profile!r})"
 
-    def close(self) -> None:
-        self._http.close()
-
     # -- hand-off -------------------------------------------------------------------------
-
-    def assign_groups(self, messages: Sequence[Outgoing]) -> list[Outgoing]:
-        return list(messages)  # one message per request, no provider-side group
-
-    def schedule(self, messages: Sequence[Outgoing]) -> list[Outcome]:
-        return schedule_one_by_one("Telnyx", messages, self._create)
 
     def _create(self, msg: Outgoing) -> Outcome:
         if not msg.sender and not self._profile:
@@ -312,23 +315,7 @@ class TelnyxProvider:
             state = State.SCHEDULED if msg.send_at is not None else State.SENT
         return Receipt(msg.key, ref, state, _parse_time(record.get("send_at")) or msg.send_at)
 
-    def group_of(self, ref: str) -> str | None:
-        return None
-
-    def lookup(self, messages: Sequence[tuple[str, str | None]]) -> list[Found]:
-        # Never "not received": Telnyx cannot be asked by our key (no request is made).
-        reason = (
-            "Telnyx cannot be asked whether it received a message by smsdesk's key; "
-            "check the Telnyx portal's message log"
-        )
-        return [CannotTell(key, reason) for key, _ in messages]
-
-    # -- changes --------------------------------------------------------------------------
-
-    def reschedule(self, ref: str, send_at: datetime) -> None:
-        raise PermanentError(
-            "Telnyx cannot move a scheduled message; smsdesk cancels it and schedules it again."
-        )
+    # -- changes (no reschedule: the engine cancels and creates anew) ----------------------
 
     def cancel(self, ref: str) -> None:
         try:
@@ -342,19 +329,10 @@ class TelnyxProvider:
             self._explain_refused_cancel(ref, exc)
 
     def _explain_refused_cancel(self, ref: str, refused: PermanentError) -> None:
-        try:
-            record = expect(self._get(ref), TITLE, "data")
-        except ProviderError:
-            raise refused from None
-        status = _status_of(record)
-        if STATUS_MAP.get(status) is State.CANCELLED:
+        record = still_scheduled(TITLE, refused, lambda: self._read(ref), _status_of, STATUS_MAP)
+        if record is None:
             return  # an earlier attempt (whose answer was lost) already cancelled it
-        said = str(refused).removeprefix(f"{TITLE} refused the request: ")
-        if status != "scheduled":
-            raise PermanentError(
-                f"Telnyx cannot cancel this message: it is no longer scheduled ({status}). "
-                f"Telnyx said: {said}"
-            ) from None
+        said = provider_said(TITLE, refused)
         send_at = _parse_time(record.get("send_at"))
         cutoff = CAPABILITIES.cancel_cutoff or timedelta(0)
         if send_at is not None and send_at - self._clock.now() <= cutoff:
@@ -366,35 +344,26 @@ class TelnyxProvider:
 
     # -- reading --------------------------------------------------------------------------
 
-    def _get(self, ref: str) -> Any:
-        return self._http.request("GET", f"/v2/messages/{quote(ref, safe='')}")
+    def _read(self, ref: str) -> Any:
+        """``GET /v2/messages/{id}``, the one message Telnyx knows by its id."""
+        path = f"/v2/messages/{quote(ref, safe='')}"
+        return expect(self._http.request("GET", path), TITLE, "data")
 
     def fetch_status(self, refs: Sequence[str]) -> list[StatusReport]:
-        reports: list[StatusReport] = []
-        for ref in refs:
-            try:
-                self.status_pace.wait()
-                record = expect(self._get(ref), TITLE, "data")
-            except AuthenticationError:
-                raise
-            except PermanentError as exc:
-                # E.g. older than the 10 days Telnyx keeps: nothing new to learn about it.
-                log.info("Telnyx status of %s unavailable: %s", ref, exc)
-                continue
-            except ProviderError as exc:
-                # Telnyx is struggling: keep what we have, the next pass asks again.
-                log.warning("Telnyx status sync stopped: %s", exc)
-                break
-            status = _status_of(record)
-            state = STATUS_MAP.get(status)
-            if state is None:
-                log.warning("Telnyx reported an unknown status %r for %s", status, ref)
-                continue
-            detail = _errors_text(record) if state in (State.FAILED, State.EXPIRED) else ""
-            # 40300 "Blocked due to STOP message" at send time: the recipient opted out.
-            stopped = state is State.FAILED and OPTED_OUT_CODE in _error_codes(record)
-            reports.append(StatusReport(ref, state, detail, opted_out=stopped))
-        return reports
+        # A message Telnyx will not tell about (e.g. older than the 10 days it keeps) is
+        # skipped: there is nothing new to learn about it.
+        return statuses_one_by_one(TITLE, refs, self.status_pace, self._read, self._report)
+
+    def _report(self, ref: str, record: Any) -> StatusReport | None:
+        status = _status_of(record)
+        state = STATUS_MAP.get(status)
+        if state is None:
+            log.warning("Telnyx reported an unknown status %r for %s", status, ref)
+            return None
+        detail = _errors_text(record) if state in (State.FAILED, State.EXPIRED) else ""
+        # 40300 "Blocked due to STOP message" at send time: the recipient opted out.
+        stopped = state is State.FAILED and OPTED_OUT_CODE in _error_codes(record)
+        return StatusReport(ref, state, detail, opted_out=stopped)
 
     def preview(self, text: str) -> ServerPreview | None:
         return None  # Telnyx has no preview; the create answer's parts/encoding come too late

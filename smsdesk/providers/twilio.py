@@ -31,6 +31,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -41,19 +42,16 @@ from smsdesk.core.planner import Capabilities
 from smsdesk.providers.base import (
     AmbiguousError,
     AuthenticationError,
-    CannotTell,
-    Found,
     Outcome,
     Outgoing,
     PermanentError,
-    ProviderError,
     Receipt,
     Rejected,
     ServerPreview,
     StatusReport,
 )
 from smsdesk.providers.http import HttpClient
-from smsdesk.providers.one_by_one import schedule_one_by_one
+from smsdesk.providers.one_by_one import OneByOne, statuses_one_by_one, still_scheduled
 from smsdesk.providers.options import reject_unknown, require_key, timeout_from
 from smsdesk.providers.pace import Spacing
 from smsdesk.providers.twilio_api import (
@@ -113,9 +111,18 @@ CAPABILITIES = Capabilities(
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
-class TwilioProvider:
+class TwilioProvider(OneByOne):
     kind = "twilio"
+    title = TITLE
     capabilities = CAPABILITIES
+    # Never "not received": see the module's docstring.
+    cannot_tell = (
+        "Twilio cannot be asked whether it received a message by smsdesk's key; check the "
+        "Messaging logs in the Twilio console"
+    )
+    no_reschedule = (
+        "Twilio cannot move a scheduled message; smsdesk cancels it and schedules it again."
+    )
 
     def __init__(
         self,
@@ -137,16 +144,7 @@ class TwilioProvider:
     def __repr__(self) -> str:
         return f"TwilioProvider(account={self._account!r}, service={self._service!r})"
 
-    def close(self) -> None:
-        self._http.close()
-
     # -- hand-off -------------------------------------------------------------------------
-
-    def assign_groups(self, messages: Sequence[Outgoing]) -> list[Outgoing]:
-        return list(messages)  # one message per request, no provider-side group
-
-    def schedule(self, messages: Sequence[Outgoing]) -> list[Outcome]:
-        return schedule_one_by_one("Twilio", messages, self._create)
 
     def _create(self, msg: Outgoing) -> Outcome:
         form = {"To": msg.to, "Body": msg.text, "MessagingServiceSid": self._service}
@@ -190,23 +188,7 @@ class TwilioProvider:
             state = State.SENT
         return Receipt(msg.key, sid, state, None)
 
-    def group_of(self, ref: str) -> str | None:
-        return None
-
-    def lookup(self, messages: Sequence[tuple[str, str | None]]) -> list[Found]:
-        # Never "not received", and no request: see the module's docstring.
-        reason = (
-            "Twilio cannot be asked whether it received a message by smsdesk's key; check the "
-            "Messaging logs in the Twilio console"
-        )
-        return [CannotTell(key, reason) for key, _ in messages]
-
-    # -- changes --------------------------------------------------------------------------
-
-    def reschedule(self, ref: str, send_at: datetime) -> None:
-        raise PermanentError(
-            "Twilio cannot move a scheduled message; smsdesk cancels it and schedules it again."
-        )
+    # -- changes (no reschedule: the engine cancels and creates anew) ----------------------
 
     def cancel(self, ref: str) -> None:
         path = message_path(self._account, ref)
@@ -220,54 +202,34 @@ class TwilioProvider:
     def _explain_refused_cancel(self, ref: str, refused: PermanentError) -> None:
         """A refused cancel may be a repeat of one that worked (its answer lost): Twilio then
         answers 30409 like for any message past "scheduled". The message says which."""
-        try:
-            record = self._http.request("GET", message_path(self._account, ref))
-        except ProviderError:
-            raise refused from None
-        status = status_of(record)
-        if STATUS_MAP.get(status) is State.CANCELLED:
-            return
-        said = str(refused).removeprefix(f"{TITLE} refused the request: ")
-        if status != "scheduled":
-            raise PermanentError(
-                f"Twilio cannot cancel this message: it is no longer scheduled ({status}). "
-                f"Twilio said: {said}"
-            ) from None
-        raise refused
+        record = still_scheduled(TITLE, refused, lambda: self._get(ref), status_of, STATUS_MAP)
+        if record is not None:
+            raise refused
 
     # -- reading --------------------------------------------------------------------------
 
+    def _get(self, ref: str) -> Any:
+        return self._http.request("GET", message_path(self._account, ref))
+
     def fetch_status(self, refs: Sequence[str]) -> list[StatusReport]:
-        reports: list[StatusReport] = []
-        for ref in refs:
-            try:
-                self.read_pace.wait()
-                record = self._http.request("GET", message_path(self._account, ref))
-            except AuthenticationError:
-                raise
-            except PermanentError as exc:
-                log.info("Twilio status of %s unavailable: %s", ref, exc)
-                continue
-            except ProviderError as exc:
-                # Twilio is struggling: keep what we have, the next pass asks again.
-                log.warning("Twilio status sync stopped: %s", exc)
-                break
-            status = status_of(record)
-            if status not in STATUS_MAP:
-                log.warning("Twilio reported an unknown status %r for %s", status, ref)
-                continue
-            state = STATUS_MAP[status]
-            if state is None:
-                log.warning("Twilio reports %s as an incoming message (%s)", ref, status)
-                continue
-            detail = ""
-            if state is State.FAILED:
-                detail = failure_detail(record) or f"Twilio reports it {status}"
-            elif status == "partially_delivered":
-                detail = "Twilio reports it partially delivered"
-            stopped = state is State.FAILED and is_opted_out(record)
-            reports.append(StatusReport(ref, state, detail, opted_out=stopped))
-        return reports
+        return statuses_one_by_one(TITLE, refs, self.read_pace, self._get, self._report)
+
+    def _report(self, ref: str, record: Any) -> StatusReport | None:
+        status = status_of(record)
+        if status not in STATUS_MAP:
+            log.warning("Twilio reported an unknown status %r for %s", status, ref)
+            return None
+        state = STATUS_MAP[status]
+        if state is None:
+            log.warning("Twilio reports %s as an incoming message (%s)", ref, status)
+            return None
+        detail = ""
+        if state is State.FAILED:
+            detail = failure_detail(record) or f"Twilio reports it {status}"
+        elif status == "partially_delivered":
+            detail = "Twilio reports it partially delivered"
+        stopped = state is State.FAILED and is_opted_out(record)
+        return StatusReport(ref, state, detail, opted_out=stopped)
 
     def received(self, since: datetime, numbers: Sequence[str] = ()) -> list[Received]:
         """Messages received since ``since``, oldest first, each once (by SID): ListMessage

@@ -208,7 +208,7 @@ def _row(
 
 def _zone_of_number(number: str) -> str | None:
     """As engine/recipient_facts.py guesses it (phonenumbers' data: loaded only if needed)."""
-    from smsdesk.core.contacts_csv import guess_zone
+    from smsdesk.core.number_zone import guess_zone
 
     try:
         return guess_zone(number)

@@ -42,12 +42,12 @@ def run_gui() -> int:
     from smsdesk.core import log_file
     from smsdesk.engine.places import home_dir
     from smsdesk.ui import fonts
+    from smsdesk.ui.app_icon import app_icon
     from smsdesk.ui.crash_dialog import CrashHandler
     from smsdesk.ui.main_window import MainWindow
     from smsdesk.ui.qt_libraries import plain_platform_errors
     from smsdesk.ui.single_instance import SingleInstance, server_name
     from smsdesk.ui.startup import FirstPageAhead, Startup
-    from smsdesk.ui.tray import app_icon
 
     with plain_platform_errors():  # a plugin that cannot load: one line, not Qt's wall
         app = QApplication.instance() or QApplication(sys.argv)

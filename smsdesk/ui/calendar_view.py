@@ -5,7 +5,8 @@ or an hour) reschedules it. Every day and time shown is in the desk's zone, as i
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QDate, QPoint, Qt
 from PySide6.QtWidgets import (
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from smsdesk.core.errors import InvalidInput
-from smsdesk.core.timeparse import format_local, localize, resolve_zone
+from smsdesk.core.timeparse import localize, offset_change, resolve_zone
 from smsdesk.engine.browse import QueueFilter
 from smsdesk.engine.calendar_marks import Marks, marks
 from smsdesk.engine.calendar_reads import CalendarReads
@@ -37,9 +38,19 @@ from smsdesk.ui.month_view import CountsCalendar, day_of
 from smsdesk.ui.queue_model import first_line
 from smsdesk.ui.reschedule_dialog import AskTime
 from smsdesk.ui.reschedule_dialog import ask_with_dialog as ask_time_with_dialog
-from smsdesk.ui.week_view import PER_SLOT, WeekGrid, day_heading
+from smsdesk.ui.week_view import FIRST_HOUR_SHOWN, PER_SLOT, WeekGrid, day_heading
 
 DAY_LIMIT = 500  # a day list longer than this is for the Queue's filters
+
+
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+    """The first instant of a local day: its midnight, the first of two when clocks go back
+    over it, or the moment they skip forward when midnight does not exist that day."""
+    naive = datetime.combine(day, time())
+    lo, hi = sorted(naive.replace(tzinfo=zone, fold=f).astimezone(UTC) for f in (0, 1))
+    if lo.astimezone(zone).replace(tzinfo=None) == naive:
+        return lo
+    return offset_change(lo, hi, zone)
 
 
 def _button(text: str, name: str, accessible: str) -> QPushButton:
@@ -76,7 +87,13 @@ class CalendarView(QWidget):
         self.setObjectName("calendarView")
         self.setAccessibleName("Calendar")
         self._messages: list[MessageView] = []
-        self._known: dict[str, datetime] = {}  # every message on screen: its time, for drops
+        # The times of the messages on screen, for drops: the day list's, the week's badges'.
+        self._day_known: dict[str, datetime] = {}
+        self._week_known: dict[str, datetime] = {}
+        # What is on screen, so a change of day reads only what it changes; None: read again.
+        self._page_read: tuple[int, int] | None = None  # the month whose counts are shown
+        self._week_read: date | None = None  # the first day of the week shown
+        self._day_read: date | None = None  # the day the day list shows
         self.gesture = DragGesture(self.drop_at, self._hover)
 
         self.calendar = CountsCalendar()
@@ -156,8 +173,8 @@ class CalendarView(QWidget):
         # window first shows this view (refresh), not while the window is being built.
         today = self.today()
         self.calendar.setSelectedDate(QDate(today.year, today.month, today.day))
-        self.calendar.selectionChanged.connect(self._day_chosen)
-        self.calendar.currentPageChanged.connect(lambda _y, _m: self.refresh())
+        self.calendar.selectionChanged.connect(self._show_selected)
+        self.calendar.currentPageChanged.connect(self._page_turned)
         self.week.currentCellChanged.connect(self._slot_chosen)
         self.month_button.toggled.connect(self._mode_changed)
         self.previous_week.clicked.connect(lambda: self._move_week(-7))
@@ -195,7 +212,7 @@ class CalendarView(QWidget):
 
     def select_day(self, day: date) -> None:
         self.calendar.setSelectedDate(QDate(day.year, day.month, day.day))
-        self.refresh()
+        self._show_selected()  # Qt says nothing when the day was already selected
 
     def _move_week(self, days: int) -> None:
         self.select_day(self.selected_day() + timedelta(days=days))
@@ -210,11 +227,40 @@ class CalendarView(QWidget):
         for widget in (self.previous_week, self.next_week, self.week_title):
             widget.setVisible(week)
 
-    def _day_chosen(self) -> None:
-        if self.showing_week and self.selected_day() not in self.week.days:
-            self.refresh()  # another week: read it
+    def _page_turned(self, year: int, month: int) -> None:
+        """The month arrows, the month menu and the year box turn the page without choosing
+        a day (Qt moves only its keyboard cursor): the same day of the month is chosen there,
+        the last day for a shorter month, so the day highlighted is always the day listed."""
+        day = self.selected_day()
+        if (day.year, day.month) != (year, month):
+            last = QDate(year, month, 1).daysInMonth()
+            self.calendar.setSelectedDate(QDate(year, month, min(day.day, last)))
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        """The one place that follows the selected day: every way of choosing a day or
+        turning a page (arrows, keys, a click on any cell, Today, the week's buttons and
+        slots, a refresh) ends here. It reads what no longer matches the day: the month's
+        counts, the week, the day list."""
+        day = self.selected_day()
+        if self.showing_week:
+            first = self.week_start()
+            if first != self._week_read:
+                self._read_week(first)
+            self._highlight_in_week(day)
         else:
+            page = (self.calendar.yearShown(), self.calendar.monthShown())
+            if page != self._page_read:
+                self._read_month(*page)
+        if day != self._day_read:
             self._show_day()
+
+    def _highlight_in_week(self, day: date) -> None:
+        """The week highlights a slot of the selected day: the same hour, or the morning."""
+        column = self.week.days.index(day)
+        row = self.week.currentRow() if self.week.currentRow() >= 0 else FIRST_HOUR_SHOWN
+        if (row, column) != (self.week.currentRow(), self.week.currentColumn()):
+            self.week.setCurrentCell(row, column)
 
     def _slot_chosen(self, row: int, column: int, _row: int, _column: int) -> None:
         if 0 <= column < len(self.week.days) and row >= 0:
@@ -222,32 +268,35 @@ class CalendarView(QWidget):
             if day != self.selected_day():
                 self.calendar.setSelectedDate(QDate(day.year, day.month, day.day))
 
-    def _local_midnight(self, day: date) -> datetime:
-        return localize(datetime.combine(day, time()), resolve_zone(self.zone))
+    def _day_start(self, day: date) -> datetime:
+        return day_start(day, resolve_zone(self.zone))
 
     def refresh(self) -> None:
-        """Read what is visible: the month's counts or the week's slots, and the chosen day."""
+        """Read again what is visible: the month's counts or the week's slots, and the
+        selected day's messages."""
         today = self.today()
         self.today_label.setText(f"Today is {today:%d %b %Y} · times in {self.zone}")
-        self._known = {}
-        if self.showing_week:
-            first = self.week_start()
-            start, end = self._local_midnight(first), self._local_midnight(first + timedelta(7))
-            slots = self.reads.week(start, end, self.zone, per_slot=PER_SLOT)
-            marked = marks(self.service.ctx, start, end)
-            self.week.show_week(first, slots, resolve_zone(self.zone), marked)
-            last = first + timedelta(days=6)
-            self.week_title.setText(f"{day_heading(first)} – {day_heading(last)}")
-            for shown in slots.messages.values():
-                self._known.update((m.id, m.send_at) for m in shown)
-        else:
-            first = date(self.calendar.yearShown(), self.calendar.monthShown(), 1)
-            # The grid shows up to a week either side of the month.
-            start = self._local_midnight(first - timedelta(days=7))
-            end = self._local_midnight(first + timedelta(days=45))
-            counts = self.browser.day_counts(start, end, self.zone)
-            self.calendar.set_counts(counts, *self._by_day(marks(self.service.ctx, start, end)))
-        self._show_day()
+        self._page_read = self._week_read = self._day_read = None
+        self._show_selected()
+
+    def _read_week(self, first: date) -> None:
+        start, end = self._day_start(first), self._day_start(first + timedelta(7))
+        slots = self.reads.week(start, end, self.zone, per_slot=PER_SLOT)
+        marked = marks(self.service.ctx, start, end)
+        self.week.show_week(first, slots, resolve_zone(self.zone), marked)
+        last = first + timedelta(days=6)
+        self.week_title.setText(f"{day_heading(first)} – {day_heading(last)}")
+        self._week_known = {m.id: m.send_at for shown in slots.messages.values() for m in shown}
+        self._week_read = first
+
+    def _read_month(self, year: int, month: int) -> None:
+        first = date(year, month, 1)
+        # The grid shows up to a week either side of the month.
+        start = self._day_start(first - timedelta(days=7))
+        end = self._day_start(first + timedelta(days=45))
+        counts = self.browser.day_counts(start, end, self.zone)
+        self.calendar.set_counts(counts, *self._by_day(marks(self.service.ctx, start, end)))
+        self._page_read = (year, month)
 
     def _by_day(self, shown: Marks) -> tuple[dict[date, list[str]], dict[date, list[str]]]:
         """The series' stored and planned occurrences per local day."""
@@ -266,14 +315,16 @@ class CalendarView(QWidget):
     def _show_day(self) -> None:
         day = self.selected_day()
         selected = {m.id for m in self.selected_messages()}
-        start = self._local_midnight(day)
-        end = self._local_midnight(day + timedelta(days=1))
+        start = self._day_start(day)
+        end = self._day_start(day + timedelta(days=1))
         self._messages = self.browser.page(QueueFilter(start=start, end=end), limit=DAY_LIMIT)
-        self._known.update((m.id, m.send_at) for m in self._messages)
+        self._day_known = {m.id: m.send_at for m in self._messages}
+        self._day_read = day
         zone = resolve_zone(self.zone)
         more = "+" if len(self._messages) >= DAY_LIMIT else ""
+        # Named from the day itself: a zone's abbreviation varies in length ("+0545").
         self.day_title.setText(
-            f"{format_local(start, zone)[:-10].strip()}: {len(self._messages)}{more} message(s)"
+            f"{day_heading(day)} {day.year}: {len(self._messages)}{more} message(s)"
         )
         self.day_list.clear()
         shown = marks(self.service.ctx, start, end)
@@ -312,6 +363,10 @@ class CalendarView(QWidget):
             if item.data(MESSAGE_ID_ROLE) in selected:
                 item.setSelected(True)
         self._update_buttons()
+
+    def _time_shown(self, message_id: str) -> datetime | None:
+        """The send time of a message on screen (in the day list or a week badge)."""
+        return self._day_known.get(message_id) or self._week_known.get(message_id)
 
     def _update_buttons(self) -> None:
         self.edit_button.setEnabled(bool(self.day_list.selectedItems()))
@@ -385,7 +440,7 @@ class CalendarView(QWidget):
         zone = resolve_zone(self.zone)
         moves: dict[str, datetime] = {}
         for message_id in ids:
-            was = self._known.get(message_id)
+            was = self._time_shown(message_id)
             if was is None:
                 continue
             shown = was.astimezone(zone)

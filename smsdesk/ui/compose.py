@@ -49,8 +49,9 @@ from smsdesk.engine.plan import (
     plan_details,
     plan_headline,
 )
-from smsdesk.engine.scheduling import MAX_SEGMENTS
+from smsdesk.engine.scheduling import MAX_AHEAD, MAX_SEGMENTS
 from smsdesk.engine.series import SeriesView as SeriesSummary
+from smsdesk.engine.series_outline import SeriesOutline
 from smsdesk.engine.service import Service
 from smsdesk.engine.undo import UndoOutcome
 from smsdesk.engine.views import BatchResult, DraftView, MessageView, PreviewView
@@ -239,6 +240,9 @@ class ComposeView(QWidget):
         self.repeat = RepeatControl(service, tasks, self.send_at_edit, self.zone_combo)
         self.repeat.started.connect(self._series_started)
         self.repeat.failed.connect(self._schedule_failed)
+        # The plan line tells the whole repetition, worked out for these recipients.
+        self.repeat.form = self._form
+        self.repeat.outlined.connect(self.plan_view.show_outline)
 
         self.preview_button = QPushButton("Preview")
         self.preview_button.setObjectName("previewButton")
@@ -695,6 +699,13 @@ class ComposeView(QWidget):
             "recipient_local": self.recipient_local_check.isChecked(),
         }
 
+    def _form(self) -> dict[str, Any] | None:
+        """The request, or None while the time cannot be read (said beside it)."""
+        try:
+            return self._request()
+        except InvalidInput:
+            return None
+
     def _request_size(self, request: dict[str, Any]) -> int:
         """How many recipients a request may reach; a group not counted yet is large."""
         group = request["group"]
@@ -710,6 +721,8 @@ class ComposeView(QWidget):
         """Work out what Schedule would do now and show it (off the Qt thread when the
         batch is large; an answer overtaken by newer edits is dropped)."""
         self.plan_timer.stop()
+        if self.repeat.repeats():
+            self.repeat.update_outline()  # the recipients' quiet hours move its times
         try:
             request = self._request()
         except InvalidInput:
@@ -812,8 +825,7 @@ class ComposeView(QWidget):
             self._show_error(exc)
             return
         if self.repeat.repeats():
-            self._set_busy(True, "Starting the recurring message…")
-            self.repeat.schedule(request)
+            self._plan_series(request)
             return
         if self._request_size(request) <= SYNC_RECIPIENTS:
             try:
@@ -830,6 +842,36 @@ class ComposeView(QWidget):
             self._schedule_failed,
         )
 
+    def _plan_series(self, request: dict[str, Any]) -> None:
+        """A repeat: its first time planned as any message is, and the whole repetition
+        outlined, both before anything is stored (in the background: the outline reads
+        every occurrence of the rule)."""
+        if request["recipient_local"]:
+            self.repeat.schedule(request)  # refused beside the Repeat control
+            return
+        if request["send_at"] - self.service.clock.now() > MAX_AHEAD:
+            # No single message may start over a year ahead, so there is no first-time plan:
+            # the series is checked and stored as it stands.
+            self._set_busy(True, "Starting the recurring message…")
+            self.repeat.schedule(request)
+            return
+        try:
+            series = self.repeat.series_request(request)
+        except SmsdeskError as exc:
+            self._show_error(exc)
+            return
+        book, scheduling = self.repeat.book, self.service.scheduling
+        self._set_busy(True, "Working out what will happen…")
+
+        def work() -> tuple[SchedulePlan, SeriesOutline]:
+            return scheduling.plan(**request), book.outline(series)
+
+        self.tasks.submit(
+            work,
+            lambda done: self._planned(request, done[0], outline=done[1]),
+            self._schedule_failed,
+        )
+
     def _set_busy(self, busy: bool, note: str = "") -> None:
         self._busy = busy
         self.schedule_button.setEnabled(not busy)
@@ -837,10 +879,18 @@ class ComposeView(QWidget):
             self.result_label.setStyleSheet("")
             self.result_label.setText(note)
 
-    def _planned(self, request: dict[str, Any], plan: SchedulePlan, note: str = "") -> None:
+    def _planned(
+        self,
+        request: dict[str, Any],
+        plan: SchedulePlan,
+        note: str = "",
+        outline: SeriesOutline | None = None,
+    ) -> None:
         self._set_busy(False)
         self.result_label.clear()
         self.plan_view.show_plan(plan)
+        if outline is not None:
+            self.plan_view.show_outline(outline)
         problem = plan.refusal_error()
         if problem is not None:
             self._show_error(problem)
@@ -848,14 +898,21 @@ class ComposeView(QWidget):
         if not request["text"].strip():
             show_error(self.text_error, "The message is empty.")
             return
-        if plan.needs_summary or note:
-            self._ask(request, plan, note)
+        moves = outline is not None and bool(outline.moved or outline.skipped)
+        if plan.needs_summary or note or moves:
+            self._ask(request, plan, note, outline)
         else:
-            self._store(request, plan)
+            self._store(request, plan, outline)
 
-    def _ask(self, request: dict[str, Any], plan: SchedulePlan, note: str) -> None:
+    def _ask(
+        self,
+        request: dict[str, Any],
+        plan: SchedulePlan,
+        note: str,
+        outline: SeriesOutline | None = None,
+    ) -> None:
         """The summary step: window-modal, answered by its own buttons."""
-        dialog = ScheduleSummaryDialog(plan, self, note)
+        dialog = ScheduleSummaryDialog(plan, self, note, outline)
         self.summary_dialog = dialog
         self._set_busy(True)
 
@@ -864,16 +921,22 @@ class ComposeView(QWidget):
             dialog.deleteLater()
             self._set_busy(False)
             if result == int(ScheduleSummaryDialog.DialogCode.Accepted):
-                self._store(request, plan)
+                self._store(request, plan, outline)
             else:
                 self.result_label.setText("Not scheduled; nothing was stored.")
 
         dialog.finished.connect(answered)
         dialog.open()
 
-    def _store(self, request: dict[str, Any], plan: SchedulePlan) -> None:
+    def _store(
+        self, request: dict[str, Any], plan: SchedulePlan, outline: SeriesOutline | None = None
+    ) -> None:
         """Store what the plan says; if planning again now gives another outcome, nothing
-        is stored and the summary shows the new plan."""
+        is stored and the summary shows the new plan. With an outline: start the series."""
+        if outline is not None:
+            self._set_busy(True, "Starting the recurring message…")
+            self.repeat.schedule(request)
+            return
         if len(plan.messages) <= SYNC_RECIPIENTS:
             try:
                 result = self.service.schedule(**request, expected=plan)
@@ -913,11 +976,11 @@ class ComposeView(QWidget):
             self.undo_bar.offer(result.batch_id, len(plan.messages))
         self.scheduled.emit(result)
 
-    def _series_started(self, series: SeriesSummary) -> None:
+    def _series_started(self, series: SeriesSummary, outline: SeriesOutline) -> None:
         self._set_busy(False)
         self.new_message()
         self.repeat.reset()
-        self.result_label.setText(started_text(series))
+        self.result_label.setText(started_text(series, outline))
         self.scheduled.emit(series)
 
     @staticmethod

@@ -11,6 +11,9 @@ from PySide6.QtWidgets import QCalendarWidget, QTableView, QWidget
 
 from smsdesk.ui.calendar_colours import SERIES_MARK, state_colour, text_on
 
+FIRST_DAY = date(2, 1, 1)
+LAST_DAY = date(9998, 12, 31)
+
 
 def day_of(qdate: QDate) -> date:
     return date(qdate.year(), qdate.month(), qdate.day())
@@ -37,6 +40,10 @@ class CountsCalendar(QCalendarWidget):
         self.setAccessibleName("Month")
         self.setGridVisible(True)
         self.setVerticalHeaderFormat(QCalendarWidget.VerticalHeaderFormat.NoVerticalHeader)
+        # Qt's range reaches years Python's dates cannot hold (before 1, after 9999); a page
+        # is read with a week either side, so the ends stay a year inside them.
+        self.setDateRange(QDate(FIRST_DAY.year, FIRST_DAY.month, FIRST_DAY.day),
+                          QDate(LAST_DAY.year, LAST_DAY.month, LAST_DAY.day))  # fmt: skip
         self.counts: dict[date, dict[str, int]] = {}
         # Occurrences of series: stored ones (series names) and planned ones, per day.
         self.series_days: dict[date, list[str]] = {}

@@ -104,6 +104,8 @@ class QueueModel(QAbstractTableModel):
         self._anchors: dict[int, Cursor] = {}
         self._anchor_rows: list[int] = []
         self._mark = -1
+        # The watermark ``stale`` read, for the ``refresh`` that follows it (then None).
+        self.seen_mark: int | None = None
         self.resets = 0  # how many times the rows were counted afresh (views compare it)
         self.landmarks_ready = 0  # the last count whose landmarks arrived (tests compare it)
         self._recount()
@@ -293,6 +295,11 @@ class QueueModel(QAbstractTableModel):
         self._recount()
         self.endResetModel()
 
+    @property
+    def zone_name(self) -> str | None:
+        """The zone the send times are shown in (None: the system's)."""
+        return self._zone_name
+
     def set_zone(self, zone: str | None) -> None:
         if zone == self._zone_name:
             return
@@ -304,8 +311,10 @@ class QueueModel(QAbstractTableModel):
             )
 
     def stale(self) -> bool:
-        """Whether an event was recorded since the last count (a refresh will count again)."""
-        return self._browser.watermark() != self._mark
+        """Whether an event was recorded since the last count (a refresh will count again).
+        The watermark read here is the one the next ``refresh`` uses (one read per refresh)."""
+        self.seen_mark = self._browser.watermark()
+        return self.seen_mark != self._mark
 
     def refresh(self, first: int = 0, last: int = -1) -> int | None:
         """Bring rows ``first``..``last`` (what is on screen) up to date, cheaply.
@@ -317,7 +326,8 @@ class QueueModel(QAbstractTableModel):
         """
         last = min(last if last >= 0 else first + self._page_size - 1, self._total - 1)
         numbers = range(first // self._page_size, last // self._page_size + 1) if last >= 0 else ()
-        if self._browser.watermark() == self._mark:
+        mark, self.seen_mark = self.seen_mark, None
+        if (mark if mark is not None else self._browser.watermark()) == self._mark:
             kept = [n for n in numbers if n in self._pages]
             if self._reread(first, last):
                 for n in [n for n in self._pages if n not in kept]:

@@ -152,6 +152,8 @@ class QueueView(QWidget):
         # What the pane shows (message id, page): a refresh that changes nothing leaves it,
         # and the reader's place in it, alone.
         self._detail_shown: tuple[str | None, str] = (None, "")
+        # The row and zone the detail was last read for (None: read it on the next change).
+        self._detail_read: tuple[MessageView, str | None] | None = None
         self._reselecting = False
 
         self.reschedule_button = self._button("rescheduleButton", "Reschedule…")
@@ -362,7 +364,10 @@ class QueueView(QWidget):
         self.model.set_zone(self.service.settings().zone)
         first, last = self.visible_rows()
         # Read only when the rows will be counted afresh (the selection is lost then).
-        kept = self._kept_selection() if self.model.stale() else []
+        stale = self.model.stale()
+        kept = self._kept_selection() if stale else []
+        if stale:
+            self._detail_read = None  # its history may have grown: read it again
         current = self.model.loaded(self.table.currentIndex().row())
         resets = self.model.resets
         # The reset and the reselection pass through "nothing selected": the detail pane is
@@ -529,6 +534,11 @@ class QueueView(QWidget):
         if message is None:
             self._set_detail(None, f"<p>{count} messages selected.</p>" if count else "")
             return
+        # A refresh with no event recorded (the watermark did not move) and the same row
+        # shows the same page: the history is read again only when it may have grown.
+        zone = self.model.zone_name
+        if self._detail_read == (message, zone):
+            return
         try:
             full = self.service.show(message.id)[0]
         except SmsdeskError as exc:
@@ -536,9 +546,12 @@ class QueueView(QWidget):
             return
         # The series comes with the row (read with its page); show() reads the history.
         full = replace(full, series=message.series)
-        self._set_detail(full.id, detail_page(full, self.service.settings().zone))
+        self._set_detail(full.id, detail_page(full, zone))
+        self._detail_read = (message, zone)
 
     def _set_detail(self, message_id: str | None, page: str) -> None:
+        if message_id is None:
+            self._detail_read = None  # no message's page now: the next one is read
         if (message_id, page) == self._detail_shown:
             return  # unchanged: the scroll position and any text selection stay
         bar = self.detail.verticalScrollBar()

@@ -1,14 +1,16 @@
 """Compose's Repeat control: "Does not repeat" (Compose schedules one batch, as ever), a
 preset that speaks of the chosen time ("Weekly on Monday", "Monthly on the first Monday"),
 or "Custom…", a dialog with the Series tab's own fields (any rule, an end, holidays to skip,
-what a month without the day does). With a repeat chosen, the line under it says what the
-series will do and its next three dates, and Schedule starts a series instead.
+what a month without the day does). With a repeat chosen, the engine's series outline (how
+often, how many, the first and last time, what quiet hours move) is handed to Compose's
+plan (``outlined``), and Schedule starts a series instead.
 
-The next dates and the storing are worked out on the background helper.
+The outline and the storing are worked out on the background helper.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -26,17 +28,17 @@ from PySide6.QtWidgets import (
 
 from smsdesk.core.errors import InvalidInput, SmsdeskError
 from smsdesk.core.recurrence import SKIP, preset_rule
-from smsdesk.engine.series import OccurrenceView, SeriesBook, SeriesRequest
+from smsdesk.engine.series import SeriesBook, SeriesRequest
 from smsdesk.engine.series import SeriesView as StartedSeries
+from smsdesk.engine.series_outline import SeriesOutline, outline_headline
 from smsdesk.engine.service import Service
-from smsdesk.ui.repeat_fields import RepeatFields, note_label, preset_label, row_of
+from smsdesk.ui.repeat_fields import RepeatFields, preset_label, row_of
 from smsdesk.ui.tasks import TaskRunner
 from smsdesk.ui.widgets import error_label, qt_to_wall, show_error, with_error
 
 NONE, CUSTOM = "none", "custom"
 CHOICES = (NONE, "daily", "weekdays", "weekly", "every_n_weeks", "monthly_day",
            "monthly_weekday", "yearly", CUSTOM)  # fmt: skip
-NEXT = 3  # next dates the summary names
 # Errors about the series that belong beside Compose's own fields.
 _AS_COMPOSE = {"start": "send_at", "group": "recipients", "contact": "recipients"}
 
@@ -119,8 +121,9 @@ def _with_rule(req: SeriesRequest, rule: CustomRule) -> SeriesRequest:
 
 
 class RepeatControl(QWidget):
-    started = Signal(object)  # the series (engine SeriesView) once stored
+    started = Signal(object, object)  # the series (engine SeriesView) and its outline
     failed = Signal(object)  # the exception; a SmsdeskError names its field in Compose's terms
+    outlined = Signal(object)  # the SeriesOutline of the form as it is; None: no repeat
 
     def __init__(
         self,
@@ -137,22 +140,23 @@ class RepeatControl(QWidget):
         self.custom: CustomRule | None = None
         self.dialog: CustomRepeatDialog | None = None
         self._index = 0  # the choice before "Custom…" was picked
-        self._seq = 0  # newer edits make older summaries stale
+        self._seq = 0  # newer edits make older outlines stale
+        # Compose's form as a request (recipients too: quiet hours are theirs), or None
+        # while it cannot be read.
+        self.form: Callable[[], dict[str, Any] | None] = lambda: None
+        self.outline: SeriesOutline | None = None
         self.combo = QComboBox()
         self.combo.setObjectName("repeatCombo")
         self.combo.setAccessibleName("Repeat")
         self.error = error_label("repeatError", "Repeat error")
-        self.summary = note_label("repeatSummary", "What repeats, and the next dates")
-        self.summary.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(row_of(self.combo, QWidget(), stretch=(0, 1)))
         layout.addWidget(self.error)
-        layout.addWidget(self.summary)
         self._relabel()
         self.combo.currentIndexChanged.connect(self._chosen)
         when.dateTimeChanged.connect(lambda _d: self._relabel())
-        zone.currentTextChanged.connect(lambda _t: self.update_summary())
+        zone.currentTextChanged.connect(lambda _t: self.update_outline())
 
     # -- the choice -----------------------------------------------------------------------
 
@@ -179,7 +183,7 @@ class RepeatControl(QWidget):
             self.combo.addItem(label or preset_label(kind, start, 2), kind)
         self.combo.setCurrentIndex(CHOICES.index(current))
         self.combo.blockSignals(False)
-        self.update_summary()
+        self.update_outline()
 
     def _chosen(self, index: int) -> None:
         if self.choice() == CUSTOM:
@@ -187,7 +191,7 @@ class RepeatControl(QWidget):
             return
         self._index = index
         self.custom = None
-        self.update_summary()
+        self.update_outline()
 
     def _ask_custom(self) -> None:
         dialog = CustomRepeatDialog(self.book, self.tasks, self._base(), self)
@@ -201,7 +205,7 @@ class RepeatControl(QWidget):
                 self._index = CHOICES.index(CUSTOM)
             elif self.custom is None:
                 self.combo.setCurrentIndex(self._index)  # cancelled: as it was
-            self.update_summary()
+            self.update_outline()
 
         dialog.finished.connect(answered)
         dialog.open()
@@ -231,38 +235,39 @@ class RepeatControl(QWidget):
 
     # -- what it will do ------------------------------------------------------------------
 
-    def update_summary(self) -> None:
-        """'Repeats …; next 3: …' for the chosen repeat, worked out in the background."""
+    def series_request(self, request: dict[str, Any] | None) -> SeriesRequest:
+        """The series Compose's form (``request``; None: its time alone) and this control
+        give; InvalidInput for a rule that cannot be."""
+        return self._base(request)
+
+    def update_outline(self) -> None:
+        """The outline of the chosen repeat, worked out in the background, to ``outlined``."""
         self._seq += 1
         seq = self._seq
         show_error(self.error, "")
         if not self.repeats() or (self.choice() == CUSTOM and self.custom is None):
-            self.summary.hide()
+            self._outlined(seq, None)
             return
         try:
-            req = self._base()
+            req = self._base(self.form())
         except SmsdeskError as exc:
-            self._summary_failed(seq, exc)
+            self._outline_failed(seq, exc)
             return
         book = self.book
-
-        def work() -> tuple[str, list[OccurrenceView]]:
-            return book.describe(req), book.preview(req, NEXT)
-
         self.tasks.submit(
-            work,
-            lambda done: self._summary_ready(seq, *done),
-            lambda e: self._summary_failed(seq, e),
+            lambda: book.outline(req),
+            lambda outline: self._outlined(seq, outline),
+            lambda e: self._outline_failed(seq, e),
         )
 
-    def _summary_ready(self, seq: int, description: str, upcoming: list[OccurrenceView]) -> None:
+    def _outlined(self, seq: int, outline: SeriesOutline | None) -> None:
         if seq == self._seq:
-            self.summary.setText(summary_text(description, upcoming))
-            self.summary.show()
+            self.outline = outline
+            self.outlined.emit(outline)
 
-    def _summary_failed(self, seq: int, exc: Exception) -> None:
+    def _outline_failed(self, seq: int, exc: Exception) -> None:
         if seq == self._seq:
-            self.summary.hide()
+            self._outlined(seq, None)
             show_error(self.error, str(exc))
 
     # -- Schedule -------------------------------------------------------------------------
@@ -281,7 +286,13 @@ class RepeatControl(QWidget):
             )
             return
         req = self._base(request)
-        self.tasks.submit(lambda: self.book.add(req), self.started.emit, self._failed)
+        book = self.book
+
+        def work() -> tuple[StartedSeries, SeriesOutline]:
+            view = book.add(req)
+            return view, book.outline_of(view.id)
+
+        self.tasks.submit(work, lambda done: self.started.emit(*done), self._failed)
 
     def _failed(self, exc: Exception) -> None:
         """Compose places the error: beside this control (``error``) for the rule's fields."""
@@ -290,19 +301,6 @@ class RepeatControl(QWidget):
         self.failed.emit(exc)
 
 
-def summary_text(description: str, upcoming: list[OccurrenceView]) -> str:
-    """'Repeats weekly on Monday at 09:00 …; next 3: Mon 7 Dec 2026 09:00 GMT, …'."""
-    dates = [
-        o.when + (f" (skipped: {o.skipped_because})" if o.status == "skipped" else "")
-        for o in upcoming
-    ]
-    text = f"Repeats {description[:1].lower()}{description[1:]}"
-    return f"{text}; next {len(dates)}: {', '.join(dates)}" if dates else text
-
-
-def started_text(view: StartedSeries) -> str:
-    """What Compose says once a series is stored."""
-    upcoming = list(view.upcoming[:NEXT])
-    return f"Scheduled a recurring message to {view.recipients}. " + summary_text(
-        view.description, upcoming
-    )
+def started_text(view: StartedSeries, outline: SeriesOutline) -> str:
+    """What Compose says once a series is stored: the outline it was stored with."""
+    return f"Scheduled a recurring message to {view.recipients}: {outline_headline(outline)}"

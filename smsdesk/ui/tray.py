@@ -5,13 +5,10 @@ keeping it running in the tray and quitting."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -25,27 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from smsdesk.ui import autostart
+from smsdesk.ui.app_icon import app_icon
 
 if TYPE_CHECKING:
     from smsdesk.engine.reply_book import ReplyView
-
-ICON_SIZES = (32, 48, 64, 128, 256)
-
-
-def icons_dir() -> Path:
-    """resources/icons: beside the code in a frozen build, at the top of a source checkout."""
-    base = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
-    return base / "resources" / "icons"
-
-
-def app_icon() -> QIcon:
-    """The app's icon at every size shipped (empty when resources/ is missing)."""
-    icon = QIcon()
-    for size in ICON_SIZES:
-        path = icons_dir() / f"smsdesk-{size}.png"
-        if path.exists():
-            icon.addFile(str(path))
-    return icon
 
 
 def reply_notice(replies: Sequence[ReplyView]) -> tuple[str, str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import subprocess
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -42,6 +41,7 @@ def start_after_exit(newer: NewerInstalled) -> None:
     """Start the installed version when this process ends, detached from it: by then this
     window has let go of its single-instance socket, so the new one opens a window instead
     of handing over to this one."""
+    import subprocess  # here: not worth its import before the window's first paint
 
     def start() -> None:
         subprocess.Popen(

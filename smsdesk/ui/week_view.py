@@ -23,6 +23,7 @@ from smsdesk.engine.calendar_marks import Marks, Planned
 from smsdesk.engine.calendar_reads import Badge, WeekSlots
 from smsdesk.ui.calendar_colours import CONFIRMED_MARK, SERIES_MARK, state_colour, text_on
 from smsdesk.ui.calendar_drag import DragGesture
+from smsdesk.ui.month_view import FIRST_DAY, LAST_DAY
 from smsdesk.ui.queue_model import first_line
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -30,6 +31,7 @@ MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # fmt: skip
 PER_SLOT = 2  # message badges per hour slot; the rest are counted
 FIRST_HOUR_SHOWN = 7  # a clinic's day starts about here
+ENABLED = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 
 def day_heading(day: date) -> str:
@@ -184,6 +186,8 @@ class WeekGrid(QTableWidget):
                 item.setText(self._describe(hour, column))
                 item.setToolTip(item.text())
                 item.setData(Qt.ItemDataRole.UserRole, (day.isoformat(), hour))
+                # Past the calendar's last day nothing can be chosen (nor any message be).
+                item.setFlags(ENABLED if FIRST_DAY <= day <= LAST_DAY else Qt.ItemFlag.NoItemFlags)
         if not self._scrolled:
             self._scrolled = True
             self.scrollTo(

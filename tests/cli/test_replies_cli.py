@@ -10,19 +10,15 @@ import pytest
 
 from smsdesk.core.clock import ManualClock
 from tests.cli_runner import Cli
+from tests.engine.reply_setup import PATIENT, TOKEN, twilio_serving
 from tests.simulators.twilio import ACCOUNT_SID, POOL, SERVICE_SID, TwilioSimulator
 
-TOKEN = "twilio-cli-replies-token-51a7"
-PATIENT = "+12025550143"
 STRANGER = "+12025550188"
 
 
 @pytest.fixture
 def twilio(clock: ManualClock) -> Iterator[TwilioSimulator]:
-    sim = TwilioSimulator(clock, api_key=TOKEN, stall=5.0)
-    sim.start()
-    yield sim
-    sim.stop()
+    yield from twilio_serving(clock)
 
 
 def _setup(cli: Cli, twilio: TwilioSimulator, clock: ManualClock) -> tuple[str, datetime]:

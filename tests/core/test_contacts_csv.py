@@ -10,12 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers.timezone import time_zones_for_number
 
-from smsdesk.core import contacts_csv, csv_numbers
+from smsdesk.core import contacts_csv, csv_numbers, number_zone
 from smsdesk.core.contacts_csv import (
     ContactRow,
     ImportPreview,
     RejectedRow,
-    guess_zone,
     read_contacts_csv,
     write_contacts_csv,
 )
@@ -27,6 +26,7 @@ from smsdesk.core.csv_numbers import (
     RESTORED_ZERO,
 )
 from smsdesk.core.errors import InvalidInput
+from smsdesk.core.number_zone import guess_zone
 
 DATA = Path(__file__).parent / "data"
 
@@ -246,7 +246,7 @@ def test_100k_rows_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     data = path.read_bytes()
     # Start cold, as a fresh import in a new session would.
     csv_numbers._repair.cache_clear()
-    contacts_csv._candidate_zones.cache_clear()
+    number_zone._candidate_zones.cache_clear()
 
     started = time.perf_counter()
     preview = read_contacts_csv(data, default_region="GB")

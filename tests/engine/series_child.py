@@ -11,28 +11,22 @@ python -m tests.engine.series_child HOME NOW_ISO SERIES_ID MODE
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
-from datetime import datetime
-from pathlib import Path
 
 from sqlmodel import Session
 
-from smsdesk.core.clock import ManualClock
 from smsdesk.engine import series
-from smsdesk.engine.context import AppContext
 from smsdesk.engine.scheduling import Prepared, Scheduling
+from tests.engine.series_setup import barrier, child_context
 
 
 def main() -> None:
-    home, now_iso, series_id, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-    ctx = AppContext.open(home, clock=ManualClock(datetime.fromisoformat(now_iso)))
+    ctx, series_id, mode = child_context()
     fill = series.plan_fill(ctx, series_id)
     assert fill is not None
     report = series.FillReport()
     if mode == "race":
-        print(f"ready {sum(1 for _o, p, _d in fill.planned if p is not None)}", flush=True)
-        sys.stdin.readline()
+        barrier(sum(1 for _o, p, _d in fill.planned if p is not None))
     elif mode == "die-in-store":
         store_many = Scheduling.store_many
 

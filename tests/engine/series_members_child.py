@@ -12,29 +12,23 @@ python -m tests.engine.series_members_child HOME NOW_ISO SERIES_ID MODE
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
 
-from smsdesk.core.clock import ManualClock
 from smsdesk.engine import series_members
-from smsdesk.engine.context import AppContext
 from smsdesk.store import queries
+from tests.engine.series_setup import barrier, child_context
 
 
 def main() -> None:
-    home, now_iso, series_id, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-    ctx = AppContext.open(home, clock=ManualClock(datetime.fromisoformat(now_iso)))
+    ctx, series_id, mode = child_context()
     plan = series_members.plan_members(ctx, series_id)
     assert plan is not None
     report = series_members.MembersReport()
     if mode == "race":
-        print(f"ready {sum(len(p.messages) for _o, p in plan.adds)}", flush=True)
-        sys.stdin.readline()
+        barrier(sum(len(p.messages) for _o, p in plan.adds))
     elif mode == "die-in-store":
         insert = queries.insert_messages
 

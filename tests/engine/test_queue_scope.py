@@ -20,6 +20,7 @@ from smsdesk.engine.outbox import Dispatcher
 from smsdesk.engine.service import Service
 from smsdesk.engine.views import MessageView
 from smsdesk.store.models import Message
+from tests.engine.queue_setup import walk
 
 PAGE = 5
 FAILING = "+15550001234"  # the Sandbox fails what goes to its failure prefix
@@ -68,14 +69,7 @@ def _fill(service: Service, clock: ManualClock) -> Filled:
 
 
 def _walk(browser: Browser, flt: QueueFilter) -> list[str]:
-    found: list[str] = []
-    after = None
-    while True:
-        page = browser.page(flt, after=after, limit=PAGE)
-        found += [m.id for m in page]
-        if len(page) < PAGE:
-            return found
-        after = cursor_of(flt, page[-1])
+    return walk(browser, flt, PAGE)
 
 
 def _in_scope(m: MessageView, since: datetime) -> bool:

@@ -16,6 +16,7 @@ from smsdesk.engine.context import AppContext
 from smsdesk.engine.outbox import Dispatcher
 from smsdesk.engine.service import Service
 from smsdesk.engine.views import MessageView
+from tests.engine.queue_setup import walk
 
 PAGE = 7
 
@@ -38,14 +39,7 @@ def _fill(service: Service, clock: ManualClock) -> None:
 
 
 def _walk(browser: Browser, flt: QueueFilter) -> list[str]:
-    found: list[str] = []
-    after = None
-    while True:
-        page = browser.page(flt, after=after, limit=PAGE)
-        found += [m.id for m in page]
-        if len(page) < PAGE:
-            return found
-        after = cursor_of(flt, page[-1])
+    return walk(browser, flt, PAGE)
 
 
 @pytest.mark.parametrize("sort", SORTS)

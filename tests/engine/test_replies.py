@@ -4,10 +4,6 @@ message they answer, and acted on (STOP, START, confirmations)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -27,50 +23,21 @@ from smsdesk.engine.reply_book import ReplyBook
 from smsdesk.engine.reply_words import ReplyAction, action_for, keyword
 from smsdesk.engine.service import Service
 from smsdesk.store.models import AppointmentAnswer, Message, OptOut, ReplyPull
-from tests.engine.reply_setup import CLINIC, OTHER, PATIENT, TOKEN, add_twilio
+from tests.engine.provider_setup import add_infobip
+from tests.engine.reply_setup import CLINIC, OTHER, PATIENT, TOKEN, killed_mid_pull
 from tests.engine.reply_setup import appointment as _appointment
 from tests.engine.reply_setup import replies as _replies
 from tests.simulators.base import Fault
 from tests.simulators.infobip import InfobipSimulator
 from tests.simulators.twilio import ACCOUNT_SID, SERVICE_SID, TwilioSimulator
 
-IB_KEY = "ib-replies-key-8d2f71"
 SWISS = "+41793026727"
 IB_NUMBER = "41790000001"  # the Infobip number patients text (digits, as Infobip writes it)
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def twilio(clock: ManualClock) -> Iterator[TwilioSimulator]:
-    sim = TwilioSimulator(clock, api_key=TOKEN, stall=5.0)
-    sim.start()
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture
-def infobip(clock: ManualClock) -> Iterator[InfobipSimulator]:
-    sim = InfobipSimulator(clock, api_key=IB_KEY, stall=5.0)
-    sim.start()
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture
-def tw(service: Service, twilio: TwilioSimulator) -> Service:
-    return add_twilio(service, twilio)
 
 
 @pytest.fixture
 def ib(service: Service, infobip: InfobipSimulator) -> Service:
-    service.add_account(
-        "Infobip",
-        "infobip",
-        api_key=IB_KEY,
-        base_url=infobip.base_url,
-        options={"timeout": "1.0"},
-        make_default=True,
-    )
+    add_infobip(service, infobip)
     service.update_settings(quiet_mode="off")
     return service
 
@@ -84,6 +51,26 @@ def _message(service: Service, msg_id: str) -> Message:
 
 def _send(service: Service, number: str, at: datetime, text: str = "Reminder") -> str:
     return service.schedule([number], text, at, "UTC").messages[0].message.id
+
+
+def _asked_then_reminded(
+    tw: Service, clock: ManualClock, asked: str = "C to confirm", minutes: int = 4260
+) -> tuple[int, str, str]:
+    """An appointment in 3 days; ``asked`` sent ``minutes`` before it (by default an hour
+    from now) and the 2 h reminder. The appointment's id, then both messages'."""
+    starts = clock.now() + timedelta(days=3)
+    appt = _appointment(tw, PATIENT, starts)
+
+    def reminder(text: str, before: int) -> str:
+        at = starts - timedelta(minutes=before)
+        return (
+            tw.schedule([PATIENT], text, at, "UTC", appointment=(appt, before))
+            .messages[0]
+            .message.id
+        )
+
+    early = reminder(asked, minutes)
+    return appt, early, reminder("See you in 2 hours", 120)
 
 
 # -- the words ----------------------------------------------------------------------------------
@@ -112,30 +99,7 @@ def test_free_text_is_never_guessed_at() -> None:
 def test_c_to_the_48h_reminder_cancels_the_2h_reminder_and_confirms(
     tw: Service, twilio: TwilioSimulator, clock: ManualClock
 ) -> None:
-    starts = clock.now() + timedelta(days=3)
-    appt = _appointment(tw, PATIENT, starts)
-    early = (
-        tw.schedule(
-            [PATIENT],
-            "See you in 2 days. C to confirm",
-            starts - timedelta(hours=48),
-            "UTC",
-            appointment=(appt, 2880),
-        )
-        .messages[0]
-        .message.id
-    )
-    late = (
-        tw.schedule(
-            [PATIENT],
-            "See you in 2 hours",
-            starts - timedelta(hours=2),
-            "UTC",
-            appointment=(appt, 120),
-        )
-        .messages[0]
-        .message.id
-    )
+    appt, early, late = _asked_then_reminded(tw, clock, "See you in 2 days. C to confirm", 2880)
     Dispatcher(tw.ctx).run_once()
     assert len(twilio.live()) == 2  # both held by Twilio
     clock.advance(timedelta(days=1, minutes=5))  # the 48 h reminder went out
@@ -202,22 +166,7 @@ def test_pulls_on_an_interval_and_backs_off_on_rate_limits(
 def test_replies_are_stored_once_each_across_a_kill_mid_pull(
     tw: Service, twilio: TwilioSimulator, clock: ManualClock, isolated_home: Path, point: str
 ) -> None:
-    starts = clock.now() + timedelta(days=3)
-    appt = _appointment(tw, PATIENT, starts)
-    tw.schedule(
-        [PATIENT], "C to confirm", clock.now() + timedelta(hours=1), "UTC", appointment=(appt, 4260)
-    )
-    late = (
-        tw.schedule(
-            [PATIENT],
-            "See you in 2 hours",
-            starts - timedelta(hours=2),
-            "UTC",
-            appointment=(appt, 120),
-        )
-        .messages[0]
-        .message.id
-    )
+    appt, _asked, late = _asked_then_reminded(tw, clock)
     _send(tw, OTHER, clock.now() + timedelta(hours=1))
     Dispatcher(tw.ctx).run_once()
     clock.advance(timedelta(hours=2))
@@ -228,22 +177,7 @@ def test_replies_are_stored_once_each_across_a_kill_mid_pull(
     with tw.ctx.db.read() as s:
         read_before = s.get(ReplyPull, tw.ctx.account("Twilio").id)
     assert read_before is not None and read_before.read_until is not None
-    child = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.engine.replies_child",
-            str(isolated_home),
-            clock.now().isoformat(),
-            "dead-desk",
-            point,
-        ],
-        cwd=ROOT,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    child = killed_mid_pull(isolated_home, clock.now(), point)
     # The kill landed where intended: after Twilio handed over all three, before / after
     # the one transaction that stores them, with the pull left unsettled (lease held).
     assert child.returncode == 9, child.stderr
@@ -349,22 +283,7 @@ def test_a_reply_older_than_the_match_window_answers_nothing(
 def test_a_cancel_twilio_could_not_take_is_finished_by_a_later_pass(
     tw: Service, twilio: TwilioSimulator, clock: ManualClock
 ) -> None:
-    starts = clock.now() + timedelta(days=3)
-    appt = _appointment(tw, PATIENT, starts)
-    tw.schedule(
-        [PATIENT], "C to confirm", clock.now() + timedelta(hours=1), "UTC", appointment=(appt, 4260)
-    )
-    late = (
-        tw.schedule(
-            [PATIENT],
-            "See you in 2 hours",
-            starts - timedelta(hours=2),
-            "UTC",
-            appointment=(appt, 120),
-        )
-        .messages[0]
-        .message.id
-    )
+    _appt, _asked, late = _asked_then_reminded(tw, clock)
     Dispatcher(tw.ctx).run_once()
     clock.advance(timedelta(hours=2))
     twilio.receive(PATIENT, CLINIC, "1")

@@ -5,10 +5,6 @@ Over loopback HTTP to the Twilio simulator."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,10 +24,10 @@ from tests.engine.reply_setup import (
     CLINIC,
     OTHER,
     PATIENT,
-    TOKEN,
     add_twilio,
     appointment,
     history,
+    killed_mid_pull,
     message,
     messages_to,
     remind,
@@ -39,24 +35,10 @@ from tests.engine.reply_setup import (
 )
 from tests.simulators.twilio import TwilioSimulator
 
-ROOT = Path(__file__).resolve().parents[2]
 OK_TEMPLATE = (
     "Hi {first_name}, your visit is {appt_time:%A %H:%M}. Reply OK to confirm, MOVE to change"
 )
 OK_RULES = ReplyRules(("OK",), ("MOVE",), "Thanks {first_name}, see you {appt_time:%A}.", "")
-
-
-@pytest.fixture
-def twilio(clock: ManualClock) -> Iterator[TwilioSimulator]:
-    sim = TwilioSimulator(clock, api_key=TOKEN, stall=5.0)
-    sim.start()
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture
-def tw(service: Service, twilio: TwilioSimulator) -> Service:
-    return add_twilio(service, twilio)
 
 
 def _reminded(tw: Service, clock: ManualClock, number: str, text: str) -> tuple[int, str]:
@@ -196,22 +178,7 @@ def test_the_answer_is_stored_with_its_reply_across_a_kill(
     Dispatcher(tw.ctx).run_once()
     clock.advance(timedelta(hours=2))
     twilio.receive(PATIENT, CLINIC, "OK", clock.now() - timedelta(minutes=1))
-    child = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.engine.replies_child",
-            str(isolated_home),
-            clock.now().isoformat(),
-            "dead-desk",
-            point,
-        ],
-        cwd=ROOT,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    child = killed_mid_pull(isolated_home, clock.now(), point)
     # The kill landed where intended: Twilio handed the reply over; the process died
     # before / right after the one transaction storing the reply with its answer.
     assert child.returncode == 9, child.stderr

@@ -5,26 +5,20 @@ Over loopback HTTP to the Twilio simulator."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-
-import pytest
 
 from smsdesk.core.clock import ManualClock
 from smsdesk.engine.outbox import Dispatcher
 from smsdesk.engine.reply_cancels import CANCEL_AT_PROVIDER
 from smsdesk.engine.service import Service
+from tests.engine.provider_setup import add_infobip
 from tests.engine.reply_setup import (
     CLINIC,
     OTHER,
     PATIENT,
-    TOKEN,
-    add_twilio,
     history,
+    killed_mid_pull,
     message,
     replies,
 )
@@ -32,25 +26,20 @@ from tests.simulators.base import Fault
 from tests.simulators.infobip import InfobipSimulator
 from tests.simulators.twilio import ACCOUNT_SID, TwilioSimulator
 
-ROOT = Path(__file__).resolve().parents[2]
 CANCEL = f"POST /2010-04-01/Accounts/{ACCOUNT_SID}/Messages/"
-
-
-@pytest.fixture
-def twilio(clock: ManualClock) -> Iterator[TwilioSimulator]:
-    sim = TwilioSimulator(clock, api_key=TOKEN, stall=5.0)
-    sim.start()
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture
-def tw(service: Service, twilio: TwilioSimulator) -> Service:
-    return add_twilio(service, twilio)
 
 
 def _send(tw: Service, number: str, ahead: timedelta, text: str = "Reminder") -> str:
     return tw.schedule([number], text, tw.clock.now() + ahead, "UTC").messages[0].message.id
+
+
+def _answered_and_held(tw: Service) -> str:
+    """A message an hour ahead (the one a reply answers) and another 3 days ahead, both
+    handed to Twilio; the id of the one 3 days ahead."""
+    _send(tw, PATIENT, timedelta(hours=1))
+    at_twilio = _send(tw, PATIENT, timedelta(days=3))
+    Dispatcher(tw.ctx).run_once()
+    return at_twilio
 
 
 def _held_by_twilio(twilio: TwilioSimulator) -> list[str]:
@@ -89,9 +78,7 @@ def test_stop_cancels_what_twilio_holds_for_the_number_and_says_so(
 def test_a_cancel_whose_answer_was_lost_is_finished_and_nothing_is_resent(
     tw: Service, twilio: TwilioSimulator, clock: ManualClock
 ) -> None:
-    _send(tw, PATIENT, timedelta(hours=1))
-    at_twilio = _send(tw, PATIENT, timedelta(days=3))
-    Dispatcher(tw.ctx).run_once()
+    at_twilio = _answered_and_held(tw)
     clock.advance(timedelta(hours=2))
     twilio.receive(PATIENT, CLINIC, "UNSUBSCRIBE")
     # Twilio cancels it; no answer to it (nor to the client's quick repeats) arrives.
@@ -115,9 +102,7 @@ def test_a_cancel_whose_answer_was_lost_is_finished_and_nothing_is_resent(
 def test_a_cancel_twilio_refuses_is_flagged_for_the_user(
     tw: Service, twilio: TwilioSimulator, clock: ManualClock
 ) -> None:
-    _send(tw, PATIENT, timedelta(hours=1))
-    at_twilio = _send(tw, PATIENT, timedelta(days=3))
-    Dispatcher(tw.ctx).run_once()
+    at_twilio = _answered_and_held(tw)
     ref = message(tw, at_twilio)
     assert ref is not None and ref.provider_ref
     twilio.force_status(ref.provider_ref, "sending")  # too late to cancel: Twilio refuses
@@ -172,29 +157,12 @@ def test_a_later_start_leaves_what_came_after_it_alone(
 def test_a_stop_stored_by_a_desk_that_died_is_cancelled_once_by_the_next(
     tw: Service, twilio: TwilioSimulator, clock: ManualClock, isolated_home: Path
 ) -> None:
-    _send(tw, PATIENT, timedelta(hours=1))
-    at_twilio = _send(tw, PATIENT, timedelta(days=3))
-    Dispatcher(tw.ctx).run_once()
+    at_twilio = _answered_and_held(tw)
     ref = message(tw, at_twilio)
     assert ref is not None and ref.provider_ref
     clock.advance(timedelta(hours=2))
     twilio.receive(PATIENT, CLINIC, "STOP", clock.now() - timedelta(minutes=1))
-    child = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.engine.replies_child",
-            str(isolated_home),
-            clock.now().isoformat(),
-            "dead-desk",
-            "after-commit",
-        ],
-        cwd=ROOT,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    child = killed_mid_pull(isolated_home, clock.now(), "after-commit")
     # The kill landed where intended: the STOP stored with its pending cancel, nothing
     # asked of Twilio yet.
     assert child.returncode == 9, child.stderr
@@ -212,30 +180,14 @@ def test_a_stop_stored_by_a_desk_that_died_is_cancelled_once_by_the_next(
     assert reply.pending is None and "cancelled at the provider: 1 message" in reply.detail
 
 
-IB_KEY = "ib-stop-key-51c0"
 SWISS = "+41793026727"
 IB_NUMBER = "41790000001"
-
-
-@pytest.fixture
-def infobip(clock: ManualClock) -> Iterator[InfobipSimulator]:
-    sim = InfobipSimulator(clock, api_key=IB_KEY, stall=5.0)
-    sim.start()
-    yield sim
-    sim.stop()
 
 
 def test_a_stop_from_infobips_inbox_cancels_the_bulk_infobip_holds(
     service: Service, infobip: InfobipSimulator, clock: ManualClock
 ) -> None:
-    service.add_account(
-        "Infobip",
-        "infobip",
-        api_key=IB_KEY,
-        base_url=infobip.base_url,
-        options={"timeout": "1.0"},
-        make_default=True,
-    )
+    add_infobip(service, infobip)
     service.update_settings(quiet_mode="off")
     _send(service, SWISS, timedelta(hours=1))
     later = _send(service, SWISS, timedelta(days=3))

@@ -3,9 +3,7 @@ through the normal scheduling, kept filled by the dispatcher's pass."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -26,8 +24,8 @@ from smsdesk.engine.series import (
 )
 from smsdesk.engine.service import Service
 from smsdesk.store.models import Message, SeriesOccurrence
+from tests.engine.series_setup import readied, released, start_child
 
-ROOT = Path(__file__).resolve().parents[2]
 ANN = "+447911123456"
 BOB = "+447911123458"
 
@@ -332,23 +330,7 @@ def _at(day: int, hour: int) -> datetime:
 
 
 def _child(home: Path, now: datetime, series_id: str, mode: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.engine.series_child",
-            str(home),
-            now.isoformat(),
-            series_id,
-            mode,
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_child("tests.engine.series_child", home, now, series_id, mode)
 
 
 def _count(ctx: AppContext) -> tuple[int, int, int]:
@@ -364,23 +346,10 @@ def test_two_processes_filling_at_once_store_each_occurrence_once(
 ) -> None:
     view = SeriesBook(Service(db_ctx)).add(_req(rule="daily", start=_at(2, 9)), fill=False)
     children = [_child(db_ctx.home, clock.now(), view.id, "race") for _ in range(2)]
-    planned = []
-    for child in children:
-        assert child.stdout is not None
-        word, n = child.stdout.readline().split()
-        assert word == "ready"
-        planned.append(int(n))
-    assert planned == [34, 34]  # both planned every occurrence before either stored
-    for child in children:
-        assert child.stdin is not None
-        child.stdin.write("go\n")
-        child.stdin.flush()
-    results = []
-    for child in children:
-        out, err = child.communicate(timeout=120)
-        assert child.returncode == 0, err
-        stored, taken = map(int, out.split())
-        results.append((stored, taken))
+    words, planned = zip(*readied(children), strict=True)
+    assert words == ("ready", "ready")
+    assert planned == (34, 34)  # both planned every occurrence before either stored
+    results = released(children)
     # Each did the work: one stored all, the other found every one taken (or they split).
     assert sum(s for s, _t in results) == 34
     assert all(s + t == 34 for s, t in results), results

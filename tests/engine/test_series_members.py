@@ -4,15 +4,11 @@ message stored once however many processes look, and a crash half way leaves not
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlmodel import col, select
 
 from smsdesk.core.clock import ManualClock
@@ -22,25 +18,29 @@ from smsdesk.engine.series import SeriesBook, SeriesRequest, fill_due, next_fill
 from smsdesk.engine.series_members import follow_groups, message_key
 from smsdesk.engine.service import Service
 from smsdesk.store.models import Message, SeriesOccurrence
+from tests.engine.provider_setup import add_telnyx
+from tests.engine.series_setup import readied, released, start_child
 from tests.simulators.telnyx import TelnyxSimulator
 
-ROOT = Path(__file__).resolve().parents[2]
 ANN = "+447911123456"
 BOB = "+447911123458"
 CAT = "+447911123459"
 
 
+def _daily(
+    text: str,
+    start: datetime,
+    group: str = "Staff",
+    zone: str = "Europe/London",
+    count: int | None = None,
+) -> SeriesRequest:
+    return SeriesRequest(text=text, rule="daily", start=start, zone=zone, group=group, count=count)
+
+
 def _series(service: Service) -> str:
     """A daily series to group Staff (Ann alone), its 35 days stored."""
-    contacts = service.contact_book()
-    contacts.add_contact(number=ANN, name="Ann", zone=None, fields={}, groups=["Staff"])
-    req = SeriesRequest(
-        text="Rota for the day is up.",
-        rule="daily",
-        start=datetime(2026, 12, 2, 9, 0),
-        zone="Europe/London",
-        group="Staff",
-    )
+    _join(service, ANN, "Ann")
+    req = _daily("Rota for the day is up.", datetime(2026, 12, 2, 9, 0))
     return SeriesBook(service).add(req).id
 
 
@@ -56,9 +56,9 @@ def _batches(ctx: AppContext) -> set[str]:
         return {o.batch_id for o in s.exec(select(SeriesOccurrence)).all() if o.batch_id}
 
 
-def _join(service: Service, number: str, name: str) -> None:
+def _join(service: Service, number: str, name: str, group: str = "Staff") -> None:
     service.contact_book().add_contact(
-        number=number, name=name, zone=None, fields={}, groups=["Staff"]
+        number=number, name=name, zone=None, fields={}, groups=[group]
     )
 
 
@@ -110,16 +110,7 @@ def test_stored_occurrences_reach_new_members_and_stop_reaching_removed_ones(
 
 
 def _child(home: Path, now: datetime, series_id: str, mode: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.engine.series_members_child", str(home), now.isoformat(),
-         series_id, mode],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+    return start_child("tests.engine.series_members_child", home, now, series_id, mode)
 
 
 def test_two_processes_adding_a_new_member_store_each_message_once(
@@ -130,20 +121,9 @@ def test_two_processes_adding_a_new_member_store_each_message_once(
     _join(service, BOB, "Bob")
     _join(service, CAT, "Cat")
     children = [_child(db_ctx.home, clock.now(), series_id, "race") for _ in range(2)]
-    for child in children:
-        assert child.stdout is not None
-        word, n = child.stdout.readline().split()
-        assert (word, int(n)) == ("ready", 68)  # both planned Bob and Cat for 34 occurrences
-    for child in children:
-        assert child.stdin is not None
-        child.stdin.write("go\n")
-        child.stdin.flush()
-    results = []
-    for child in children:
-        out, err = child.communicate(timeout=120)
-        assert child.returncode == 0, err
-        added, taken = map(int, out.split())
-        results.append((added, taken))
+    # Both planned Bob and Cat for 34 occurrences.
+    assert readied(children) == [("ready", 68)] * 2
+    results = released(children)
     # Each did the work: one stored them, the other found every one there already.
     assert sorted(results) == [(0, 68), (68, 0)]
     assert _live(db_ctx) == {ANN: 34, BOB: 34, CAT: 34}
@@ -165,51 +145,27 @@ def test_adding_killed_mid_transaction_leaves_nothing_and_is_redone_once(
     assert _live(ctx) == {ANN: 34, BOB: 34}
 
 
-TX_KEY = "KEY01b9d4-telnyx-members-3e7f"
 NEW_YORK = ("+12025550143", "+12025550144", "+12025550145")
-
-
-@pytest.fixture
-def telnyx(clock: ManualClock) -> Iterator[TelnyxSimulator]:
-    sim = TelnyxSimulator(clock, api_key=TX_KEY, stall=5.0)
-    sim.start()
-    yield sim
-    sim.stop()
 
 
 def test_a_removed_members_message_held_at_telnyx_is_cancelled_there_and_a_new_one_sent(
     ctx: AppContext, telnyx: TelnyxSimulator
 ) -> None:
-    service = Service(ctx)
-    service.add_account(
-        "Telnyx",
-        "telnyx",
-        api_key=TX_KEY,
-        base_url=telnyx.base_url,
-        sender="+12025550100",
-        options={"timeout": "1.0"},
-        make_default=True,
-    )
+    service = add_telnyx(Service(ctx), telnyx)
     contacts = service.contact_book()
     for number in NEW_YORK[:2]:
-        contacts.add_contact(number=number, name="", zone=None, fields={}, groups=["Desk"])
+        _join(service, number, "", "Desk")
     # 15:00 UTC is 10:00 in New York: away from quiet hours.
-    req = SeriesRequest(
-        text="Physio session tomorrow",
-        rule="daily",
-        start=datetime(2026, 12, 1, 15, 0),
-        zone="UTC",
-        group="Desk",
-        count=3,
+    SeriesBook(service).add(
+        _daily("Physio session tomorrow", datetime(2026, 12, 1, 15, 0), "Desk", "UTC", count=3)
     )
-    SeriesBook(service).add(req)
     Dispatcher(ctx).run_once()
     assert len(telnyx.live()) == 6  # every occurrence held at Telnyx, for both
 
     gone = contacts.by_numbers([NEW_YORK[0]])[NEW_YORK[0]].id
     assert gone is not None
     contacts.remove_from_group("Desk", [gone])
-    contacts.add_contact(number=NEW_YORK[2], name="", zone=None, fields={}, groups=["Desk"])
+    _join(service, NEW_YORK[2], "", "Desk")
     Dispatcher(ctx).run_once()
     assert Counter(m.to for m in telnyx.live()) == {NEW_YORK[1]: 3, NEW_YORK[2]: 3}
     # Each taken in by Telnyx once: the removed one's cancelled there, nothing resent.
@@ -229,9 +185,7 @@ def test_a_pass_short_of_time_follows_some_groups_and_the_next_pass_is_due_at_on
     ctx = service.ctx
     _series(service)
     for n in range(2):  # two more series to the same group
-        req = SeriesRequest(text=f"Other {n}", rule="daily", start=datetime(2026, 12, 2, 10 + n),
-                            zone="Europe/London", group="Staff")  # fmt: skip
-        SeriesBook(service).add(req)
+        SeriesBook(service).add(_daily(f"Other {n}", datetime(2026, 12, 2, 10 + n)))
     assert next_fill(ctx) != clock.now()  # all stored 35 days ahead: nothing due
     _join(service, BOB, "Bob")
     first = follow_groups(ctx, budget=0)

@@ -4,10 +4,8 @@ times are handed off once each."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 from sqlmodel import col, select
 
 from smsdesk.core.clock import ManualClock
@@ -16,11 +14,10 @@ from smsdesk.engine.outbox import Dispatcher
 from smsdesk.engine.series import SeriesBook, SeriesRequest
 from smsdesk.engine.service import Service
 from smsdesk.store.models import Message
+from tests.engine.provider_setup import add_infobip, add_telnyx
 from tests.simulators.infobip import InfobipSimulator
 from tests.simulators.telnyx import TelnyxSimulator
 
-IB_KEY = "ib-series-key-51c0a9"
-TX_KEY = "KEY01b9d4-telnyx-series-7a2c"
 SWISS = ("+41793026727", "+41793026834")
 NEW_YORK = "+12025550143"
 
@@ -41,35 +38,10 @@ def _messages(ctx: AppContext) -> list[Message]:
         return list(s.exec(select(Message).order_by(col(Message.send_at))).all())
 
 
-@pytest.fixture
-def infobip(clock: ManualClock) -> Iterator[InfobipSimulator]:
-    sim = InfobipSimulator(clock, api_key=IB_KEY, stall=5.0)
-    sim.start()
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture
-def telnyx(clock: ManualClock) -> Iterator[TelnyxSimulator]:
-    sim = TelnyxSimulator(clock, api_key=TX_KEY, stall=5.0)
-    sim.start()
-    yield sim
-    sim.stop()
-
-
 def test_editing_a_series_held_in_infobip_bulks(
     db_ctx: AppContext, infobip: InfobipSimulator
 ) -> None:
-    service = Service(db_ctx)
-    service.add_account(
-        "Infobip",
-        "infobip",
-        api_key=IB_KEY,
-        base_url=infobip.base_url,
-        options={"timeout": "1.0"},
-        make_default=True,
-    )
-    book = SeriesBook(service)
+    book = SeriesBook(add_infobip(Service(db_ctx), infobip))
     view = book.add(_series(SWISS, 14))
     Dispatcher(db_ctx).run_once()
     held = _messages(db_ctx)
@@ -94,17 +66,7 @@ def test_editing_a_series_held_in_infobip_bulks(
 def test_editing_a_series_held_at_telnyx(
     ctx: AppContext, telnyx: TelnyxSimulator, clock: ManualClock
 ) -> None:
-    service = Service(ctx)
-    service.add_account(
-        "Telnyx",
-        "telnyx",
-        api_key=TX_KEY,
-        base_url=telnyx.base_url,
-        sender="+12025550100",
-        options={"timeout": "1.0"},
-        make_default=True,
-    )
-    book = SeriesBook(service)
+    book = SeriesBook(add_telnyx(Service(ctx), telnyx))
     # 15:00 UTC is 10:00 in New York: away from quiet hours.
     view = book.add(_series((NEW_YORK,), 15))
     Dispatcher(ctx).run_once()

@@ -19,6 +19,7 @@ from smsdesk.providers.base import (
     AmbiguousError,
     AuthenticationError,
     CannotTell,
+    Outcome,
     Outgoing,
     PermanentError,
     Receipt,
@@ -322,25 +323,44 @@ def test_unclear_create_outcomes_are_ambiguous_and_not_repeated(
     ]
 
 
-def test_a_failure_after_an_accepted_message_keeps_the_receipt(
-    clock: ManualClock, tmp_path: Path
-) -> None:
-    # The engine sends one message per request; a longer list must still never lose a receipt.
+def _two_after(
+    clock: ManualClock, tmp_path: Path, second_answer: httpx.Response
+) -> tuple[Outgoing, list[Outcome]]:
+    """Two messages scheduled in one call: Kaleyra accepts the first, then answers
+    ``second_answer``."""
     answers = iter(
-        [
-            httpx.Response(200, json={"id": "r1", "data": [{"message_id": "r1:1"}]}),
-            httpx.Response(500, json={"code": "E500", "message": "boom"}),
-        ]
+        [httpx.Response(200, json={"id": "r1", "data": [{"message_id": "r1:1"}]}), second_answer]
     )
     transport = httpx.MockTransport(lambda request: next(answers))
     provider = _build(clock, tmp_path, None, transport=transport, sender="KLRHXA")
     try:
         first = _msg(clock, timedelta(hours=1), key="k1")
         second = _msg(clock, timedelta(hours=1), to="+919822222222", key="k2")
-        outcomes = provider.schedule([first, second])
+        return first, provider.schedule([first, second])
     finally:
         provider.close()
+
+
+def test_a_failure_after_an_accepted_message_keeps_the_receipt(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    # The engine sends one message per request; a longer list must still never lose a receipt.
+    boom = httpx.Response(500, json={"code": "E500", "message": "boom"})
+    first, outcomes = _two_after(clock, tmp_path, boom)
     assert outcomes == [Receipt("k1", "r1:1", State.SCHEDULED, first.send_at)]
+
+
+def test_a_refused_key_after_an_accepted_message_refuses_only_the_rest(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    # As with every one-message-per-request provider: a 401 proves Kaleyra took nothing, so
+    # the rest is refused (not left unknown) and the receipt already given is kept.
+    refused_key = httpx.Response(401, json={"code": "E401", "message": "Invalid API key"})
+    first, outcomes = _two_after(clock, tmp_path, refused_key)
+    assert outcomes[0] == Receipt("k1", "r1:1", State.SCHEDULED, first.send_at)
+    [refused] = outcomes[1:]
+    assert isinstance(refused, Rejected) and refused.key == "k2"
+    assert "refused the API key" in refused.reason and KEY not in refused.reason
 
 
 # -- after the hand-off -------------------------------------------------------------------

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,7 +23,9 @@ from smsdesk.providers.base import (
     TransientError,
 )
 from smsdesk.providers.telnyx import RATE_LIMIT_PER_SECOND, TelnyxProvider, build
-from tests.cli_runner import Run, run_cli
+from tests.cli_runner import Run
+from tests.engine.provider_setup import serving
+from tests.providers.one_by_one_setup import Desk as OneByOneDesk
 from tests.simulators.telnyx import OPTED_OUT, PROFILE_ID, TelnyxSimulator
 
 KEY = "KEY019f3c2e-telnyx-secret-5a7b"
@@ -36,27 +36,10 @@ FAILING = "+12025550001"  # the simulator's fail prefix +1202555000
 [OPTED] = sorted(OPTED_OUT)
 
 
-@contextmanager
-def running(clock: ManualClock) -> Iterator[TelnyxSimulator]:
-    sim = TelnyxSimulator(clock, api_key=KEY, stall=5.0)
-    sim.start()
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
-
-class Desk:
+class Desk(OneByOneDesk[TelnyxSimulator]):
     """The command line of one smsdesk home, with a Telnyx account on the simulator."""
 
-    def __init__(self, clock: ManualClock, sim: TelnyxSimulator, home: Path) -> None:
-        self.clock, self.sim, self.home = clock, sim, home
-        # The clock starts at 04:00 in New York: these tests are about Telnyx, not about
-        # quiet hours, which would move every message to 08:00.
-        assert self.cli("settings", "--quiet-mode", "off").code == 0
-
-    def cli(self, *argv: str, stdin: str = "") -> Run:
-        return run_cli(self.clock, *argv, stdin=stdin)
+    to = TO
 
     def add(
         self, *extra: str, key: str = KEY, name: str = "Telnyx", sender: bool = True, code: int = 0
@@ -68,41 +51,15 @@ class Desk:
         assert run.code == code, run.err
         return run
 
-    def at(self, ahead: timedelta) -> str:
-        return (self.clock.now() + ahead).isoformat()
-
-    def schedule(self, ahead: timedelta, to: str = TO, *extra: str) -> str:
-        run = self.cli("schedule", "--to", to, "--text", "See you", "--at", self.at(ahead), *extra)
-        assert run.code == 0, run.err
-        return _last_id(run.out)
-
-    def dispatch(self) -> dict[str, int]:
-        run = self.cli("dispatch", "--once", "--json")
-        assert run.code == 0, run.err
-        result: dict[str, int] = run.json()
-        return result
-
-    def show(self, msg_id: str) -> dict[str, Any]:
-        run = self.cli("show", msg_id, "--json")
-        assert run.code == 0, run.err
-        shown: dict[str, Any] = run.json()[0]
-        return shown
-
-
-def _last_id(schedule_output: str) -> str:
-    # "  m-abc123  +1202…  Telnyx will schedule it…": the id is the first word of the line.
-    return schedule_output.splitlines()[-1].split()[0]
-
 
 @pytest.fixture
 def sim(clock: ManualClock) -> Iterator[TelnyxSimulator]:
-    with running(clock) as simulator:
-        yield simulator
+    yield from serving(TelnyxSimulator(clock, api_key=KEY, stall=5.0))
 
 
 @pytest.fixture
-def desk(clock: ManualClock, sim: TelnyxSimulator, isolated_home: Path) -> Desk:
-    return Desk(clock, sim, isolated_home)
+def desk(clock: ManualClock, sim: TelnyxSimulator) -> Desk:
+    return Desk(clock, sim)
 
 
 @pytest.fixture

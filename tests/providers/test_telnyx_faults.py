@@ -4,7 +4,6 @@ key), and in no case sent twice."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -13,38 +12,22 @@ from smsdesk.core.clock import ManualClock
 from smsdesk.engine.context import AppContext
 from smsdesk.engine.outbox import Dispatcher, retry_delay
 from smsdesk.engine.service import Service
-from tests.providers.test_telnyx import KEY, SENDER, TO, running
+from tests.providers.one_by_one_setup import AMBIGUOUS, schedule_in_an_hour, with_account
+from tests.providers.test_telnyx import SENDER, TO, sim
 from tests.simulators.base import Fault
 from tests.simulators.telnyx import TelnyxSimulator
 
+__all__ = ["sim"]  # the simulator fixture, shared with test_telnyx.py
 CREATE = "POST /v2/messages"
 
 
 @pytest.fixture
-def sim(clock: ManualClock) -> Iterator[TelnyxSimulator]:
-    with running(clock) as simulator:
-        yield simulator
-
-
-@pytest.fixture
 def svc(service: Service, sim: TelnyxSimulator) -> Service:
-    service.add_account(
-        "Telnyx",
-        "telnyx",
-        api_key=KEY,
-        base_url=sim.base_url,
-        sender=SENDER,
-        options={"timeout": "1.0"},
-        make_default=True,
-    )
-    # 09:00 UTC is 04:00 in New York; these tests are about faults, not quiet hours.
-    service.update_settings(quiet_mode="off")
-    return service
+    return with_account(service, sim, "Telnyx", SENDER)
 
 
 def _schedule(svc: Service, clock: ManualClock) -> str:
-    result = svc.schedule([TO], "Your appointment", clock.now() + timedelta(hours=1), "UTC")
-    return result.messages[0].message.id
+    return schedule_in_an_hour(svc, clock, TO)
 
 
 def _posts(sim: TelnyxSimulator) -> int:
@@ -88,16 +71,6 @@ def test_lasting_refusal_backs_off_then_hands_off_once(
     assert svc.show(msg_id)[0].state == "scheduled"
     assert _posts(sim) == 4
     assert sim.creates_by_recipient() == {TO: 1}
-
-
-# (fault, whether Telnyx processed the create before the answer went wrong)
-AMBIGUOUS = [
-    (Fault.SERVER_ERROR, False),
-    (Fault.RESET, False),
-    (Fault.TIMEOUT, True),
-    (Fault.MALFORMED, True),
-    (Fault.LOST, True),
-]
 
 
 @pytest.mark.parametrize(("fault", "processed"), AMBIGUOUS)

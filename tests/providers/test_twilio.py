@@ -8,40 +8,26 @@ The simulator and smsdesk share one ManualClock: moving it makes time pass for b
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from smsdesk.core.clock import ManualClock
 from smsdesk.engine.service import Service
-from tests.cli_runner import Run, run_cli
-from tests.providers.test_twilio_client import OPTED, OTHER, SENDER, TO, TOKEN
+from tests.cli_runner import Run
+from tests.providers.one_by_one_setup import Desk as OneByOneDesk
+from tests.providers.test_twilio_client import OPTED, OTHER, SENDER, TO, TOKEN, sim
 from tests.simulators.twilio import ACCOUNT_SID, SERVICE_SID, TwilioSimulator
 
+__all__ = ["sim"]  # the simulator fixture, shared with test_twilio_client.py
 FAILING = "+12025550007"  # the simulator's fail prefix +1202555000
 
 
-@pytest.fixture
-def sim(clock: ManualClock) -> Iterator[TwilioSimulator]:
-    simulator = TwilioSimulator(clock, api_key=TOKEN, stall=5.0)
-    simulator.start()
-    yield simulator
-    simulator.stop()
-
-
-class Desk:
+class Desk(OneByOneDesk[TwilioSimulator]):
     """The command line of one smsdesk home, with a Twilio account on the simulator."""
 
-    def __init__(self, clock: ManualClock, sim: TwilioSimulator) -> None:
-        self.clock, self.sim = clock, sim
-        # 09:00 UTC is 04:00 in New York: these tests are about Twilio, not quiet hours.
-        assert self.cli("settings", "--quiet-mode", "off").code == 0
-
-    def cli(self, *argv: str, stdin: str = "") -> Run:
-        return run_cli(self.clock, *argv, stdin=stdin)
+    to = TO
 
     def add(self, *extra: str, token: str = TOKEN, code: int = 0) -> Run:
         args = ["provider", "add", "Twilio", "--kind", "twilio", "--base-url", self.sim.base_url]
@@ -51,27 +37,6 @@ class Desk:
         run = self.cli(*args, stdin=token + "\n")
         assert run.code == code, run.err
         return run
-
-    def at(self, ahead: timedelta) -> str:
-        return (self.clock.now() + ahead).isoformat()
-
-    def schedule(self, ahead: timedelta, to: str = TO) -> str:
-        run = self.cli("schedule", "--to", to, "--text", "See you", "--at", self.at(ahead))
-        assert run.code == 0, run.err
-        # "  m-abc123  +1202…  Twilio will schedule it…": the id is the line's first word.
-        return run.out.splitlines()[-1].split()[0]
-
-    def dispatch(self) -> dict[str, int]:
-        run = self.cli("dispatch", "--once", "--json")
-        assert run.code == 0, run.err
-        result: dict[str, int] = run.json()
-        return result
-
-    def show(self, msg_id: str) -> dict[str, Any]:
-        run = self.cli("show", msg_id, "--json")
-        assert run.code == 0, run.err
-        shown: dict[str, Any] = run.json()[0]
-        return shown
 
 
 @pytest.fixture

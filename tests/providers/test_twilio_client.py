@@ -28,6 +28,7 @@ from smsdesk.providers.base import (
 )
 from smsdesk.providers.twilio import CAPABILITIES, TwilioProvider, build
 from smsdesk.providers.twilio_api import STATUS_MAP
+from tests.engine.provider_setup import serving
 from tests.simulators.base import Fault, Request, Response
 from tests.simulators.twilio import (
     ACCOUNT_SID,
@@ -51,10 +52,7 @@ OPTIONS = {"account_sid": ACCOUNT_SID, "messaging_service_sid": SERVICE_SID, "ti
 
 @pytest.fixture
 def sim(clock: ManualClock) -> Iterator[TwilioSimulator]:
-    simulator = TwilioSimulator(clock, api_key=TOKEN, stall=5.0)
-    simulator.start()
-    yield simulator
-    simulator.stop()
+    yield from serving(TwilioSimulator(clock, api_key=TOKEN, stall=5.0))
 
 
 _OPEN: list[TwilioProvider] = []

@@ -4,7 +4,6 @@ no case sent twice; cancel and status requests get through their faults."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -13,44 +12,23 @@ from smsdesk.core.clock import ManualClock
 from smsdesk.engine.context import AppContext
 from smsdesk.engine.outbox import Dispatcher, retry_delay
 from smsdesk.engine.service import Service
-from tests.providers.test_twilio_client import MESSAGES, SENDER, TO, TOKEN
+from tests.providers.one_by_one_setup import AMBIGUOUS, schedule_in_an_hour, with_account
+from tests.providers.test_twilio_client import MESSAGES, SENDER, TO, sim
 from tests.simulators.base import Fault
 from tests.simulators.twilio import ACCOUNT_SID, SERVICE_SID, TwilioSimulator
 
+__all__ = ["sim"]  # the simulator fixture, shared with test_twilio_client.py
 CREATE = f"POST {MESSAGES}"
 
 
 @pytest.fixture
-def sim(clock: ManualClock) -> Iterator[TwilioSimulator]:
-    simulator = TwilioSimulator(clock, api_key=TOKEN, stall=5.0)
-    simulator.start()
-    yield simulator
-    simulator.stop()
-
-
-@pytest.fixture
 def svc(service: Service, sim: TwilioSimulator) -> Service:
-    service.add_account(
-        "Twilio",
-        "twilio",
-        api_key=TOKEN,
-        base_url=sim.base_url,
-        sender=SENDER,
-        options={
-            "account_sid": ACCOUNT_SID,
-            "messaging_service_sid": SERVICE_SID,
-            "timeout": "1.0",
-        },
-        make_default=True,
-    )
-    # 09:00 UTC is 04:00 in New York; these tests are about faults, not quiet hours.
-    service.update_settings(quiet_mode="off")
-    return service
+    ids = {"account_sid": ACCOUNT_SID, "messaging_service_sid": SERVICE_SID}
+    return with_account(service, sim, "Twilio", SENDER, **ids)
 
 
 def _schedule(svc: Service, clock: ManualClock) -> str:
-    result = svc.schedule([TO], "Your appointment", clock.now() + timedelta(hours=1), "UTC")
-    return result.messages[0].message.id
+    return schedule_in_an_hour(svc, clock, TO)
 
 
 def _posts(sim: TwilioSimulator) -> int:
@@ -77,16 +55,6 @@ def test_a_refusal_is_retried_by_the_engine_after_its_back_off(
     assert d.run_once().handed_off == 1
     assert svc.show(msg_id)[0].state == "scheduled"
     assert _posts(sim) == 2 and sim.creates_by_recipient() == {TO: 1}
-
-
-# (fault, whether Twilio processed the create before the answer went wrong)
-AMBIGUOUS = [
-    (Fault.SERVER_ERROR, False),
-    (Fault.RESET, False),
-    (Fault.TIMEOUT, True),
-    (Fault.MALFORMED, True),
-    (Fault.LOST, True),
-]
 
 
 @pytest.mark.parametrize(("fault", "processed"), AMBIGUOUS)

@@ -6,30 +6,21 @@ with real keys and clicks against the loopback simulator, and "Test connection" 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QLineEdit
 from pytestqt.qtbot import QtBot
 
-from smsdesk.core.clock import ManualClock
 from smsdesk.engine.service import Service
 from smsdesk.store.secrets import SecretStore
 from smsdesk.ui.main_window import MainWindow
-from tests.providers.test_twilio_client import TOKEN
+from tests.providers.test_twilio_client import TOKEN, sim
 from tests.simulators.twilio import ACCOUNT_SID, SERVICE_SID, TwilioSimulator
 from tests.ui.conftest import answers, window  # noqa: F401 - the window's fixtures
 from tests.ui.test_account_form import _checklist, _choose_kind, _no_key_in_files, _settings
 
-
-@pytest.fixture
-def sim(clock: ManualClock) -> Iterator[TwilioSimulator]:
-    simulator = TwilioSimulator(clock, api_key=TOKEN, stall=5.0)
-    simulator.start()
-    yield simulator
-    simulator.stop()
+__all__ = ["sim"]  # the simulator fixture, shared with test_twilio_client.py
 
 
 def _field(win: MainWindow, name: str) -> QLineEdit:

@@ -19,8 +19,9 @@ from pytestqt.qtbot import QtBot
 from smsdesk.core.clock import ManualClock
 from smsdesk.engine.service import Service
 from smsdesk.ui import autostart
+from smsdesk.ui.app_icon import icons_dir
 from smsdesk.ui.main_window import MainWindow
-from smsdesk.ui.tray import KeepSendingDialog, icons_dir
+from smsdesk.ui.tray import KeepSendingDialog
 
 # The offscreen platform has no tray host and says so when a tray icon is shown; a desktop
 # with a tray does not. Only the tests that make a tray icon ignore it.

@@ -1,6 +1,6 @@
-"""Compose's Repeat control: presets that speak of the chosen time, a summary with the next
-dates, a custom rule in a dialog (bad rule said beside it), and Schedule starting a series;
-"Does not repeat" leaves Compose as it was."""
+"""Compose's Repeat control: presets that speak of the chosen time, the plan line naming the
+next dates, a custom rule in a dialog (bad rule said beside it), and Schedule starting a
+series; "Does not repeat" leaves Compose as it was."""
 
 # pytest-qt leaves QtBot's key and mouse helpers unannotated.
 # mypy: disable-error-code="no-untyped-call"
@@ -41,7 +41,7 @@ def test_a_weekly_repeat_starts_a_series_and_says_its_next_dates(
     qtbot: QtBot, window: MainWindow, service: Service
 ) -> None:
     repeat = _child(window, QComboBox, "repeatCombo")
-    summary = _child(window, QLabel, "repeatSummary")
+    plan = window.compose.handling_label
     # Compose opens on Tuesday 1 December 2026, 10:00 UTC: the presets speak of it.
     assert [repeat.itemText(i) for i in range(repeat.count())] == [
         "Does not repeat",
@@ -55,22 +55,20 @@ def test_a_weekly_repeat_starts_a_series_and_says_its_next_dates(
         "Custom…",
     ]
     assert repeat.currentText() == "Does not repeat"
-    assert not summary.isVisible()
+    assert not plan.text().startswith("Weekly")
     _pick(qtbot, repeat, 3)
     assert repeat.currentText() == "Weekly on Tuesday"
-    qtbot.waitUntil(summary.isVisible)
-    assert summary.text() == (
-        "Repeats weekly on Tuesday at 10:00 UTC from 2026-12-01; next 3: "
-        "Tue 1 Dec 2026 10:00 UTC, Tue 8 Dec 2026 10:00 UTC, Tue 15 Dec 2026 10:00 UTC"
+    outline = (
+        "Weekly on Tuesday at 10:00, until stopped: next Tue 1 Dec 2026 10:00 UTC, "
+        "Tue 8 Dec 2026 10:00 UTC, Tue 15 Dec 2026 10:00 UTC."
     )
+    qtbot.waitUntil(lambda: plan.text().startswith(outline))
 
     _type(qtbot, window, "+15551234567", "Team meeting at 10")
     qtbot.mouseClick(window.compose.schedule_button, Qt.MouseButton.LeftButton)
     result = window.compose.result_label
     qtbot.waitUntil(lambda: result.text().startswith("Scheduled a recurring message"))
-    assert result.text().startswith(
-        "Scheduled a recurring message to +15551234567. Repeats weekly on Tuesday at 10:00"
-    )
+    assert result.text() == f"Scheduled a recurring message to +15551234567: {outline}"
     [series] = SeriesBook(service).list_series()
     assert (series.rule, series.text) == ("FREQ=WEEKLY;BYDAY=TU", "Team meeting at 10")
     # Its first 35 days are in the queue: 1, 8, 15, 22 and 29 December.
@@ -89,7 +87,7 @@ def test_does_not_repeat_schedules_one_message_as_before(
         window.compose.message_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier
     )
     assert window.compose.result_label.text().startswith("Scheduled 1 message")
-    assert not _child(window, QLabel, "repeatSummary").isVisible()
+    assert not window.compose.plan_view.lines()
     assert SeriesBook(service).list_series() == []
     assert len(service.list_messages()) == 1
 
@@ -123,11 +121,12 @@ def test_a_custom_rule_is_checked_in_its_dialog_then_used(
     qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.compose.repeat.dialog is None)  # closed
     assert repeat.currentText() == "Custom…"
-    summary = _child(window, QLabel, "repeatSummary")
-    qtbot.waitUntil(summary.isVisible)
-    assert summary.text() == (
-        "Repeats monthly on day 31 at 10:00 UTC from 2026-12-01, 3 times; next 3: "
-        "Thu 31 Dec 2026 10:00 UTC, Sun 31 Jan 2027 10:00 UTC, Sun 28 Feb 2027 10:00 UTC"
+    plan = window.compose.handling_label
+    qtbot.waitUntil(
+        lambda: plan.text().startswith(
+            "Monthly on day 31 at 10:00, 3 times: first Thu 31 Dec 2026 10:00 UTC, "
+            "last Sun 28 Feb 2027 10:00 UTC."
+        )
     )
 
     _type(qtbot, window, "+15551234567", "Rent is due")

@@ -22,20 +22,14 @@ from smsdesk.ui.main_window import MainWindow
 from smsdesk.ui.startup import Startup
 from tests.conftest import START
 from tests.store.damage import digest, sound_home
+from tests.ui.startup_setup import dialog_named, window_with_startup
 
 WAIT_MS = 30_000
 
 
 @pytest.fixture
 def started(qtbot: QtBot, isolated_home: Path) -> Iterator[tuple[MainWindow, Startup]]:
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    startup = Startup(window, isolated_home, start_engine=True)
-    yield window, startup
-    window.close()
-    startup.close()
+    yield from window_with_startup(qtbot, isolated_home)
 
 
 def test_a_missing_key_asks_for_the_recovery_code_and_leaves_the_file_alone(
@@ -50,12 +44,7 @@ def test_a_missing_key_asks_for_the_recovery_code_and_leaves_the_file_alone(
     before = digest(path)
 
     startup.start()
-    qtbot.waitUntil(
-        lambda: window.findChild(QDialog, "keyMissingDialog") is not None, timeout=WAIT_MS
-    )
-    dialog = window.findChild(QDialog, "keyMissingDialog")
-    assert isinstance(dialog, QDialog)
-    qtbot.waitUntil(dialog.isVisible, timeout=WAIT_MS)
+    dialog = dialog_named(qtbot, window, "keyMissingDialog", WAIT_MS)
     assert window.findChild(QDialog, "recoveryDialog") is None  # not offered as damage
     edit = dialog.findChild(QLineEdit, "recoveryCodeEdit")
     button = dialog.findChild(QPushButton, "putKeyBackButton")

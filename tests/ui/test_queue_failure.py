@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from smsdesk.core.clock import ManualClock
 from smsdesk.engine.outbox import Dispatcher
 from smsdesk.engine.service import Service
+from smsdesk.engine.views import MessageView
 from smsdesk.ui.main_window import MainWindow
 from smsdesk.ui.queue_model import MESSAGE_ID_ROLE, Column
 from tests.ui.conftest import Answers
@@ -155,3 +156,46 @@ def test_choosing_another_message_starts_at_its_top(
     bar.setValue(bar.maximum())
     _click_row(qtbot, window, 1)
     assert bar.maximum() > 0 and bar.value() == 0
+
+
+def test_the_history_is_read_again_only_when_an_event_may_have_grown_it(
+    qtbot: QtBot, timed_window: MainWindow, service: Service, clock: ManualClock
+) -> None:
+    window = timed_window
+    first = service.schedule(["+15551230001"], "First", clock.now() + timedelta(hours=1), "UTC")
+    service.schedule(["+15551230002"], "Second", clock.now() + timedelta(hours=2), "UTC")
+    reads: list[str] = []
+    show = service.show
+
+    def counted(ident: str) -> list[MessageView]:
+        reads.append(ident)
+        return show(ident)
+
+    service.show = counted  # counts; the real read answers
+    window.show_view("Queue")
+    window.refresh()
+    _click_row(qtbot, window, 0)
+    mine = first.messages[0].message.id
+    assert reads == [mine]
+    _next_refresh(qtbot, window)
+    _next_refresh(qtbot, window)
+    assert reads == [mine], "nothing was recorded: the shown page stands"
+
+    Dispatcher(service.ctx).run_once()  # handed off: an event in its history
+    _next_refresh(qtbot, window)
+    assert reads == [mine, mine]
+    assert "scheduled" in _detail(window).toPlainText()
+
+    # Two selected, then the first alone again: its page, not "2 messages selected".
+    table = window.queue.table
+    rect = table.visualRect(window.queue.model.index(1, Column.RECIPIENT))
+    qtbot.mouseClick(
+        table.viewport(),
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.ShiftModifier,
+        rect.center(),
+    )
+    assert "2 messages selected" in _detail(window).toPlainText()
+    _click_row(qtbot, window, 0)
+    assert "First" in _detail(window).toPlainText()
+    assert "selected" not in _detail(window).toPlainText()

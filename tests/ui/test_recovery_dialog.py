@@ -31,31 +31,18 @@ from tests.store.damage import (
     message_ids,
     sound_home,
 )
+from tests.ui.startup_setup import dialog_named, window_with_startup
 
 WAIT_MS = 30_000
 
 
 @pytest.fixture
 def started(qtbot: QtBot, isolated_home: Path) -> Iterator[tuple[MainWindow, Startup]]:
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    # The engine is made (and must stay stopped on a damaged file) but sends nothing here.
-    startup = Startup(window, isolated_home, start_engine=True)
-    yield window, startup
-    window.close()
-    startup.close()
+    yield from window_with_startup(qtbot, isolated_home)
 
 
 def _dialog(qtbot: QtBot, window: MainWindow) -> QDialog:
-    qtbot.waitUntil(
-        lambda: window.findChild(QDialog, "recoveryDialog") is not None, timeout=WAIT_MS
-    )
-    dialog = window.findChild(QDialog, "recoveryDialog")
-    assert isinstance(dialog, QDialog)
-    qtbot.waitUntil(dialog.isVisible, timeout=WAIT_MS)
-    return dialog
+    return dialog_named(qtbot, window, "recoveryDialog", WAIT_MS)
 
 
 def _button(dialog: QDialog, name: str) -> QPushButton:

@@ -20,13 +20,17 @@ from smsdesk.core.clock import ManualClock
 from smsdesk.engine.outbox import Dispatcher
 from smsdesk.engine.replies import ReplyPuller
 from smsdesk.engine.service import Service
-from smsdesk.store.models import Appointment
 from smsdesk.ui.main_window import TITLES, MainWindow
 from smsdesk.ui.replies_view import RepliesView
-from tests.simulators.twilio import ACCOUNT_SID, POOL, SERVICE_SID, TwilioSimulator
+from tests.engine.reply_setup import (
+    PATIENT,
+    add_twilio,
+    appointment,
+    texted,
+    twilio_serving,
+)
+from tests.simulators.twilio import POOL, TwilioSimulator
 
-TOKEN = "twilio-ui-replies-token-0e4b"
-PATIENT = "+12025550143"
 STRANGER = "+12025550188"
 ASKED = "See you Tuesday 10:00"
 # A popup (the combo box's list, Compose's recipient completer) on the offscreen platform.
@@ -35,27 +39,12 @@ OFFSCREEN_POPUP = ("This plugin does not support raise", "does not support grabb
 
 @pytest.fixture
 def twilio(clock: ManualClock) -> Iterator[TwilioSimulator]:
-    sim = TwilioSimulator(clock, api_key=TOKEN, stall=5.0)
-    sim.start()
-    yield sim
-    sim.stop()
+    yield from twilio_serving(clock)
 
 
 @pytest.fixture
 def replied(service: Service, twilio: TwilioSimulator, clock: ManualClock) -> Service:
-    service.add_account(
-        "Twilio",
-        "twilio",
-        api_key=TOKEN,
-        base_url=twilio.base_url,
-        options={"account_sid": ACCOUNT_SID, "messaging_service_sid": SERVICE_SID},
-        make_default=True,
-    )
-    service.update_settings(quiet_mode="off")
-    service.contact_book().save_contact(PATIENT, name="Ada Lovelace")
-    service.schedule([PATIENT], ASKED, clock.now() + timedelta(hours=1), "UTC")
-    Dispatcher(service.ctx).run_once()
-    clock.advance(timedelta(hours=2))
+    texted(service, twilio, clock, [PATIENT], ASKED)
     at = clock.now().replace(microsecond=0)
     twilio.receive(PATIENT, POOL[0], "STOP", at - timedelta(minutes=2))
     twilio.receive(STRANGER, POOL[0], "Who is this?", at - timedelta(minutes=1))
@@ -155,29 +144,9 @@ def test_the_tab_says_nothing_when_every_reply_is_handled(
 def test_a_confirmed_appointment_shows_confirmed_in_reminders(
     qtbot: QtBot, service: Service, twilio: TwilioSimulator, clock: ManualClock, window: MainWindow
 ) -> None:
-    service.add_account(
-        "Twilio",
-        "twilio",
-        api_key=TOKEN,
-        base_url=twilio.base_url,
-        options={"account_sid": ACCOUNT_SID, "messaging_service_sid": SERVICE_SID},
-        make_default=True,
-    )
-    service.update_settings(quiet_mode="off")
+    add_twilio(service, twilio)
     starts = clock.now() + timedelta(days=3)
-    with service.ctx.db.write() as s:
-        appt = Appointment(
-            source_uid="csv:ada",
-            number=PATIENT,
-            name="Ada Lovelace",
-            starts_at=starts,
-            zone="UTC",
-            updated_at=clock.now(),
-        )
-        s.add(appt)
-        s.flush()
-        appt_id = appt.id
-    assert appt_id is not None
+    appt_id = appointment(service, PATIENT, starts, name="Ada Lovelace")
     service.schedule(
         [PATIENT],
         "C to confirm",

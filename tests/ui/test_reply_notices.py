@@ -28,10 +28,10 @@ from tests.engine.reply_setup import (
     CLINIC,
     OTHER,
     PATIENT,
-    TOKEN,
-    add_twilio,
     appointment,
     remind,
+    texted,
+    twilio_serving,
 )
 from tests.simulators.twilio import TwilioSimulator
 
@@ -43,20 +43,12 @@ THANKS = "Thanks {first_name}, see you {appt_time:%A}."
 
 @pytest.fixture
 def twilio(clock: ManualClock) -> Iterator[TwilioSimulator]:
-    sim = TwilioSimulator(clock, api_key=TOKEN, stall=5.0)
-    sim.start()
-    yield sim
-    sim.stop()
+    yield from twilio_serving(clock)
 
 
 @pytest.fixture
 def tw(service: Service, twilio: TwilioSimulator, clock: ManualClock) -> Service:
-    add_twilio(service, twilio)
-    service.contact_book().save_contact(PATIENT, name="Ada Lovelace")
-    service.schedule([PATIENT, OTHER], "See you soon", clock.now() + timedelta(hours=1), "UTC")
-    Dispatcher(service.ctx).run_once()
-    clock.advance(timedelta(hours=2))
-    return service
+    return texted(service, twilio, clock, [PATIENT, OTHER], "See you soon")
 
 
 def _window(qtbot: QtBot, service: Service) -> MainWindow:

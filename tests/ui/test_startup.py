@@ -3,9 +3,6 @@ And keeping up to date without blocking: hidden tabs wait, the status counts run
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from datetime import date, timedelta
 from pathlib import Path
@@ -23,8 +20,7 @@ from smsdesk.store.db import Database
 from smsdesk.ui.app import run_gui
 from smsdesk.ui.main_window import OPENING, MainWindow, Opening
 from smsdesk.ui.startup import TITLE, Startup
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.ui.startup_setup import fresh_run, on_screen
 
 
 def test_the_window_paints_without_the_storage_stack(tmp_path: Path) -> None:
@@ -50,16 +46,7 @@ def test_the_window_paints_without_the_storage_stack(tmp_path: Path) -> None:
         "from smsdesk.ui.app import run_gui\n"
         "run_gui()\n"
     )
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SMSDESK_HOME": str(tmp_path)}
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    done = fresh_run(script, tmp_path, check=True)
     assert done.stdout.strip() == "[]", done.stderr
 
 
@@ -76,15 +63,7 @@ def test_what_start_up_loads_leaves_calendar_files_and_number_metadata_for_later
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('icalendar', 'holidays')))\n"
         "print(sum(m.startswith('phonenumbers.data.region_') for m in sys.modules))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    done = fresh_run(script, check=True)
     calendar_modules, regions_loaded = done.stdout.split("\n")[:2]
     assert calendar_modules == "[]"
     assert int(regions_loaded) < 5
@@ -94,10 +73,7 @@ def test_the_window_shows_first_and_fills_once_storage_is_open(
     qtbot: QtBot, isolated_home: Path, service: Service, clock: ManualClock
 ) -> None:
     service.schedule(["+15551234567"], "Checkup", clock.now() + timedelta(days=30), "UTC")
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    window = on_screen(qtbot, MainWindow())
     assert all(isinstance(window.tabs.widget(i), Opening) for i in range(window.tabs.count()))
     assert window.status.text() == OPENING
     assert not window.is_attached

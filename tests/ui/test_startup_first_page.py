@@ -8,9 +8,6 @@ damaged file, a migration due) the window opens the normal way."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -34,8 +31,8 @@ from smsdesk.ui.main_window import TITLES, MainWindow, Opening
 from smsdesk.ui.queue_view import RECENT_FAILURES as QUEUE_RECENT_FAILURES
 from smsdesk.ui.startup import FirstPageAhead, Startup
 from tests.store.damage import damage_header, sound_home
+from tests.ui.startup_setup import fresh_run, on_screen
 
-ROOT = Path(__file__).resolve().parents[2]
 QUEUE = TITLES.index("Queue")
 WAIT_MS = 60_000
 ROLES = (
@@ -233,15 +230,7 @@ def test_the_first_page_paints_before_the_storage_stack_is_loaded(
         "from smsdesk.ui.app import run_gui\n"
         "run_gui()\n"
     )
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SMSDESK_HOME": str(isolated_home)}
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = fresh_run(script, isolated_home)
     assert done.returncode == 0, done.stdout + done.stderr
     text, modules = done.stdout.strip().splitlines()
     assert text == "Checkup"  # the spy stopped at the first page's rows, not elsewhere
@@ -250,10 +239,7 @@ def test_the_first_page_paints_before_the_storage_stack_is_loaded(
 
 @pytest.fixture
 def shell(qtbot: QtBot) -> Iterator[MainWindow]:
-    window = MainWindow(refresh_ms=600_000)  # refreshed by the test alone
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    window = on_screen(qtbot, MainWindow(refresh_ms=600_000))  # refreshed by the test alone
     window.show_view("Queue")
     yield window
     window.close()
@@ -371,10 +357,7 @@ def test_a_selection_made_before_leaving_the_queue_is_kept_once_the_file_is_know
     the selection over once the damage check has passed (it reads the Queue to find it)."""
     _fill(ctx, service, clock)
     ctx.close()
-    window = MainWindow(refresh_ms=600_000)  # refreshed by the test alone
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    window = on_screen(qtbot, MainWindow(refresh_ms=600_000))  # refreshed by the test alone
     window.show_view("Queue")
     picked: list[str] = []
 
