@@ -8,7 +8,7 @@ because a message sent an hour early or late is worse than a question.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -101,6 +101,16 @@ def offset_change(lo: datetime, hi: datetime, zone: ZoneInfo) -> datetime:
         else:
             hi = mid
     return hi.replace(microsecond=0)
+
+
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+    """The first instant of a local day: its midnight, the first of two when clocks go back
+    over it, or the moment they skip forward when midnight does not exist that day."""
+    naive = datetime.combine(day, time())
+    lo, hi = sorted(naive.replace(tzinfo=zone, fold=f).astimezone(UTC) for f in (0, 1))
+    if lo.astimezone(zone).replace(tzinfo=None) == naive:
+        return lo
+    return offset_change(lo, hi, zone)
 
 
 def _out_of_range(text: str) -> InvalidInput:

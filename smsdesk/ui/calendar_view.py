@@ -5,8 +5,7 @@ or an hour) reschedules it. Every day and time shown is in the desk's zone, as i
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from PySide6.QtCore import QDate, QPoint, Qt
 from PySide6.QtWidgets import (
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from smsdesk.core.errors import InvalidInput
-from smsdesk.core.timeparse import localize, offset_change, resolve_zone
+from smsdesk.core.timeparse import day_start, localize, resolve_zone
 from smsdesk.engine.browse import QueueFilter
 from smsdesk.engine.calendar_marks import Marks, marks
 from smsdesk.engine.calendar_reads import CalendarReads
@@ -41,16 +40,6 @@ from smsdesk.ui.reschedule_dialog import ask_with_dialog as ask_time_with_dialog
 from smsdesk.ui.week_view import FIRST_HOUR_SHOWN, PER_SLOT, WeekGrid, day_heading
 
 DAY_LIMIT = 500  # a day list longer than this is for the Queue's filters
-
-
-def day_start(day: date, zone: ZoneInfo) -> datetime:
-    """The first instant of a local day: its midnight, the first of two when clocks go back
-    over it, or the moment they skip forward when midnight does not exist that day."""
-    naive = datetime.combine(day, time())
-    lo, hi = sorted(naive.replace(tzinfo=zone, fold=f).astimezone(UTC) for f in (0, 1))
-    if lo.astimezone(zone).replace(tzinfo=None) == naive:
-        return lo
-    return offset_change(lo, hi, zone)
 
 
 def _button(text: str, name: str, accessible: str) -> QPushButton:

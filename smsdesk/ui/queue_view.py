@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 from smsdesk.core.errors import SmsdeskError
 from smsdesk.core.lifecycle import NOT_SENT, UPCOMING, State
 from smsdesk.core.time_display import when_text
-from smsdesk.core.timeparse import format_local, localize, resolve_zone
+from smsdesk.core.timeparse import day_start, format_local, resolve_zone
 from smsdesk.engine.browse import Cursor, QueueFilter, cursor_of
 from smsdesk.engine.history_export import history_csv
 from smsdesk.engine.service import Service
@@ -264,8 +264,9 @@ class QueueView(QWidget):
         self.provider_combo.blockSignals(False)
 
     def _day_start(self, day: QDate) -> datetime:
+        # The day's first instant: midnight may be skipped or doubled by a clock change.
         zone = resolve_zone(self.service.settings().zone)
-        return localize(datetime(day.year(), day.month(), day.day()), zone)
+        return day_start(date(day.year(), day.month(), day.day()), zone)
 
     def _group_toggled(self, grouped: bool) -> None:
         if grouped:
