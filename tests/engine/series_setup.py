@@ -12,8 +12,24 @@ from pathlib import Path
 
 from smsdesk.core.clock import ManualClock
 from smsdesk.engine.context import AppContext
+from smsdesk.engine.series import SeriesRequest
 
 ROOT = Path(__file__).resolve().parents[2]
+ANN = "+447911123456"  # a London mobile
+
+
+def series_request(**kw: object) -> SeriesRequest:
+    """A weekly series (Mondays 08:30 in London, to Ann from 7 Dec 2026), with ``kw``
+    changed."""
+    base: dict[str, object] = {
+        "text": "Rota for the week is up.",
+        "rule": "FREQ=WEEKLY;BYDAY=MO",
+        "start": datetime(2026, 12, 7, 8, 30),
+        "zone": "Europe/London",
+        "numbers": (ANN,),
+    }
+    base.update(kw)
+    return SeriesRequest(**base)  # type: ignore[arg-type]
 
 
 def start_child(

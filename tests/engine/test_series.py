@@ -18,28 +18,15 @@ from smsdesk.engine.outbox import Dispatcher
 from smsdesk.engine.series import (
     HORIZON,
     SeriesBook,
-    SeriesRequest,
     fill_due,
     next_fill,
 )
 from smsdesk.engine.service import Service
 from smsdesk.store.models import Message, SeriesOccurrence
-from tests.engine.series_setup import readied, released, start_child
+from tests.engine.series_setup import ANN, readied, released, start_child
+from tests.engine.series_setup import series_request as _req
 
-ANN = "+447911123456"
 BOB = "+447911123458"
-
-
-def _req(**kw: object) -> SeriesRequest:
-    base: dict[str, object] = {
-        "text": "Rota for the week is up.",
-        "rule": "FREQ=WEEKLY;BYDAY=MO",
-        "start": datetime(2026, 12, 7, 8, 30),
-        "zone": "Europe/London",
-        "numbers": (ANN,),
-    }
-    base.update(kw)
-    return SeriesRequest(**base)  # type: ignore[arg-type]
 
 
 def _messages(ctx: AppContext) -> list[Message]:

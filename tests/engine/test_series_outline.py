@@ -8,25 +8,13 @@ from datetime import date, datetime
 
 from sqlmodel import col, select
 
-from smsdesk.engine.series import SeriesBook, SeriesRequest
+from smsdesk.engine.series import SeriesBook
 from smsdesk.engine.series_outline import outline_details, outline_headline, outline_rows
 from smsdesk.engine.service import Service
 from smsdesk.store.models import Message, SeriesOccurrence
+from tests.engine.series_setup import series_request as _req
 
-ANN = "+447911123456"  # London
 NEW_YORK = "+12125550123"
-
-
-def _req(**kw: object) -> SeriesRequest:
-    base: dict[str, object] = {
-        "text": "Rota for the week is up.",
-        "rule": "FREQ=WEEKLY;BYDAY=MO",
-        "start": datetime(2026, 12, 7, 8, 30),
-        "zone": "Europe/London",
-        "numbers": (ANN,),
-    }
-    base.update(kw)
-    return SeriesRequest(**base)  # type: ignore[arg-type]
 
 
 def _sent(service: Service) -> list[datetime]:
