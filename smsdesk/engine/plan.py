@@ -193,8 +193,21 @@ def _recipient(m: PlannedSend) -> str:
     return f"{m.name} ({m.number})" if m.name else m.number
 
 
+def both_times(when: str, when_recipient: str) -> str:
+    """The recipient's time with the desk's beside it, or the desk's alone when the
+    recipient's reads the same (the plan's and a series outline's way of saying a time)."""
+    return f"{when_recipient} ({when} here)" if when_recipient else when
+
+
+def capped(lines: list[str], limit: int | None) -> list[str]:
+    """At most ``limit`` lines, the last one saying how many more there are."""
+    if limit is None or len(lines) <= limit:
+        return lines
+    return [*lines[: limit - 1], f"… and {len(lines) - (limit - 1)} more"]
+
+
 def _when(m: PlannedSend) -> str:
-    return f"{m.when_recipient} ({m.when} here)" if m.when_recipient else m.when
+    return both_times(m.when, m.when_recipient)
 
 
 def _usual(plan: SchedulePlan) -> tuple[str, str, str, str] | None:
@@ -218,7 +231,7 @@ def plan_headline(plan: SchedulePlan) -> str:
         return "Nothing will be sent."
     count = len(plan.messages)
     when, when_recipient, moved, handling = usual
-    shown = f"{when_recipient} ({when} here)" if when_recipient else when
+    shown = both_times(when, when_recipient)
     if count == 1:
         head = f"1 message for {shown}"
     else:
@@ -245,10 +258,7 @@ def plan_details(plan: SchedulePlan, limit: int | None = None) -> list[str]:
         lines.append(f"{_recipient(m)}: {_when(m)}{moved}. {m.handling}")
     for r in plan.refused:
         lines.append(f"Not sent to {r.recipient}: {r.reason}")
-    if limit is not None and len(lines) > limit:
-        rest = len(lines) - (limit - 1)
-        lines = [*lines[: limit - 1], f"… and {rest} more"]
-    return lines
+    return capped(lines, limit)
 
 
 def summary_lines(plan: SchedulePlan) -> list[tuple[str, str]]:

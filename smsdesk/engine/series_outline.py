@@ -28,6 +28,7 @@ from smsdesk.engine.audience import (
 )
 from smsdesk.engine.contacts import ContactBook
 from smsdesk.engine.context import AppContext
+from smsdesk.engine.plan import both_times, capped
 
 SHOWN = 3  # next occurrences named when the series never ends
 # Occurrences worked out for a series that ends (ten years of a daily one); beyond this the
@@ -162,7 +163,7 @@ def _ends(rec: Recurrence, given: int | None) -> str:
 
 def time_text(t: OutlineTime) -> str:
     """The recipient's time with the desk's beside it, as the schedule plan says it."""
-    return f"{t.when_recipient} ({t.when} here)" if t.when_recipient else t.when
+    return both_times(t.when, t.when_recipient)
 
 
 def outline_headline(o: SeriesOutline) -> str:
@@ -196,10 +197,7 @@ def outline_details(o: SeriesOutline, limit: int | None = None) -> list[str]:
         f"{t.when}: skipped — {t.skipped}" if t.skipped else f"{time_text(t)} — {t.moved}"
         for t in o.notable
     ]
-    if limit is not None and len(lines) > limit:
-        rest = len(lines) - (limit - 1)
-        lines = [*lines[: limit - 1], f"… and {rest} more"]
-    return lines
+    return capped(lines, limit)
 
 
 def outline_rows(o: SeriesOutline) -> list[tuple[str, str]]:

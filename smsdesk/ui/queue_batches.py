@@ -13,8 +13,8 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelInde
 from smsdesk.core.timeparse import format_local, resolve_zone
 from smsdesk.engine.browse import Browser
 from smsdesk.engine.views import BatchView, MessageView
-from smsdesk.ui.queue_cells import display
-from smsdesk.ui.queue_model import HEADERS, SERIES_MARK, Column, first_line
+from smsdesk.ui.queue_cells import display, header_data
+from smsdesk.ui.queue_model import SERIES_MARK, Column, first_line
 
 Index = QModelIndex | QPersistentModelIndex
 BATCH_PAGE = 100
@@ -126,13 +126,7 @@ class BatchTreeModel(QAbstractItemModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(Column)
-        ):
-            return HEADERS[Column(section)]
-        return None
+        return header_data(section, orientation, role)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:

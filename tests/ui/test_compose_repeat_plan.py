@@ -19,6 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from smsdesk.engine.series import SeriesBook
 from smsdesk.engine.service import Service
+from smsdesk.ui.compose import ComposeView
 from smsdesk.ui.main_window import MainWindow
 from smsdesk.ui.schedule_summary import ScheduleSummaryDialog
 from tests.cli_runner import Cli
@@ -106,15 +107,22 @@ def test_weekly_five_times_names_the_count_and_the_last_date_before_schedule(
     assert _will(cli, series.id) == [outline]
 
 
-def test_quiet_hours_moves_are_marked_in_the_plan_and_the_summary_step(
-    qtbot: QtBot, window: MainWindow, service: Service, cli: Cli
-) -> None:
+def _weekly_in_new_york_at_2330(qtbot: QtBot, window: MainWindow) -> ComposeView:
+    """Typed as a receptionist would: a New York number, 23:30 New York time, weekly, 5 times
+    (inside the default quiet hours, 21:00–08:00 there)."""
     compose = window.compose
     qtbot.keyClicks(compose.recipients_edit, NEW_YORK)
     qtbot.keyClicks(compose.message_edit, "Clinic notes for the week")
     pick_zone(qtbot, compose, "America/New_York")
     pick_time(qtbot, compose, "23", "30")
     _weekly_times(qtbot, window, 5)
+    return compose
+
+
+def test_quiet_hours_moves_are_marked_in_the_plan_and_the_summary_step(
+    qtbot: QtBot, window: MainWindow, service: Service, cli: Cli
+) -> None:
+    compose = _weekly_in_new_york_at_2330(qtbot, window)
 
     def at(day: int) -> str:
         return f"Wed {day} Dec 2026 08:00 EST (Wed {day} Dec 2026 13:00 UTC here)"
@@ -154,12 +162,7 @@ def test_quiet_hours_moves_are_marked_in_the_plan_and_the_summary_step(
 def test_back_from_the_summary_stores_no_series(
     qtbot: QtBot, window: MainWindow, service: Service
 ) -> None:
-    compose = window.compose
-    qtbot.keyClicks(compose.recipients_edit, NEW_YORK)
-    qtbot.keyClicks(compose.message_edit, "Clinic notes for the week")
-    pick_zone(qtbot, compose, "America/New_York")
-    pick_time(qtbot, compose, "23", "30")
-    _weekly_times(qtbot, window, 5)
+    compose = _weekly_in_new_york_at_2330(qtbot, window)
     label = compose.handling_label
     qtbot.waitUntil(lambda: "each moved" in label.text() and "first time" in label.text())
     qtbot.mouseClick(compose.schedule_button, Qt.MouseButton.LeftButton)
